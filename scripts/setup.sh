@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything kiln's local stack, tests and benchmarks need into .venv and node_modules.
+# Idempotent: it re-installs only when requirements or package.json changed since the last run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.kiln-installed
+want=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "[setup] installing Python packages into .venv" >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e . >&2
+  echo "$want" > "$stamp"
+fi
+
+npm_stamp=node_modules/.kiln-installed
+npm_want=$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -x node_modules/.bin/azurite-blob ] || [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
+  echo "[setup] installing Azurite from npm" >&2
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
+  echo "$npm_want" > "$npm_stamp"
+fi
