@@ -1,0 +1,1 @@
+"""Tests of the devhost server (everything in devhost/ except the engine)."""
