@@ -22,12 +22,41 @@ class Settings(BaseSettings):
         description="Blob Storage holding templates, triggers, runs and run outputs.",
     )
     store_container: str = Field(default="kiln", description="Container of kiln's own documents.")
+    api_page_size: int = Field(
+        default=100, ge=1, le=1000, description="Items per page of the REST API's lists."
+    )
     azure_mode: Literal["azure", "sim"] = Field(
         default="azure", description="'azure' talks to Azure; 'sim' to azuresim (local mode)."
     )
     azure_cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
     sim_base_url: str = "https://127.0.0.1:8443"
     sim_ca_file: str = ""
+    # Azure access (shared/bootstrap.py builds every client from these).
+    subscription_id: str = Field(default="", description="Subscription kiln builds in.")
+    tenant_id: str = Field(default="", description="Entra tenant; empty lets the credential decide.")
+    managed_identity_client_id: str = Field(
+        default="", description="Client id of the user-assigned identity kiln runs as; empty: default chain."
+    )
+    key_vault_url: str = Field(
+        default="", description="Key Vault holding build secrets (https://<name>.vault…)."
+    )
+    key_vault_id: str = Field(
+        default="", description="ARM id of that Key Vault (deployments reference the admin password by it)."
+    )
+    sim_key_vault_url: str = Field(
+        default="", description="azuresim's Key Vault URL; empty: the sim base URL."
+    )
+    http_connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to open a connection.")
+    http_read_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for a response.")
+    retry_total: int = Field(default=4, ge=0, description="In-process retries of one Azure request.")
+    max_retry_after: float = Field(
+        default=30.0,
+        ge=0,
+        description="Longest Retry-After slept in-process; longer waits go back to the caller.",
+    )
+    lro_poll_seconds: float = Field(
+        default=5.0, gt=0, description="Poll interval of the few synchronous LROs."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,208 @@
+"""kiln's OpenAPI 3.1 document, generated from the pydantic models of the contract.
+
+Request bodies use each model's validation schema and responses its serialization schema, so what the
+document promises is what ``shared/models`` accepts and what the service returns.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.service.checks import SUPPORTED
+
+_REF = "#/components/schemas/{model}"
+_PROVIDER = "/providers/Microsoft.VirtualMachineImages"
+_SUB = "/subscriptions/{subscriptionId}"
+_TEMPLATES = _SUB + "/resourceGroups/{resourceGroupName}" + _PROVIDER + "/imageTemplates"
+_TEMPLATE = _TEMPLATES + "/{imageTemplateName}"
+_LOCATION = _SUB + _PROVIDER + "/locations/{location}"
+_NAME = "^[A-Za-z0-9-_.]{1,64}$"
+_GUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_ERRORS = ("400", "404", "409", "413", "415")
+
+
+def _schema(model: type[BaseModel], mode: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    body = model.model_json_schema(by_alias=True, ref_template=_REF, mode=mode)  # type: ignore[arg-type]
+    schemas.update(body.pop("$defs", {}))
+    return body
+
+
+def _components() -> dict[str, Any]:
+    from shared.models import ImageTemplate, ImageTemplateUpdate, RunOutput, Trigger
+
+    schemas: dict[str, Any] = {}
+    schemas["ImageTemplate"] = _schema(ImageTemplate, "serialization", schemas)
+    schemas["ImageTemplateInput"] = _schema(ImageTemplate, "validation", schemas)
+    schemas["ImageTemplateUpdateParameters"] = _schema(ImageTemplateUpdate, "validation", schemas)
+    schemas["Trigger"] = _schema(Trigger, "serialization", schemas)
+    schemas["TriggerInput"] = _schema(Trigger, "validation", schemas)
+    schemas["RunOutput"] = _schema(RunOutput, "serialization", schemas)
+    fields: dict[str, Any] = {k: {"type": "string"} for k in ("code", "message", "target")}
+    detail: dict[str, Any] = {"type": "object", "properties": fields}
+    error = {"type": "object", "properties": {**fields, "details": {"type": "array", "items": detail}}}
+    schemas["ErrorResponse"] = {"type": "object", "required": ["error"], "properties": {"error": error}}
+    for name in ("ImageTemplate", "Trigger", "RunOutput", "Operation"):
+        schemas[f"{name}List"] = {
+            "type": "object",
+            "required": ["value"],
+            "properties": {
+                "value": {"type": "array", "items": {"$ref": _REF.format(model=name)}},
+                "nextLink": {"type": "string"},
+            },
+        }
+    text = {"type": "string"}
+    schemas["Operation"] = {
+        "type": "object",
+        "properties": {
+            "name": text,
+            "isDataAction": {"type": "boolean"},
+            "origin": text,
+            "display": {
+                "type": "object",
+                "properties": {k: text for k in ("provider", "resource", "operation", "description")},
+            },
+        },
+    }
+    schemas["OperationStatus"] = {
+        "type": "object",
+        "required": ["id", "name", "status"],
+        "properties": {
+            **{k: text for k in ("id", "name", "startTime", "endTime")},
+            "status": {"enum": ["InProgress", "Succeeded", "Failed", "Canceled"]},
+            "error": error,
+        },
+    }
+    return schemas
+
+
+def _param(name: str, where: str = "path", pattern: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": where, "required": True, "schema": schema}
+
+
+def _api_version() -> dict[str, Any]:
+    return {"name": "api-version", "in": "query", "required": True, "schema": {"enum": list(SUPPORTED)}}
+
+
+def _json(model: str) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}}}
+
+
+def _op(
+    op_id: str, params: list[dict[str, Any]], ok: dict[str, Any], body: str | None = None
+) -> dict[str, Any]:
+    responses: dict[str, Any] = dict(ok)
+    for code in _ERRORS:
+        responses[code] = {"description": "ARM error", **_json("ErrorResponse")}
+    responses["401"] = {"description": "Missing or wrong function key", **_json("ErrorResponse")}
+    op: dict[str, Any] = {
+        "operationId": op_id,
+        "parameters": [*params, _api_version()],
+        "responses": responses,
+    }
+    if body:
+        op["requestBody"] = {"required": True, **_json(body)}
+    return op
+
+
+def _paths() -> dict[str, Any]:
+    sub = [_param("subscriptionId", pattern=_GUID)]
+    rg = [*sub, _param("resourceGroupName", pattern=r"^[-\w.()]{0,89}[-\w()]$")]
+    tpl = [*rg, _param("imageTemplateName", pattern=_NAME)]
+    trg = [*tpl, _param("triggerName", pattern=_NAME)]
+    out = [*tpl, _param("runOutputName", pattern=_NAME)]
+    loc = [*sub, _param("location", pattern="^[a-z0-9]{1,40}$"), _param("operationId", pattern=_GUID)]
+    ok = {"200": {"description": "OK", **_json("ImageTemplate")}}
+    created = {"201": {"description": "Created", **_json("ImageTemplate")}}
+    accepted = {"202": {"description": "Accepted"}, "204": {"description": "No content"}}
+    trigger_ok = {"200": {"description": "OK", **_json("Trigger")}}
+    return {
+        _PROVIDER + "/operations": {
+            "get": _op("Operations_List", [], {"200": {"description": "OK", **_json("OperationList")}})
+        },
+        _SUB + _PROVIDER + "/imageTemplates": {
+            "get": _op(
+                "VirtualMachineImageTemplates_List",
+                sub,
+                {"200": {"description": "OK", **_json("ImageTemplateList")}},
+            )
+        },
+        _TEMPLATES: {
+            "get": _op(
+                "VirtualMachineImageTemplates_ListByResourceGroup",
+                rg,
+                {"200": {"description": "OK", **_json("ImageTemplateList")}},
+            )
+        },
+        _TEMPLATE: {
+            "get": _op("VirtualMachineImageTemplates_Get", tpl, ok),
+            "put": _op(
+                "VirtualMachineImageTemplates_CreateOrUpdate", tpl, {**ok, **created}, "ImageTemplateInput"
+            ),
+            "patch": _op("VirtualMachineImageTemplates_Update", tpl, ok, "ImageTemplateUpdateParameters"),
+            "delete": _op("VirtualMachineImageTemplates_Delete", tpl, accepted),
+        },
+        _TEMPLATE + "/triggers": {
+            "get": _op(
+                "Triggers_ListByImageTemplate", tpl, {"200": {"description": "OK", **_json("TriggerList")}}
+            )
+        },
+        _TEMPLATE + "/triggers/{triggerName}": {
+            "get": _op("Triggers_Get", trg, trigger_ok),
+            "put": _op(
+                "Triggers_CreateOrUpdate",
+                trg,
+                {**trigger_ok, "201": {"description": "Created", **_json("Trigger")}},
+                "TriggerInput",
+            ),
+            "delete": _op("Triggers_Delete", trg, accepted),
+        },
+        _TEMPLATE + "/runOutputs": {
+            "get": _op(
+                "VirtualMachineImageTemplates_ListRunOutputs",
+                tpl,
+                {"200": {"description": "OK", **_json("RunOutputList")}},
+            )
+        },
+        _TEMPLATE + "/runOutputs/{runOutputName}": {
+            "get": _op(
+                "VirtualMachineImageTemplates_GetRunOutput",
+                out,
+                {"200": {"description": "OK", **_json("RunOutput")}},
+            )
+        },
+        _LOCATION + "/operations/{operationId}": {
+            "get": _op(
+                "Operations_GetStatus", loc, {"200": {"description": "OK", **_json("OperationStatus")}}
+            )
+        },
+        _LOCATION + "/operationResults/{operationId}": {"get": _op("Operations_GetResult", loc, accepted)},
+    }
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document served at ``GET /openapi.json``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "kiln — Azure VM Image Builder compatible API",
+            "version": SUPPORTED[0],
+            "description": "Microsoft.VirtualMachineImages/imageTemplates as kiln serves it. Every operation "
+            "but this document needs a function key (x-functions-key header or code query parameter).",
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "schemas": _components(),
+            "securitySchemes": {
+                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+            },
+        },
+        "security": [{"functionKey": []}],
+        "paths": _paths(),
+    }

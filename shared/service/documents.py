@@ -1,0 +1,80 @@
+"""The template document: what the store holds for one template, and how it is shown to callers.
+
+Layout of a template document (see docs/store.md)::
+
+    {"schemaVersion": 1,
+     "spec": {location, tags, identity, properties}      # the caller's template, stored API version, no RO
+     "readOnly": {id, name, type, systemData, provisioningState, provisioningError, lastRunStatus,
+                  exactStagingResourceGroup},
+     "kiln": {"apiVersion": created with, "triggers": [names], "deleteOperation": id or null,
+              "activeRun": run id or null}}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+from typing import Any
+
+from shared.errors import KilnError, NotFound
+from shared.service import contract
+from shared.store import Document, JsonStore, TemplateRef, keys
+
+SCHEMA_VERSION = 1
+_READ_ONLY_PROPERTIES = (
+    "provisioningState",
+    "provisioningError",
+    "lastRunStatus",
+    "exactStagingResourceGroup",
+)
+
+
+def not_found(ref: TemplateRef) -> NotFound:
+    """ARM's 404 for a template."""
+    return NotFound(
+        f"The Resource 'Microsoft.VirtualMachineImages/imageTemplates/{ref.name}' under resource group "
+        f"'{ref.resource_group}' was not found."
+    )
+
+
+def read(store: JsonStore, ref: TemplateRef) -> Document:
+    """The template's document; 404 when absent."""
+    doc = store.get(keys.template(ref))
+    if doc is None:
+        raise not_found(ref)
+    return doc
+
+
+def render(body: dict[str, Any], *, api_version: str) -> dict[str, Any]:
+    """The template resource as the caller's api-version shows it, read-only fields included."""
+    wire = contract.render_template(copy.deepcopy(body["spec"]), api_version=api_version)
+    ro = body["readOnly"]
+    out: dict[str, Any] = {"id": ro["id"], "name": ro["name"], "type": ro["type"]}
+    out.update(wire)
+    props = dict(out.get("properties") or {})
+    for key in _READ_ONLY_PROPERTIES:
+        if ro.get(key) is not None:
+            props[key] = ro[key]
+    out["properties"] = props
+    out["systemData"] = ro["systemData"]
+    return out
+
+
+def encode_token(token: str | None) -> str | None:
+    """A storage continuation token as an opaque, URL-safe ``$skipToken``."""
+    if token is None:
+        return None
+    return base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+
+
+def decode_token(value: str | None) -> str | None:
+    """The storage continuation token inside a ``$skipToken``; 400 when it is not one of ours."""
+    if not value:
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise KilnError(
+            code="InvalidSkipToken", message="The $skipToken query parameter is invalid.", target="$skipToken"
+        ) from exc
