@@ -1,0 +1,124 @@
+"""Every name kiln gives to something it creates, derived from the template or the run id.
+
+An activity that runs twice (Durable runs activities at least once) computes the same names and so repeats the
+same PUT instead of creating a twin (architecture decision 3). Nothing here reads a clock or a random source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+RUN_TAG = "kiln.run"
+TEMPLATE_TAG = "kiln.template"
+EXPIRES_TAG = "kiln.expiresAt"
+PHASE_TAG = "kiln.phase"
+
+_UNSAFE = re.compile(r"[^a-z0-9]")
+
+
+def _digest(*parts: str, length: int) -> str:
+    joined = "\x1f".join(p.lower() for p in parts)
+    return hashlib.sha256(joined.encode()).hexdigest()[:length]
+
+
+def template_key(subscription_id: str, resource_group: str, template_name: str) -> str:
+    """A short, stable key for a template (ARM names are case-insensitive, so the key is too)."""
+    return "t" + _digest(subscription_id, resource_group, template_name, length=15)
+
+
+def run_id(subscription_id: str, resource_group: str, template_name: str, number: int) -> str:
+    """The run id, which is also the Durable instance id of the run's orchestration."""
+    return f"{template_key(subscription_id, resource_group, template_name)}-run-{number:05d}"
+
+
+def template_key_of_run(run: str) -> str:
+    """The template key a run id starts with."""
+    return run.split("-run-", 1)[0]
+
+
+def short_run(run: str) -> str:
+    """Eight hex characters identifying a run, for names with tight length limits."""
+    return _digest(run, length=8)
+
+
+def build_vm_name(run: str) -> str:
+    # Windows computer names are limited to 15 characters; the VM name is used as the computer name.
+    return f"kiln{short_run(run)}"
+
+
+def nic_name(run: str) -> str:
+    return f"kiln-nic-{short_run(run)}"
+
+
+def vnet_name(run: str) -> str:
+    return f"kiln-vnet-{short_run(run)}"
+
+
+def subnet_name(run: str) -> str:
+    return "kiln-build"
+
+
+def nsg_name(run: str) -> str:
+    return f"kiln-nsg-{short_run(run)}"
+
+
+def public_ip_name(run: str) -> str:
+    return f"kiln-pip-{short_run(run)}"
+
+
+def os_disk_name(run: str) -> str:
+    return f"kiln-osdisk-{short_run(run)}"
+
+
+def data_disk_name(run: str, lun: int) -> str:
+    return f"kiln-datadisk-{short_run(run)}-{lun}"
+
+
+def deployment_name(run: str) -> str:
+    return f"kiln-build-{short_run(run)}"
+
+
+def run_command_name(run: str, phase: str, index: int, attempt: int = 0) -> str:
+    """One managed Run Command per step (and per Windows Update round or restart check)."""
+    safe_phase = _UNSAFE.sub("", phase.lower())[:12]
+    return f"kiln-{short_run(run)}-{safe_phase}-{index:03d}-{attempt:02d}"
+
+
+def staging_storage_account_name(subscription_id: str, resource_group: str, template_name: str) -> str:
+    """The staging storage account: one per template, kept with the staging resource group.
+
+    Storage account names are 3-24 lower-case letters and digits, globally unique.
+    """
+    return "kiln" + _digest("staging", subscription_id, resource_group, template_name, length=20)
+
+
+def admin_secret_name(run: str) -> str:
+    """The Key Vault secret holding the build VM's admin password (only the name travels in history)."""
+    return f"kiln-admin-{short_run(run)}"
+
+
+def managed_image_version_tag(run: str) -> str:
+    return short_run(run)
+
+
+LOG_CONTAINER = "packerlogs"
+ARTIFACT_CONTAINER = "artifacts"
+VHD_CONTAINER = "vhds"
+
+
+def customization_log_blob(run: str) -> str:
+    """AIB's name for the build log, under a folder per run in the ``packerlogs`` container."""
+    return f"{run}/customization.log"
+
+
+def step_output_blob(run: str, phase: str, index: int, attempt: int, stream: str) -> str:
+    return f"{run}/steps/{run_command_name(run, phase, index, attempt)}.{stream}"
+
+
+def artifact_blob(run: str, phase: str, index: int) -> str:
+    return f"{run}/{phase}-{index:03d}"
+
+
+def vhd_blob(run: str, run_output_name: str) -> str:
+    return f"{run}/{run_output_name}.vhd"

@@ -1,0 +1,280 @@
+"""build_image through the real SDK replay: the phases in AIB's order, compensation, cancel and timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.models.build import DeployOutput, PhaseError, PollOutput, StepOutcome, TargetResult
+from tests.orchestrators.conftest import FAST, Harness, build_input, template
+from tests.orchestrators.scripted_app import Behaviour
+
+PHASES = [
+    "resolve_source",
+    "preflight",
+    "prepare_staging_group",
+    "deploy_build_vm",
+    "check_deployment",
+    "stage_artifacts",
+]
+
+
+def error(code: str = "Boom", message: str = "it broke") -> dict[str, Any]:
+    return PhaseError(code=code, message=message).model_dump(mode="json")
+
+
+def statuses(h: Harness) -> list[dict[str, Any]]:
+    return h.script.payloads("update_run_status")
+
+
+def test_happy_path_runs_every_phase_in_aib_order_and_cleans_up_once(harness: Harness) -> None:
+    harness.start(build_input())
+    output = harness.finish()
+
+    assert output["runState"] == "Succeeded"
+    names = harness.script.names()
+    first = [n for n in names if n not in ("check_region", "check_distribute", "start_distribute")]
+    assert first[:8] == [*PHASES, "start_step", "check_step"]
+    assert names.index("generalize_vm") < names.index("start_distribute")
+    assert names.index("record_outputs") < names.index("cleanup_build_vm")
+    assert names.count("cleanup_build_vm") == 1
+    assert "undo_distribute" not in names
+    assert sorted(p["key"] for p in harness.script.payloads("check_region")) == [
+        "eastus",
+        "japaneast",
+        "westeurope",
+    ]
+    assert {t["run_output_name"] for t in output["targets"]} == {"managed", "gallery"}
+    sub_states = [s["run_sub_state"] for s in statuses(harness) if s.get("run_sub_state")]
+    assert sub_states == ["Queued", "Building", "Customizing", "Distributing", "Distributing"]
+    assert statuses(harness)[-1]["finished"] is True
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_a_permanent_error_at_each_early_phase_fails_the_run_and_undoes_what_was_started(
+    harness: Harness, phase: str
+) -> None:
+    failing: dict[str, Behaviour] = {
+        "resolve_source": lambda p: {"error": error()},
+        "preflight": lambda p: {"error": error()},
+        "prepare_staging_group": lambda p: {"error": error()},
+        "deploy_build_vm": lambda p: DeployOutput(
+            error=PhaseError(code="Boom", message="it broke")
+        ).model_dump(),
+        "check_deployment": lambda p: PollOutput(
+            done=True, succeeded=False, error=PhaseError(code="Boom", message="it broke")
+        ).model_dump(),
+        "stage_artifacts": lambda p: {"error": error()},
+    }
+    harness.script.behaviours[phase] = failing[phase]
+    harness.start(build_input())
+    output = harness.finish()
+
+    assert output["runState"] == "Failed"
+    assert "it broke" in output["message"]
+    names = harness.script.names()
+    assert names[-1] == phase or names[-1] == "cleanup_build_vm"
+    created_vm = PHASES.index(phase) >= PHASES.index("deploy_build_vm")
+    assert ("cleanup_build_vm" in names) == created_vm
+    assert "start_step" not in names
+
+
+def test_a_failed_customizer_names_its_index_name_exit_code_and_log_tail(harness: Harness) -> None:
+    outcome = StepOutcome(succeeded=False, exit_code=3, log_tail=[f"line {i}" for i in range(30)])
+
+    def check_step(payload: dict[str, Any]) -> dict[str, Any]:
+        ok = payload["step"]["index"] == 0
+        result = StepOutcome(succeeded=True, exit_code=0) if ok else outcome
+        return PollOutput(done=True, succeeded=ok, result=result.model_dump()).model_dump()
+
+    harness.script.behaviours["check_step"] = check_step
+    harness.start(build_input())
+    output = harness.finish()
+
+    assert output["runState"] == "Failed"
+    message = output["message"]
+    assert "Shell customizer 1 'second'" in message and "exit code 3" in message
+    assert "line 29" in message and "line 10" in message and "line 9\n" not in message
+    assert harness.script.names()[-1] == "cleanup_build_vm"
+    assert "generalize_vm" not in harness.script.names()
+
+
+def test_error_handling_abort_keeps_the_build_vm_and_says_where_it_is(harness: Harness) -> None:
+    harness.script.behaviours["check_step"] = lambda p: PollOutput(
+        done=True, succeeded=False, result=StepOutcome(succeeded=False, exit_code=1).model_dump()
+    ).model_dump()
+    harness.start(build_input(template(errorHandling={"onCustomizerError": "abort"})))
+    output = harness.finish()
+
+    assert output["runState"] == "Failed"
+    assert "cleanup_build_vm" not in harness.script.names()
+    assert "kilnabcd1234" in output["message"] and "kiln-admin-abcd1234" in output["message"]
+
+
+def test_a_failed_distribute_target_gives_partially_succeeded_and_undoes_only_that_target(
+    harness: Harness,
+) -> None:
+    def check_distribute(payload: dict[str, Any]) -> dict[str, Any]:
+        target = payload["data"]["target"]
+        ok = target["run_output_name"] != "managed"
+        result = TargetResult(
+            run_output_name=target["run_output_name"],
+            type=target["type"],
+            succeeded=ok,
+            error=None if ok else PhaseError(code="ImageFailed", message="quota exceeded"),
+        )
+        return PollOutput(done=True, succeeded=ok, result=result.model_dump()).model_dump()
+
+    harness.script.behaviours["check_distribute"] = check_distribute
+    harness.start(build_input())
+    output = harness.finish()
+
+    assert output["runState"] == "PartiallySucceeded"
+    assert "managed: quota exceeded" in output["message"]
+    undone = [p["target"]["run_output_name"] for p in harness.script.payloads("undo_distribute")]
+    assert undone == ["managed"]
+    names = harness.script.names()
+    assert names.index("undo_distribute") < names.index("cleanup_build_vm")
+
+
+def test_a_region_that_fails_is_retried_once_and_then_reported(harness: Harness) -> None:
+    def check_region(payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["key"] == "japaneast":
+            return PollOutput(done=True, succeeded=False, state="Failed").model_dump()
+        return PollOutput(done=True, succeeded=True, state="Completed").model_dump()
+
+    harness.script.behaviours["check_region"] = check_region
+    harness.start(build_input())
+    output = harness.finish()
+
+    assert [p["key"] for p in harness.script.payloads("retry_region")] == ["japaneast"]
+    gallery = next(t for t in output["targets"] if t["run_output_name"] == "gallery")
+    assert gallery["succeeded"] is False and gallery["regions"]["japaneast"] == "Failed"
+    assert gallery["regions"]["eastus"] == "Completed"
+    assert output["runState"] == "PartiallySucceeded"
+
+
+def test_cancel_during_customization_cleans_up_and_ends_canceled(harness: Harness) -> None:
+    harness.script.behaviours["check_step"] = lambda p: PollOutput(done=False).model_dump()
+    harness.start(build_input())
+    harness.wait_until_called("check_step")
+    assert harness.engine.raise_event("run-1", "cancel", "null") == "accepted"
+    output = harness.finish()
+
+    assert output["runState"] == "Canceled"
+    # The poller of the interrupted step may still be asking; the run's own last act is the cleanup.
+    assert [n for n in harness.script.names() if n != "check_step"][-1] == "cleanup_build_vm"
+    states = [s.get("run_state") for s in statuses(harness)]
+    assert states.index("Canceling") < states.index("Canceled")
+
+
+def test_cancel_during_distribution_undoes_targets_newest_first_then_the_vm(harness: Harness) -> None:
+    harness.script.behaviours["check_region"] = lambda p: PollOutput(done=False).model_dump()
+    harness.start(build_input())
+    harness.wait_until_called("check_region")
+    harness.engine.raise_event("run-1", "cancel", "null")
+    output = harness.finish()
+
+    assert output["runState"] == "Canceled"
+    undone = [p["target"]["run_output_name"] for p in harness.script.payloads("undo_distribute")]
+    assert undone == ["gallery", "managed"]
+    assert [n for n in harness.script.names() if n != "check_region"][-1] == "cleanup_build_vm"
+
+
+def test_the_build_timeout_ends_the_run_failed_with_a_message_that_says_so(harness: Harness) -> None:
+    harness.script.behaviours["check_step"] = lambda p: PollOutput(done=False).model_dump()
+    timing = FAST.model_copy(update={"timeout_scale": 1 / 600})  # 10 minutes -> 1 second
+    harness.start(build_input(template(buildTimeoutInMinutes=10), timing=timing))
+    output = harness.finish()
+
+    assert output["runState"] == "Failed"
+    assert (
+        "context deadline exceeded" in output["message"]
+        and "buildTimeoutInMinutes (10 minutes)" in output["message"]
+    )
+    assert "during customize" in output["message"]
+    assert [n for n in harness.script.names() if n != "check_step"][-1] == "cleanup_build_vm"
+
+
+def test_validation_failure_with_continue_distribute_still_distributes_but_reports_failed(
+    harness: Harness,
+) -> None:
+    def check_step(payload: dict[str, Any]) -> dict[str, Any]:
+        ok = payload["step"]["phase"] != "validate"
+        return PollOutput(
+            done=True, succeeded=ok, result=StepOutcome(succeeded=ok, exit_code=0 if ok else 7).model_dump()
+        ).model_dump()
+
+    harness.script.behaviours["check_step"] = check_step
+    validate = {
+        "continueDistributeOnFailure": True,
+        "inVMValidations": [{"type": "Shell", "inline": ["false"]}],
+    }
+    harness.start(build_input(template(validate=validate)))
+    output = harness.finish()
+
+    assert output["runState"] == "Failed"
+    assert "start_distribute" in harness.script.names()
+    assert "exit code 7" in output["message"]
+
+
+def test_source_validation_only_validates_without_customizing_or_distributing(harness: Harness) -> None:
+    validate = {"sourceValidationOnly": True, "inVMValidations": [{"type": "Shell", "inline": ["true"]}]}
+    harness.start(build_input(template(validate=validate)))
+    output = harness.finish()
+
+    assert output["runState"] == "Succeeded"
+    steps = [p["step"]["phase"] for p in harness.script.payloads("start_step")]
+    assert steps == ["validate"]
+    assert "start_distribute" not in harness.script.names()
+    assert harness.script.names()[-1] == "cleanup_build_vm"
+
+
+def test_windows_update_runs_rounds_with_restarts_until_no_update_remains(harness: Harness) -> None:
+    rounds = iter([(3, 2, True), (2, 0, True)])
+
+    def check_step(payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["step"]["kind"] != "WindowsUpdate":
+            return PollOutput(
+                done=True, succeeded=True, result=StepOutcome(succeeded=True).model_dump()
+            ).model_dump()
+        installed, remaining, reboot = next(rounds)
+        outcome = StepOutcome(
+            succeeded=True, updates_installed=installed, updates_remaining=remaining, needs_restart=reboot
+        )
+        return PollOutput(done=True, succeeded=True, result=outcome.model_dump()).model_dump()
+
+    harness.script.behaviours["check_step"] = check_step
+    customize = [
+        {"type": "WindowsUpdate", "updateLimit": 40},
+        {"type": "WindowsRestart", "restartTimeout": "10m"},
+    ]
+    harness.start(build_input(template(customize=customize)))
+    output = harness.finish()
+
+    assert output["runState"] == "Succeeded"
+    assert harness.script.names().count("restart_vm") == 3  # two update rounds, then the WindowsRestart step
+    attempts = [
+        p["attempt"] for p in harness.script.payloads("start_step") if p["step"]["kind"] == "WindowsUpdate"
+    ]
+    assert attempts == [0, 1]
+
+
+def test_polling_continues_as_new_so_a_long_wait_keeps_history_bounded(harness: Harness) -> None:
+    calls = {"n": 0}
+
+    def check_deployment(payload: dict[str, Any]) -> dict[str, Any]:
+        calls["n"] += 1
+        return PollOutput(done=calls["n"] >= 12, succeeded=True).model_dump()
+
+    harness.script.behaviours["check_deployment"] = check_deployment
+    harness.start(build_input())
+    output = harness.finish()
+
+    assert output["runState"] == "Succeeded"
+    assert calls["n"] == 12
+    children = harness.engine.query(instance_id_prefix="run-1:")[0]
+    histories = [harness.engine.get_status(c["instanceId"], show_history=True) for c in children]
+    longest = max(len(h["historyEvents"]) for h in histories if h)
+    assert longest < 40  # 5 rounds per generation, not 12 rounds in one history
