@@ -1,0 +1,189 @@
+"""Managed disks: get, delete, and beginGetAccess / endGetAccess with a SAS to a real page blob in Azurite.
+
+OS disks are created with their VM (``create_os_disk``) and released when it goes (``release_vm_disks``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+from azuresim import lro
+from azuresim.errors import SimError
+from azuresim.providers import vm_model
+from azuresim.providers.compute_common import (
+    body_dict,
+    compute_id,
+    json_ok,
+    require,
+)
+from azuresim.router import Router, SimRequest
+from azuresim.state import canonical_id
+
+_RG = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute"
+ACCESS_CONTAINER = "md-access"
+_VHD_FOOTER = 512
+
+
+def _rg_of(resource_id: str) -> tuple[str, str]:
+    parts = resource_id.strip("/").split("/")
+    return parts[1], parts[3]
+
+
+def create_os_disk(sim: Any, vm: dict[str, Any]) -> dict[str, Any]:
+    """Create the VM's OS disk resource (attached, ``managedBy`` the VM) and point the VM at it."""
+    os_disk = vm["properties"]["storageProfile"].setdefault("osDisk", {})
+    name = vm_model.os_disk_name(vm["name"], os_disk)
+    sub, rg = _rg_of(vm["id"])
+    disk_id = canonical_id(sub, rg, "Microsoft.Compute", "disks", name)
+    kind = vm_model.os_type(vm)
+    size = int(os_disk.get("diskSizeGB") or (127 if kind == "Windows" else 30))
+    sku = os_disk.get("managedDisk", {}).get("storageAccountType", "Premium_LRS")
+    os_disk.update(
+        name=name, osType=kind, diskSizeGB=size, createOption=os_disk.get("createOption", "FromImage")
+    )
+    os_disk.setdefault("deleteOption", "Detach")
+    os_disk.setdefault("caching", "ReadWrite")
+    os_disk["managedDisk"] = {"id": disk_id, "storageAccountType": sku}
+    props: dict[str, Any] = {
+        "osType": kind,
+        "hyperVGeneration": vm_model.hyperv_generation(vm),
+        "diskSizeGB": size,
+        "diskSizeBytes": size * 1024**3,
+        "diskState": "Attached",
+        "creationData": {"createOption": "FromImage"},
+        "provisioningState": "Succeeded",
+        "timeCreated": vm_model.iso(),
+    }
+    security = vm["properties"].get("securityProfile", {}).get("securityType")
+    if security:
+        props["securityProfile"] = {"securityType": security}
+    disk = {"location": vm["location"], "sku": {"name": sku}, "managedBy": vm["id"], "properties": props}
+    return dict(sim.store.put(disk_id, disk))
+
+
+def release_vm_disks(sim: Any, vm: dict[str, Any]) -> None:
+    """After the VM is gone: delete its OS disk when deleteOption is Delete, else leave it unattached."""
+    os_disk = vm["properties"].get("storageProfile", {}).get("osDisk", {})
+    disk = sim.store.get(str(os_disk.get("managedDisk", {}).get("id", "")))
+    if disk is None:
+        return
+    if str(os_disk.get("deleteOption", "Detach")).lower() == "delete":
+        sim.store.delete(disk["id"])
+        return
+    disk.pop("managedBy", None)
+    if disk["properties"].get("diskState") != "ActiveSAS":
+        disk["properties"]["diskState"] = "Unattached"
+    sim.store.put(disk["id"], disk)
+
+
+def _disk(req: SimRequest) -> dict[str, Any]:
+    return require(req.sim, compute_id(req, "disks", req.params["disk"]), "Microsoft.Compute/disks")
+
+
+async def get_disk(req: SimRequest) -> web.StreamResponse:
+    return json_ok(_disk(req))
+
+
+async def delete_disk(req: SimRequest) -> web.StreamResponse:
+    disk = req.sim.store.get(compute_id(req, "disks", req.params["disk"]))
+    if disk is None:
+        return web.Response(status=204)
+    if disk.get("managedBy"):
+        raise SimError(
+            409, "OperationNotAllowed", f"Disk {disk['name']} is attached to VM {disk['managedBy']}."
+        )
+    if disk["properties"].get("diskState") == "ActiveSAS":
+        # The ordering mistake Packer users hit: access must be revoked before the disk can go.
+        raise SimError(
+            409,
+            "OperationNotAllowed",
+            f"Operation 'Delete' is not allowed on disk '{disk['name']}' since it has an active SAS URI. "
+            "Revoke access (endGetAccess) first.",
+        )
+
+    async def work() -> None:
+        req.sim.store.delete(disk["id"])
+
+    return await lro.begin(
+        req, op="compute.disk.delete", resource_id=disk["id"], work=work, location=disk["location"]
+    )
+
+
+async def begin_get_access(req: SimRequest) -> web.StreamResponse:
+    disk = _disk(req)
+    body = body_dict(req, "the grant access data")
+    if str(body.get("access", "")).lower() not in ("read", "write"):
+        raise SimError(
+            400, "InvalidParameter", "The value of parameter access is invalid.", "grantAccessData.access"
+        )
+    vm = req.sim.store.get(str(disk.get("managedBy", "")))
+    if vm is not None and vm.get("_power") not in ("deallocated", "stopped"):
+        raise SimError(
+            409,
+            "OperationNotAllowed",
+            f"Disk {disk['name']} is attached to running VM {vm['id']}; deallocate the VM first.",
+        )
+    seconds = int(body.get("durationInSeconds") or 3600)
+
+    async def work() -> dict[str, Any]:
+        url = await _export_vhd(req.sim, disk, seconds)
+        disk["properties"]["diskState"] = "ActiveSAS"
+        req.sim.store.put(disk["id"], disk)
+        return {"accessSAS": url}
+
+    return await lro.begin(
+        req, op="compute.disk.grantAccess", resource_id=None, work=work, location=disk["location"]
+    )
+
+
+async def _export_vhd(sim: Any, disk: dict[str, Any], seconds: int) -> str:
+    # A real (sparse) page blob the size of the disk plus the VHD footer, so a copy to a gallery or a download
+    # sees a blob of the right size. The footer carries the VHD cookie "conectix".
+    blobs = sim.blobs
+    size = int(disk["properties"]["diskSizeGB"]) * 1024**3 + _VHD_FOOTER
+    container = blobs.service.get_container_client(ACCESS_CONTAINER)
+    with contextlib.suppress(ResourceExistsError):  # two exports at once race to create it
+        await container.create_container()
+    blob = container.get_blob_client(f"{disk['name']}.vhd")
+    await blob.create_page_blob(size)
+    footer = b"conectix".ljust(_VHD_FOOTER, b"\0")
+    await blob.upload_page(footer, offset=size - _VHD_FOOTER, length=_VHD_FOOTER)
+    sas = generate_blob_sas(
+        blobs.account_name,
+        ACCESS_CONTAINER,
+        blob.blob_name,
+        account_key=blobs.account_key,
+        permission=BlobSasPermissions(read=True),
+        expiry=datetime.now(UTC) + timedelta(seconds=seconds),
+    )
+    return f"{blob.url}?{sas}"
+
+
+async def end_get_access(req: SimRequest) -> web.StreamResponse:
+    disk = _disk(req)
+
+    async def work() -> None:
+        # Revoking access makes the SAS useless; deleting the exported blob has the same effect in Azurite.
+        blob = req.sim.blobs.service.get_blob_client(ACCESS_CONTAINER, f"{disk['name']}.vhd")
+        if await blob.exists():
+            await blob.delete_blob()
+        disk["properties"]["diskState"] = "Reserved" if disk.get("managedBy") else "Unattached"
+        req.sim.store.put(disk["id"], disk)
+
+    return await lro.begin(
+        req, op="compute.disk.revokeAccess", resource_id=None, work=work, location=disk["location"]
+    )
+
+
+def add_routes(router: Router) -> None:
+    disk = _RG + "/disks/{disk}"
+    router.add("GET", disk, get_disk, op="compute.disk.get")
+    router.add("DELETE", disk, delete_disk, op="compute.disk.delete")
+    router.add("POST", disk + "/beginGetAccess", begin_get_access, op="compute.disk.grantAccess")
+    router.add("POST", disk + "/endGetAccess", end_get_access, op="compute.disk.revokeAccess")

@@ -1,0 +1,100 @@
+"""Running one managed run command on a simulated VM: wait for the agent, "run" for the outcome's duration,
+write stdout/stderr to the append blobs, record the instance view, reboot the VM for restart scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from azuresim.providers import vm_model
+from azuresim.providers.runcommand_outcomes import Outcome, tail
+
+_POLL = 0.05
+
+
+def view(state: str, **extra: Any) -> dict[str, Any]:
+    return {"executionState": state, "executionMessage": "", "statuses": [], **extra}
+
+
+async def script_text(sim: Any, source: dict[str, Any]) -> str:
+    if source.get("script"):
+        return str(source["script"])
+    uri = str(source.get("scriptUri") or source.get("commandId") or "")
+    if uri.startswith("http") and sim.blobs.configured:
+        try:
+            return str(await sim.blobs.read_text(uri))
+        except Exception:  # not an Azurite blob: match the rules against the URI itself
+            return uri
+    return uri
+
+
+async def _wait_for_agent(sim: Any, vm_id: str) -> dict[str, Any] | None:
+    while True:
+        vm: dict[str, Any] | None = sim.store.get(vm_id)
+        if vm is None or vm.get("_power") in ("deallocated", "deallocating", "stopped"):
+            return None
+        if vm_model.agent_ready(vm, time.time()):
+            return vm
+        await asyncio.sleep(_POLL)
+
+
+async def _write_blobs(sim: Any, props: dict[str, Any], outcome: Outcome) -> str:
+    problems = []
+    for key, text in (("outputBlobUri", outcome.stdout), ("errorBlobUri", outcome.stderr)):
+        if props.get(key):
+            try:
+                await sim.blobs.append_text(str(props[key]), text)
+            except Exception as exc:
+                problems.append(f"Failed to upload to {key}: {type(exc).__name__}")
+    return "; ".join(problems)
+
+
+def script_seconds(sim: Any, outcome: Outcome) -> float:
+    """How long the script runs: the rule's ``durationSeconds``, else ``durationOps`` latency units."""
+    if outcome.duration_seconds is not None:
+        return outcome.duration_seconds
+    return outcome.duration_ops * float(sim.latency.delay("compute.runcommand.run"))
+
+
+async def execute(sim: Any, cmd: dict[str, Any], vm_id: str, outcome: Outcome) -> None:
+    """Run one command to its end, updating its instance view as Azure would report it."""
+    vm = await _wait_for_agent(sim, vm_id)
+    if vm is None:
+        cmd["_view"] = view("Failed", executionMessage="The VM is not running.", exitCode=-1)
+        sim.persist()
+        return
+    started = time.time()
+    cmd["_view"] = view("Running", startTime=vm_model.iso(started))
+    sim.persist()
+    duration = script_seconds(sim, outcome)
+    timeout = int(cmd["properties"].get("timeoutInSeconds") or 0)
+    if timeout > 0 and duration > timeout:
+        await asyncio.sleep(timeout)
+        ended = {"startTime": vm_model.iso(started), "endTime": vm_model.iso(), "output": "", "error": ""}
+        cmd["_view"] = view("TimedOut", executionMessage="Execution timed out.", **ended)
+        sim.persist()
+        return
+    await asyncio.sleep(duration)
+    message = await _write_blobs(sim, cmd["properties"], outcome)
+    cmd["_view"] = view(
+        "Succeeded" if outcome.succeeded else "Failed",
+        executionMessage=message,
+        exitCode=outcome.exit_code,
+        output=tail(outcome.stdout),
+        error=tail(outcome.stderr),
+        startTime=vm_model.iso(started),
+        endTime=vm_model.iso(),
+    )
+    sim.persist()
+    if outcome.restart and sim.store.get(vm_id) is not None:
+        # The reboot follows the command; the PUT does not wait for it.
+        reboot = asyncio.get_running_loop().create_task(_reboot(sim, vm))
+        sim.tasks.add(reboot)
+        reboot.add_done_callback(sim.tasks.discard)
+
+
+async def _reboot(sim: Any, vm: dict[str, Any]) -> None:
+    vm_model.begin_restart(sim, vm)
+    await asyncio.sleep(sim.latency.delay("compute.vm.restart"))
+    vm_model.finish_restart(sim, vm)
