@@ -81,9 +81,7 @@ def start_azurite(port: int | None = None, location: Path | None = None, timeout
     else:
         location.mkdir(parents=True, exist_ok=True)
         args += ["--location", str(location)]
-    proc = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy()
-    )
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
