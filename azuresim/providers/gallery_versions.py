@@ -88,11 +88,26 @@ def _plan(
     if existing is not None:
         current = ReplicationPlan.from_json(existing["_replication"])
         if [normalize_region(r) for r in current.regions] == [normalize_region(r) for r in regions]:
-            return current
+            return _retry_failed(req, version_id, current)
     failed = [
         r for r in regions if fault_fires(req.sim, "PUT", f"{version_id}/_replication/{normalize_region(r)}")
     ]
     return ReplicationPlan(time.time(), req.sim.latency.delay("gallery.replicate"), regions, failed)
+
+
+def _retry_failed(req: SimRequest, version_id: str, plan: ReplicationPlan) -> ReplicationPlan:
+    """A repeated PUT keeps the running schedule, but replicates regions that already failed again."""
+    now = time.time()
+    done = [r for r in plan.failed if now >= plan.begins_at(r) + plan.seconds_per_region / 2]
+    if not done:
+        return plan
+    restarted = dict(plan.restarted)
+    failed = [r for r in plan.failed if r not in done]
+    for region in done:
+        restarted[normalize_region(region)] = now
+        if fault_fires(req.sim, "PUT", f"{version_id}/_replication/{normalize_region(region)}"):
+            failed.append(region)
+    return ReplicationPlan(plan.started, plan.seconds_per_region, plan.regions, failed, restarted)
 
 
 def _new_version(

@@ -1,9 +1,10 @@
-"""Gallery image version replication over time: one region after another, each taking the latency model's
-"gallery.replicate" delay. Status is computed from timestamps, so it survives a restart of the simulator and
-needs no background task.
+"""Gallery image version replication over time: every target region replicates in parallel, as Azure
+does, each taking the latency model's "gallery.replicate" delay. Status is computed from timestamps, so it
+survives a restart of the simulator and needs no background task.
 
 A failed region (chosen at PUT time by a fault rule on the pseudo path ``{versionId}/_replication/{region}``)
-stops at 50 % halfway through its slot and reports ``Failed``; the version then ends ``Failed``.
+stops at 50 % halfway through its slot and reports ``Failed``; the version then ends ``Failed``. PUTting the
+version again with the same regions replicates the failed regions again (the fault rules are asked again).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class ReplicationPlan:
     seconds_per_region: float
     regions: list[str]
     failed: list[str] = field(default_factory=list)
+    restarted: dict[str, float] = field(default_factory=dict)  # normalised region -> epoch seconds
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -31,7 +33,11 @@ class ReplicationPlan:
             seconds_per_region=float(data["seconds_per_region"]),
             regions=list(data["regions"]),
             failed=list(data.get("failed", [])),
+            restarted={str(k): float(v) for k, v in (data.get("restarted") or {}).items()},
         )
+
+    def begins_at(self, region: str) -> float:
+        return self.restarted.get(normalize_region(region), self.started)
 
     def is_failed(self, region: str) -> bool:
         return region.lower() in {r.lower() for r in self.failed}
@@ -40,15 +46,15 @@ class ReplicationPlan:
         """When the last region has completed or failed."""
         if not self.regions:
             return self.started
-        last = len(self.regions) - 1
-        slot = self.started + last * self.seconds_per_region
-        share = 0.5 if self.is_failed(self.regions[last]) else 1.0
-        return slot + share * self.seconds_per_region
+        return max(
+            self.begins_at(r) + (0.5 if self.is_failed(r) else 1.0) * self.seconds_per_region
+            for r in self.regions
+        )
 
 
-def region_status(plan: ReplicationPlan, region: str, index: int, now: float) -> dict[str, Any]:
+def region_status(plan: ReplicationPlan, region: str, now: float) -> dict[str, Any]:
     d = plan.seconds_per_region
-    begin = plan.started + index * d
+    begin = plan.begins_at(region)
     if plan.is_failed(region):
         if now >= begin + d / 2:
             return {
@@ -67,7 +73,7 @@ def region_status(plan: ReplicationPlan, region: str, index: int, now: float) ->
 
 def replication_status(plan: ReplicationPlan, now: float) -> dict[str, Any]:
     """``properties.replicationStatus`` as ``$expand=ReplicationStatus`` returns it."""
-    summary = [region_status(plan, r, i, now) for i, r in enumerate(plan.regions)]
+    summary = [region_status(plan, r, now) for r in plan.regions]
     states = {s["state"] for s in summary}
     if "Replicating" in states:
         aggregated = "InProgress"

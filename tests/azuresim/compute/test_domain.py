@@ -89,19 +89,20 @@ def test_invalid_rules_name_the_field() -> None:
         validate_rules([{"pattern": "a"}, {"pattern": "b", "exitCode": "x"}])
 
 
-def test_replication_progresses_region_by_region() -> None:
+def test_regions_replicate_in_parallel_and_a_retried_region_starts_again() -> None:
     plan = ReplicationPlan(
         started=100.0, seconds_per_region=10.0, regions=["eastus", "westus", "northeurope"]
     )
     early = replication_status(plan, 105.0)
     assert early["aggregatedState"] == "InProgress"
     assert [s["state"] for s in early["summary"]] == ["Replicating", "Replicating", "Replicating"]
-    assert [s["progress"] for s in early["summary"]] == [50, 0, 0]
-    middle = replication_status(plan, 115.0)
-    assert [s["state"] for s in middle["summary"]] == ["Completed", "Replicating", "Replicating"]
-    done = replication_status(plan, 130.0)
+    assert [s["progress"] for s in early["summary"]] == [50, 50, 50]
+    done = replication_status(plan, 110.0)
     assert done["aggregatedState"] == "Completed"
-    assert plan.ends_at() == 130.0
+    assert plan.ends_at() == 110.0
+    retried = ReplicationPlan(100.0, 10.0, ["eastus", "westus"], restarted={"westus": 120.0})
+    assert [s["state"] for s in replication_status(retried, 125.0)["summary"]] == ["Completed", "Replicating"]
+    assert retried.ends_at() == 130.0
 
 
 def test_a_failed_region_stops_halfway_and_fails_the_aggregate() -> None:
@@ -112,7 +113,7 @@ def test_a_failed_region_stops_halfway_and_fails_the_aggregate() -> None:
     assert status["aggregatedState"] == "Failed"
     assert status["summary"][1]["state"] == "Failed" and status["summary"][1]["progress"] == 50
     assert status["summary"][0]["state"] == "Completed"
-    assert plan.ends_at() == 15.0
+    assert plan.ends_at() == 10.0
     assert ReplicationPlan.from_json(plan.to_json()) == plan
 
 

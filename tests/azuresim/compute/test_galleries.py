@@ -83,7 +83,7 @@ def test_definition_keeps_generation_features_and_identifier(compute: Any, rg: s
     assert [d.name for d in compute.gallery_images.list_by_gallery(rg, "gal")] == ["ubuntu"]
 
 
-def test_version_replicates_region_by_region(
+def test_version_replicates_to_every_region_in_parallel(
     sim: AzureSim, compute: Any, rg: str, definition: Any, generalized_vm: Any
 ) -> None:
     sim.control(
@@ -100,8 +100,8 @@ def test_version_replicates_region_by_region(
         time.sleep(0.05)
     final = poller.result()
     assert final.provisioning_state == "Succeeded"
-    assert snapshots[0][0] == ("eastus", "Replicating")  # the home region goes first
-    assert [("eastus", "Completed"), ("westus", "Replicating"), ("northeurope", "Replicating")] in snapshots
+    assert snapshots[0][0] == ("eastus", "Replicating")  # the home region is listed first
+    assert [("eastus", "Replicating"), ("westus", "Replicating"), ("northeurope", "Replicating")] in snapshots
     status = compute.gallery_image_versions.get(rg, "gal", "ubuntu", "1.0.0", expand="ReplicationStatus")
     assert status.replication_status.aggregated_state == "Completed"
     assert {s.progress for s in status.replication_status.summary} == {100}
@@ -124,6 +124,25 @@ def test_a_fault_rule_fails_one_regions_replication(
     summary = {s.region: (s.state, s.progress) for s in version.replication_status.summary}
     assert summary == {"eastus": ("Completed", 100), "westus": ("Failed", 50)}
     assert version.replication_status.aggregated_state == "Failed"
+
+
+def test_putting_a_version_again_replicates_its_failed_region_again(
+    sim: AzureSim, compute: Any, rg: str, definition: Any, generalized_vm: Any
+) -> None:
+    rule = {"method": "PUT", "path": "/_replication/westus$", "status": 500, "times": 1}
+    sim.control("POST", "/_sim/faults", rule)
+    body = version_body(generalized_vm.id, "eastus", "westus")
+    with pytest.raises(HttpResponseError):
+        compute.gallery_image_versions.begin_create_or_update(rg, "gal", "ubuntu", "1.0.2", body).result()
+
+    again = compute.gallery_image_versions.begin_create_or_update(rg, "gal", "ubuntu", "1.0.2", body).result()
+
+    assert again.provisioning_state == "Succeeded"
+    version = compute.gallery_image_versions.get(rg, "gal", "ubuntu", "1.0.2", expand="ReplicationStatus")
+    assert {s.region: s.state for s in version.replication_status.summary} == {
+        "eastus": "Completed",
+        "westus": "Completed",
+    }
 
 
 def test_existing_version_accepts_the_same_source_but_not_another(
