@@ -79,3 +79,36 @@ class NotFound(KilnError):
 class Conflict(KilnError):
     def __init__(self, message: str, code: str = "Conflict", target: str | None = None) -> None:
         super().__init__(code=code, message=message, status=409, target=target)
+
+
+class AzureError(KilnError):
+    """A call to Azure failed; ``code`` and ``message`` are Azure's own."""
+
+    def __init__(self, message: str, code: str = "AzureError", status: int = 500, target: str | None = None):
+        super().__init__(code=code, message=message, status=status, target=target)
+
+
+class TransientAzureError(AzureError):
+    """Worth retrying: throttling (429), server errors, timeouts, conflicting operations in progress."""
+
+    def __init__(
+        self,
+        message: str,
+        code: str = "TransientAzureError",
+        status: int = 503,
+        target: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status=status, target=target)
+        self.retry_after = retry_after
+
+
+class PermanentAzureError(AzureError):
+    """Retrying will not help: validation, quota, authorization."""
+
+
+class AzureNotFound(AzureError):
+    """The Azure resource (or its parent) does not exist."""
+
+    def __init__(self, message: str, code: str = "ResourceNotFound", target: str | None = None) -> None:
+        super().__init__(message, code=code, status=404, target=target)

@@ -1,0 +1,55 @@
+"""Stateful in-memory fakes of every port in ``shared/ports.py``, sharing one ``FakeCloud``.
+
+``FakeAzure`` has the same attributes as ``shared.bootstrap.AzurePorts``, so code written against the
+composition root runs unchanged on it; tests assert on ``FakeAzure.cloud`` (resources, groups, blobs,
+secrets, calls).
+"""
+
+from __future__ import annotations
+
+from tests.fakes.cloud import SUBSCRIPTION, FakeCloud, arm_id
+from tests.fakes.compute import FakeDisks, FakeRunCommands, FakeVirtualMachines, ScriptOutcome
+from tests.fakes.images import FakeGalleries, FakeManagedImages, FakeMarketplace
+from tests.fakes.resources import FakeDeployments, FakeResourceGroups, FakeResources
+from tests.fakes.storage import FakeBlobs, FakeFetcher, FakeSecrets
+
+KEY_VAULT_ID = arm_id("kiln-rg", "Microsoft.KeyVault/vaults", "kiln-fake-kv")
+
+
+class FakeAzure:
+    """Every port, faked over one shared in-memory subscription."""
+
+    def __init__(self, cloud: FakeCloud | None = None) -> None:
+        self.cloud = cloud or FakeCloud()
+        self.resource_groups = FakeResourceGroups(self.cloud)
+        self.resources = FakeResources(self.cloud)
+        self.deployments = FakeDeployments(self.cloud)
+        self.virtual_machines = FakeVirtualMachines(self.cloud)
+        self.run_commands = FakeRunCommands(self.cloud)
+        self.disks = FakeDisks(self.cloud)
+        self.managed_images = FakeManagedImages(self.cloud)
+        self.galleries = FakeGalleries(self.cloud)
+        self.marketplace = FakeMarketplace(self.cloud)
+        self.secrets = FakeSecrets(self.cloud)
+        self._blobs: dict[str, FakeBlobs] = {}
+        self.fetcher = FakeFetcher(self.cloud)
+        self.key_vault_id = KEY_VAULT_ID
+
+    def storage_account_url(self, name: str) -> str:
+        return f"https://{name}.blob.core.windows.net"
+
+    def blobs(self, *, account_url: str | None = None) -> FakeBlobs:
+        url = account_url or "https://kilnfake.blob.core.windows.net"
+        if url not in self._blobs:
+            self._blobs[url] = FakeBlobs(self.cloud, url)
+        return self._blobs[url]
+
+
+__all__ = [
+    "SUBSCRIPTION",
+    "FakeAzure",
+    "FakeCloud",
+    "FakeFetcher",
+    "ScriptOutcome",
+    "arm_id",
+]

@@ -1,0 +1,131 @@
+"""The composition root: the one place Azure clients and adapters are built, lazily, from settings.
+
+Importing this module imports no Azure SDK (the function app's cold start must stay short); each client is
+built on the first use of a port that needs it, then reused. Two modes:
+
+* ``azure`` — Entra ID (``ManagedIdentityCredential`` for a user-assigned identity when its client id is
+  set, ``DefaultAzureCredential`` otherwise), the ARM endpoint and token scope of the configured cloud;
+* ``sim`` — azuresim: its base URL, its CA file for TLS, a fixed bearer token; blobs go to Azurite.
+
+SDK construction lives in ``shared/azure/clients.py``: nothing outside ``shared/azure/`` imports an SDK.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from shared import ports
+    from shared.azure.clients import ArmTarget
+
+
+class AzurePorts:
+    """Every port kiln uses, each built on first use. ``bootstrap()`` returns one of these."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def target(self) -> ArmTarget:
+        from shared.azure.clients import arm_target
+
+        return arm_target(self.settings)
+
+    @cached_property
+    def credential(self) -> Any:
+        from shared.azure.clients import credential
+
+        return credential(self.settings)
+
+    def _arm(self, kind: str) -> Any:
+        from shared.azure.clients import arm_client
+
+        return arm_client(kind, settings=self.settings, target=self.target, cred=self.credential)
+
+    @cached_property
+    def _resource_client(self) -> Any:
+        return self._arm("resources")
+
+    @cached_property
+    def _deployments_client(self) -> Any:
+        return self._arm("deployments")
+
+    @cached_property
+    def _compute_client(self) -> Any:
+        return self._arm("compute")
+
+    @cached_property
+    def resource_groups(self) -> ports.ResourceGroups:
+        from shared.azure.resources import AzureResourceGroups
+
+        return AzureResourceGroups(self._resource_client)
+
+    @cached_property
+    def resources(self) -> ports.Resources:
+        from shared.azure.resources import AzureResources
+
+        return AzureResources(self._resource_client)
+
+    @cached_property
+    def deployments(self) -> ports.Deployments:
+        from shared.azure.resources import AzureDeployments
+
+        return AzureDeployments(self._deployments_client)
+
+    @cached_property
+    def virtual_machines(self) -> ports.VirtualMachines:
+        from shared.azure.compute import AzureVirtualMachines
+
+        return AzureVirtualMachines(self._compute_client)
+
+    @cached_property
+    def run_commands(self) -> ports.RunCommands:
+        from shared.azure.compute import AzureRunCommands
+
+        return AzureRunCommands(self._compute_client)
+
+    @cached_property
+    def disks(self) -> ports.Disks:
+        from shared.azure.compute import AzureDisks
+
+        return AzureDisks(self._compute_client)
+
+    @cached_property
+    def managed_images(self) -> ports.ManagedImages:
+        from shared.azure.images import AzureManagedImages
+
+        return AzureManagedImages(self._compute_client)
+
+    @cached_property
+    def galleries(self) -> ports.Galleries:
+        from shared.azure.images import AzureGalleries
+
+        return AzureGalleries(self._compute_client)
+
+    @cached_property
+    def marketplace(self) -> ports.Marketplace:
+        from shared.azure.marketplace import AzureMarketplace
+
+        return AzureMarketplace(self._compute_client)
+
+    @cached_property
+    def secrets(self) -> ports.Secrets:
+        from shared.azure.clients import secret_client
+        from shared.azure.secrets import AzureSecrets
+
+        return AzureSecrets(secret_client(settings=self.settings, target=self.target, cred=self.credential))
+
+    def blobs(self, *, account_url: str | None = None) -> ports.Blobs:
+        """Blobs of one storage account: kiln's own (from the connection string) or a staging one by URL."""
+        from shared.azure.blobs import AzureBlobs
+        from shared.azure.clients import blob_service
+
+        return AzureBlobs(blob_service(settings=self.settings, cred=self.credential, account_url=account_url))
+
+
+def bootstrap(settings: Settings | None = None) -> AzurePorts:
+    """Every port, built lazily from ``settings`` (the process's settings when omitted)."""
+    return AzurePorts(settings or get_settings())

@@ -1,0 +1,167 @@
+"""Ports: the small interfaces kiln's build uses to reach Azure.
+
+One real adapter per port lives in ``shared/azure/``; a stateful in-memory fake of each in ``tests/fakes/``.
+Conventions every implementation keeps:
+
+* arguments are keyword-only; results are models from ``shared.models.azure``;
+* ``begin_*`` sends the first request of a long operation and returns at once; ``get*`` reads state to poll;
+* failures raise ``TransientAzureError`` (retry), ``PermanentAzureError`` (give up) or ``AzureNotFound``;
+* deletes treat "not found" as success; PUTs with the same name return the same resource.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from shared.models.azure import (
+    CopyState,
+    DeploymentOperationInfo,
+    DeploymentState,
+    GalleryInfo,
+    ImageDefinitionInfo,
+    ImageDefinitionSpec,
+    ImageVersionSpec,
+    ImageVersionState,
+    ManagedImageInfo,
+    MarketplaceImage,
+    ResourceGroupInfo,
+    ResourceInfo,
+    RunCommandSpec,
+    RunCommandState,
+    VmState,
+)
+
+
+class ResourceGroups(Protocol):
+    """Resource groups; ``create`` is create-or-update (same name, same group, tags replaced)."""
+
+    def create(self, *, name: str, location: str, tags: dict[str, str]) -> ResourceGroupInfo: ...
+    def get(self, *, name: str) -> ResourceGroupInfo: ...
+    def exists(self, *, name: str) -> bool: ...
+    def begin_delete(self, *, name: str) -> None: ...
+    def list_by_tag(self, *, tag_name: str, tag_value: str | None = None) -> list[ResourceGroupInfo]: ...
+
+
+class Resources(Protocol):
+    """Any resource by ARM id; lists filter on one tag (ARM cannot combine a tag filter with others)."""
+
+    def get_by_id(self, *, resource_id: str) -> ResourceInfo: ...
+    def begin_delete_by_id(self, *, resource_id: str) -> None: ...
+    def list_by_tag(
+        self, *, tag_name: str, tag_value: str | None = None, resource_group: str | None = None
+    ) -> list[ResourceInfo]: ...
+    def list_in_group(self, *, resource_group: str) -> list[ResourceInfo]: ...
+
+
+class Deployments(Protocol):
+    """Incremental ARM deployments: ``begin_deploy`` returns the deployment id; poll ``get``."""
+
+    def begin_deploy(
+        self, *, resource_group: str, name: str, template: dict[str, Any], parameters: dict[str, Any]
+    ) -> str: ...
+    def get(self, *, resource_group: str, name: str) -> DeploymentState: ...
+    def list_operations(self, *, resource_group: str, name: str) -> list[DeploymentOperationInfo]: ...
+
+
+class VirtualMachines(Protocol):
+    """The build VM; ``get`` includes the instance view (power state, VM agent)."""
+
+    def get(self, *, resource_group: str, name: str) -> VmState: ...
+    def begin_deallocate(self, *, resource_group: str, name: str) -> None: ...
+    def generalize(self, *, resource_group: str, name: str) -> None: ...
+    def begin_restart(self, *, resource_group: str, name: str) -> None: ...
+    def begin_delete(self, *, resource_group: str, name: str) -> None: ...
+
+
+class RunCommands(Protocol):
+    """Managed Run Commands; output and errors stream to append blobs; poll ``get`` until ``terminal``."""
+
+    def begin_create(self, *, resource_group: str, vm_name: str, name: str, spec: RunCommandSpec) -> None: ...
+    def get(self, *, resource_group: str, vm_name: str, name: str) -> RunCommandState: ...
+    def begin_delete(self, *, resource_group: str, vm_name: str, name: str) -> None: ...
+
+
+class ManagedImages(Protocol):
+    """Managed images captured from a generalized VM; ``begin_create_from_vm`` returns the image id."""
+
+    def begin_create_from_vm(
+        self,
+        *,
+        resource_group: str,
+        name: str,
+        location: str,
+        source_vm_id: str,
+        tags: dict[str, str],
+        hyper_v_generation: str | None = None,
+    ) -> str: ...
+    def get(self, *, resource_group: str, name: str) -> ManagedImageInfo: ...
+    def begin_delete(self, *, resource_group: str, name: str) -> None: ...
+
+
+class Galleries(Protocol):
+    """Compute Gallery: galleries, image definitions and versions with per-region replication status."""
+
+    def create_gallery(
+        self, *, resource_group: str, name: str, location: str, tags: dict[str, str]
+    ) -> GalleryInfo: ...
+    def create_image_definition(
+        self, *, resource_group: str, gallery: str, name: str, spec: ImageDefinitionSpec
+    ) -> ImageDefinitionInfo: ...
+    def get_image_definition(
+        self, *, resource_group: str, gallery: str, name: str
+    ) -> ImageDefinitionInfo: ...
+    def begin_create_version(
+        self, *, resource_group: str, gallery: str, image: str, version: str, spec: ImageVersionSpec
+    ) -> str: ...
+    def get_version(
+        self, *, resource_group: str, gallery: str, image: str, version: str
+    ) -> ImageVersionState: ...
+    def list_versions(self, *, resource_group: str, gallery: str, image: str) -> list[ImageVersionState]: ...
+    def begin_delete_version(
+        self, *, resource_group: str, gallery: str, image: str, version: str
+    ) -> None: ...
+
+
+class Disks(Protocol):
+    """Read access to a managed disk: a SAS URL for copying its VHD, revoked when done."""
+
+    def grant_access(self, *, resource_group: str, name: str, duration_seconds: int) -> str: ...
+    def revoke_access(self, *, resource_group: str, name: str) -> None: ...
+
+
+class Marketplace(Protocol):
+    """Marketplace image versions; ``list_versions`` ascends; ``get_version`` accepts ``latest``."""
+
+    def list_versions(self, *, location: str, publisher: str, offer: str, sku: str) -> list[str]: ...
+    def get_version(
+        self, *, location: str, publisher: str, offer: str, sku: str, version: str
+    ) -> MarketplaceImage: ...
+
+
+class Blobs(Protocol):
+    """One storage account. ``read_from`` follows an append-blob log from a byte offset."""
+
+    def ensure_container(self, *, container: str) -> None: ...
+    def upload(self, *, container: str, name: str, data: bytes, overwrite: bool = True) -> str: ...
+    def download(self, *, container: str, name: str) -> bytes: ...
+    def create_append_blob(self, *, container: str, name: str) -> str: ...
+    def append(self, *, container: str, name: str, data: bytes) -> None: ...
+    def read_from(self, *, container: str, name: str, offset: int) -> bytes: ...
+    def list_names(self, *, container: str, prefix: str = "") -> list[str]: ...
+    def delete(self, *, container: str, name: str) -> None: ...
+    def begin_copy_from_url(self, *, source_url: str, container: str, name: str) -> str: ...
+    def get_copy_state(self, *, container: str, name: str) -> CopyState: ...
+
+
+class Secrets(Protocol):
+    """One Key Vault. Values never appear in errors or logs."""
+
+    def get(self, *, name: str) -> str: ...
+    def set(self, *, name: str, value: str) -> None: ...
+    def delete(self, *, name: str) -> None: ...
+
+
+class ArtifactFetcher(Protocol):
+    """Downloads a customizer's script or file from an ``https://`` URL (no credentials are sent)."""
+
+    def fetch(self, *, url: str) -> bytes: ...

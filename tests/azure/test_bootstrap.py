@@ -1,0 +1,117 @@
+"""The composition root: lazy, per-cloud endpoints and credentials, sim mode, settings from the env."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+from shared.azure.clients import SIM_SUBSCRIPTION, arm_target
+from shared.azure.credentials import StaticTokenCredential
+from shared.azure.errors import KilnRetryPolicy
+from shared.bootstrap import bootstrap
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SUB = "11111111-2222-3333-4444-555555555555"
+
+
+def test_importing_the_composition_root_imports_no_azure_sdk() -> None:
+    code = (
+        "import sys, json; import shared.bootstrap, shared.ports, shared.settings, shared.models.azure, "
+        "shared.deployment_template\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('azure'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+
+    assert json.loads(out.stdout) == []
+
+
+def test_clients_are_built_on_first_use_of_a_port_and_then_reused() -> None:
+    ports = bootstrap(Settings(azure_mode="azure", subscription_id=SUB))
+    assert not {"_resource_client", "_compute_client", "credential"} & set(vars(ports))
+
+    groups = ports.resource_groups
+
+    assert "_resource_client" in vars(ports) and "_compute_client" not in vars(ports)
+    assert ports.resource_groups is groups
+    assert ports.resources._client is groups._client  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("cloud", "endpoint", "scope"),
+    [
+        ("AzureCloud", "https://management.azure.com", "https://management.azure.com/.default"),
+        (
+            "AzureUSGovernment",
+            "https://management.usgovcloudapi.net",
+            "https://management.core.usgovcloudapi.net/.default",
+        ),
+        (
+            "AzureChinaCloud",
+            "https://management.chinacloudapi.cn",
+            "https://management.chinacloudapi.cn/.default",
+        ),
+    ],
+)
+def test_each_cloud_gets_its_arm_endpoint_and_token_scope(cloud: str, endpoint: str, scope: str) -> None:
+    settings = Settings(azure_mode="azure", azure_cloud=cloud, subscription_id=SUB)
+
+    target = arm_target(settings)
+    client = bootstrap(settings)._compute_client
+
+    assert (target.base_url, target.credential_scopes) == (endpoint, [scope])
+    assert client._config.credential_scopes == [scope]
+    assert client._config.subscription_id == SUB
+
+
+def test_azure_mode_uses_the_user_assigned_identity_when_its_client_id_is_set() -> None:
+    with_identity = bootstrap(
+        Settings(azure_mode="azure", managed_identity_client_id="abc", subscription_id=SUB)
+    )
+    default_chain = bootstrap(Settings(azure_mode="azure", subscription_id=SUB))
+
+    assert isinstance(with_identity.credential, ManagedIdentityCredential)
+    assert isinstance(default_chain.credential, DefaultAzureCredential)
+
+
+def test_sim_mode_targets_the_sim_with_its_ca_and_a_fixed_token(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    settings = Settings(azure_mode="sim", sim_base_url="https://127.0.0.1:9443/", sim_ca_file=str(ca))
+
+    ports = bootstrap(settings)
+
+    assert arm_target(settings).base_url == "https://127.0.0.1:9443"
+    assert arm_target(settings).connection_verify == str(ca)
+    assert arm_target(settings).subscription_id == SIM_SUBSCRIPTION
+    assert isinstance(ports.credential, StaticTokenCredential)
+    assert ports.credential.get_token("x").token
+
+
+def test_adapters_get_kilns_retry_policy_with_the_configured_limits() -> None:
+    ports = bootstrap(Settings(azure_mode="azure", subscription_id=SUB, retry_total=2, max_retry_after=7))
+
+    policy = ports._resource_client._config.retry_policy
+
+    assert isinstance(policy, KilnRetryPolicy)
+    assert (policy.total_retries, policy.max_retry_after) == (2, 7)
+
+
+def test_settings_come_from_kiln_prefixed_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KILN_AZURE_MODE", "sim")
+    monkeypatch.setenv("KILN_SUBSCRIPTION_ID", SUB)
+    monkeypatch.setenv("KILN_AZURE_CLOUD", "AzureChinaCloud")
+    monkeypatch.setenv("KILN_MAX_RETRY_AFTER", "12.5")
+
+    settings = Settings()
+
+    assert (settings.azure_mode, settings.subscription_id, settings.azure_cloud) == (
+        "sim",
+        SUB,
+        "AzureChinaCloud",
+    )
+    assert settings.max_retry_after == 12.5
