@@ -65,6 +65,8 @@ class _Target:
 def distribute_target(context: df.DurableOrchestrationContext) -> Steps:
     raw = context.get_input()
     inp = DistributeInput.model_validate(raw["input"])
+    if raw.get("serial") and inp.target.type == "SharedImage":
+        inp = _with_regions(inp, 1)
     target = _Target(context, inp, TimingPolicy.model_validate(raw.get("timing", {})))
     started = DistributeStarted.model_validate(
         (
@@ -77,7 +79,9 @@ def distribute_target(context: df.DurableOrchestrationContext) -> Steps:
         return target.failed(started.error)
     name = inp.target.run_output_name
     regions: dict[str, str] = {}
-    if inp.target.type == "SharedImage" and started.regions:
+    if inp.target.type == "SharedImage" and started.regions and raw.get("serial"):
+        started, regions = yield from _one_region_after_another(target, started)
+    elif inp.target.type == "SharedImage" and started.regions:
         regions = yield from _watch_regions(target, started)
     timeout = timedelta(minutes=target.timing.region_timeout_minutes)
     final = PollOutput.model_validate(
@@ -139,3 +143,41 @@ def _watch_regions(target: _Target, started: DistributeStarted) -> Steps:
             )
         pending = retry
     return states
+
+
+def _with_regions(inp: DistributeInput, count: int, version: str | None = None) -> DistributeInput:
+    """The same target with only its first ``count`` target regions (the serial baseline)."""
+    spec = dict(inp.target.spec)
+    key = "targetRegions" if spec.get("targetRegions") else "replicationRegions"
+    every = list(spec.get(key) or [])
+    if inp.target.all_regions:
+        every = list(inp.target.all_regions)
+    spec[key] = every[:count]
+    target = inp.target.model_copy(
+        update={"spec": spec, "version": version or inp.target.version, "all_regions": every}
+    )
+    return inp.model_copy(update={"target": target})
+
+
+def _one_region_after_another(target: _Target, started: DistributeStarted) -> Steps:
+    """Serial baseline: wait for each region before adding the next one to the image version."""
+    timeout = timedelta(minutes=target.timing.region_timeout_minutes)
+    name = target.inp.target.run_output_name
+    every = list(target.inp.target.all_regions)
+    states: dict[str, str] = {}
+    for count in range(1, len(every) + 1):
+        if count > 1:
+            target.inp = _with_regions(target.inp, count, started.version)
+            payload = target.inp.model_dump(mode="json")
+            started = DistributeStarted.model_validate(
+                (yield target.ctx.call_activity_with_retry("start_distribute", target.options, payload))
+            )
+            if started.error is not None:
+                break
+        region = started.regions[-1]
+        message = f"Replication of '{name}' to {region} did not finish in time."
+        outcome = PollOutput.model_validate(
+            (yield target.poll_task("check_region", target.probe(started, region), timeout, message))
+        )
+        states[region] = "Completed" if outcome.succeeded else (outcome.state or "Failed")
+    return started, states

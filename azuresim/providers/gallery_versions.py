@@ -87,12 +87,33 @@ def _plan(
     """The replication schedule; a repeated PUT to the same regions keeps the one already running."""
     if existing is not None:
         current = ReplicationPlan.from_json(existing["_replication"])
-        if [normalize_region(r) for r in current.regions] == [normalize_region(r) for r in regions]:
+        before = [normalize_region(r) for r in current.regions]
+        after = [normalize_region(r) for r in regions]
+        if before == after:
             return _retry_failed(req, version_id, current)
+        if set(before) <= set(after):
+            return _add_regions(req, version_id, current, regions)
     failed = [
         r for r in regions if fault_fires(req.sim, "PUT", f"{version_id}/_replication/{normalize_region(r)}")
     ]
     return ReplicationPlan(time.time(), req.sim.latency.delay("gallery.replicate"), regions, failed)
+
+
+def _add_regions(
+    req: SimRequest, version_id: str, plan: ReplicationPlan, regions: list[str]
+) -> ReplicationPlan:
+    """Adding target regions replicates only the new ones; the others keep their schedule."""
+    now = time.time()
+    known = {normalize_region(r) for r in plan.regions}
+    restarted = dict(plan.restarted)
+    failed = list(plan.failed)
+    for region in regions:
+        if normalize_region(region) in known:
+            continue
+        restarted[normalize_region(region)] = now
+        if fault_fires(req.sim, "PUT", f"{version_id}/_replication/{normalize_region(region)}"):
+            failed.append(region)
+    return ReplicationPlan(plan.started, plan.seconds_per_region, regions, failed, restarted)
 
 
 def _retry_failed(req: SimRequest, version_id: str, plan: ReplicationPlan) -> ReplicationPlan:

@@ -82,6 +82,9 @@ class BuildInput(_Msg):
     trigger: Literal["Manual", "AutoRun", "SourceImage", "Schedule"] = "Manual"
     expires_at: str  # ISO time after which the janitor may delete what this run left
     timing: TimingPolicy = Field(default_factory=TimingPolicy)
+    # "serial" distributes one target, and one gallery region, after another: the baseline bench/build.py
+    # measures the parallel default against.
+    distribution: Literal["parallel", "serial"] = "parallel"
 
 
 class PollSpec(_Msg):
@@ -247,6 +250,7 @@ class DistributeTarget(_Msg):
     run_output_name: str
     spec: dict[str, Any]  # the distributor's wire JSON
     version: str | None = None  # the gallery version chosen for a SharedImage target
+    all_regions: list[Any] = Field(default_factory=list)  # serial baseline: every region, spec has a prefix
 
 
 class DistributeInput(_Msg):

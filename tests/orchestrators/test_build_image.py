@@ -278,3 +278,29 @@ def test_polling_continues_as_new_so_a_long_wait_keeps_history_bounded(harness: 
     histories = [harness.engine.get_status(c["instanceId"], show_history=True) for c in children]
     longest = max(len(h["historyEvents"]) for h in histories if h)
     assert longest < 40  # 5 rounds per generation, not 12 rounds in one history
+
+
+def test_serial_distribution_adds_one_region_after_another_and_one_target_after_another(
+    harness: Harness,
+) -> None:
+    payload = build_input()
+    serial = payload.replace('"distribution": "parallel"', '"distribution": "serial"')
+    assert serial != payload
+    harness.start(serial)
+    output = harness.finish()
+
+    assert output["runState"] == "Succeeded"
+    starts = harness.script.payloads("start_distribute")
+    gallery = [p["target"]["spec"]["targetRegions"] for p in starts if p["target"]["type"] == "SharedImage"]
+    assert [[r["name"] for r in regions] for regions in gallery] == [
+        ["eastus"],
+        ["eastus", "westeurope"],
+        ["eastus", "westeurope", "japaneast"],
+    ]
+    assert [p["key"] for p in harness.script.payloads("check_region")] == [
+        "eastus",
+        "westeurope",
+        "japaneast",
+    ]
+    names = harness.script.names()
+    assert names.index("check_distribute") < max(i for i, n in enumerate(names) if n == "start_distribute")

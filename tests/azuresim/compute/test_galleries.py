@@ -145,6 +145,22 @@ def test_putting_a_version_again_replicates_its_failed_region_again(
     }
 
 
+def test_adding_a_target_region_replicates_only_the_new_region(
+    sim: AzureSim, compute: Any, rg: str, definition: Any, generalized_vm: Any
+) -> None:
+    sim.control("PUT", "/_sim/latency", {"scale": 1.0, "ops": {"arm.request": 0, "gallery.replicate": 0.3}})
+    first = version_body(generalized_vm.id, "eastus")
+    compute.gallery_image_versions.begin_create_or_update(rg, "gal", "ubuntu", "1.0.3", first).result()
+
+    second = version_body(generalized_vm.id, "eastus", "westus")
+    poller = compute.gallery_image_versions.begin_create_or_update(rg, "gal", "ubuntu", "1.0.3", second)
+    version = compute.gallery_image_versions.get(rg, "gal", "ubuntu", "1.0.3", expand="ReplicationStatus")
+    states = {s.region: s.state for s in version.replication_status.summary}
+    poller.result()
+
+    assert states == {"eastus": "Completed", "westus": "Replicating"}
+
+
 def test_existing_version_accepts_the_same_source_but_not_another(
     compute: Any, rg: str, definition: Any, generalized_vm: Any, make_vm: Any
 ) -> None:
