@@ -44,6 +44,10 @@ DEFAULT_TIMEOUT_MINUTES = 240
 
 def build_image(context: df.DurableOrchestrationContext) -> Steps:
     build = BuildInput.model_validate(context.get_input())
+    if not build.run.expires_at:  # every phase tags what it creates with the run's expiry, for the janitor
+        build = build.model_copy(
+            update={"run": build.run.model_copy(update={"expires_at": build.expires_at})}
+        )
     props: dict[str, Any] = build.template.get("properties", {})
     minutes = int(props.get("buildTimeoutInMinutes") or DEFAULT_TIMEOUT_MINUTES)
     flow = Flow(context, build, minutes * build.timing.timeout_scale)
@@ -235,8 +239,7 @@ def _run_step(flow: Flow, build: BuildInput, vm: BuildVm, step: Any) -> Steps:
     )
     payload = {
         "step": StepInput(run=build.run, vm=vm, step=step).model_dump(mode="json"),
-        "interval": flow.timing.step_poll_interval_seconds,
-        "max_rounds": flow.timing.max_windows_update_rounds,
+        "timing": flow.timing.model_dump(mode="json"),
     }
     raw = yield from flow.race(flow.ctx.call_sub_orchestrator("run_step", payload))
     return StepOutcome.model_validate(raw)

@@ -51,6 +51,7 @@ class _Target:
             retry_first_interval_ms=self.timing.retry_first_interval_ms,
             retry_max_attempts=self.timing.retry_max_attempts,
             rounds_per_generation=self.timing.poll_rounds_per_generation,
+            max_wait_seconds=self.timing.max_poll_wait_seconds,
             phase="distribute",
         )
         return self.ctx.call_sub_orchestrator(POLL_ORCHESTRATOR, spec.model_dump(mode="json"))

@@ -121,6 +121,7 @@ class Flow:
             retry_first_interval_ms=self.timing.retry_first_interval_ms,
             retry_max_attempts=self.timing.retry_max_attempts,
             rounds_per_generation=self.timing.poll_rounds_per_generation,
+            max_wait_seconds=self.timing.max_poll_wait_seconds,
             phase=self.phase,
         )
 
@@ -146,6 +147,7 @@ class Flow:
             retry_first_interval_ms=self.timing.retry_first_interval_ms,
             retry_max_attempts=self.timing.retry_max_attempts,
             rounds_per_generation=self.timing.poll_rounds_per_generation,
+            max_wait_seconds=self.timing.max_poll_wait_seconds,
         )
         try:
             raw = yield self.poll_task(spec)

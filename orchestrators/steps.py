@@ -22,6 +22,7 @@ from shared.models.build import (
     StepInput,
     StepOutcome,
     StepStarted,
+    TimingPolicy,
 )
 
 DEFAULT_STEP_TIMEOUT = timedelta(hours=4)
@@ -39,11 +40,12 @@ def restart_timeout(text: str | None) -> timedelta:
 
 
 class _StepRunner:
-    def __init__(self, context: df.DurableOrchestrationContext, inp: StepInput, interval: float) -> None:
+    def __init__(self, context: df.DurableOrchestrationContext, inp: StepInput, timing: TimingPolicy) -> None:
         self.ctx = context
         self.inp = inp
-        self.interval = interval
-        self.options = retry_options(5_000, 5)
+        self.timing = timing
+        self.interval = timing.step_poll_interval_seconds
+        self.options = retry_options(timing.retry_first_interval_ms, timing.retry_max_attempts)
 
     def call(self, name: str, payload: dict[str, Any]) -> Any:
         return self.ctx.call_activity_with_retry(name, self.options, payload)
@@ -55,6 +57,10 @@ class _StepRunner:
             interval_seconds=self.interval,
             timeout_at=iso(self.ctx.current_utc_datetime + timeout),
             timeout_message=message,
+            retry_first_interval_ms=self.timing.retry_first_interval_ms,
+            retry_max_attempts=self.timing.retry_max_attempts,
+            rounds_per_generation=self.timing.poll_rounds_per_generation,
+            max_wait_seconds=self.timing.max_poll_wait_seconds,
             phase=self.inp.step.phase,
         )
         raw = yield self.ctx.call_sub_orchestrator(POLL_ORCHESTRATOR, spec.model_dump(mode="json"))
@@ -105,11 +111,11 @@ class _StepRunner:
 def run_step(context: df.DurableOrchestrationContext) -> Steps:
     raw = context.get_input()
     inp = StepInput.model_validate(raw["step"])
-    runner = _StepRunner(context, inp, float(raw.get("interval", 10.0)))
+    runner = _StepRunner(context, inp, TimingPolicy.model_validate(raw.get("timing") or {}))
     if inp.step.kind == "WindowsRestart":
         outcome = yield from _windows_restart(runner)
     elif inp.step.kind == "WindowsUpdate":
-        outcome = yield from _windows_update(runner, int(raw.get("max_rounds", 10)))
+        outcome = yield from _windows_update(runner, runner.timing.max_windows_update_rounds)
     else:
         outcome = yield from runner.command(0, DEFAULT_STEP_TIMEOUT)
     return outcome.model_dump(mode="json")

@@ -68,6 +68,9 @@ class TimingPolicy(_Msg):
     undo_timeout_minutes: int = 30
     undo_poll_interval_seconds: float = 10.0
     poll_rounds_per_generation: int = 100
+    # Activities suggest how long to wait before asking again (Azure's Retry-After, or their own estimate);
+    # polls never wait longer than this.
+    max_poll_wait_seconds: float = 300.0
     max_windows_update_rounds: int = 10
     # Multiplies buildTimeoutInMinutes: 1 in Azure; local mode, whose simulated Azure runs a build in seconds,
     # scales the timeout down by the same factor as the simulator's latencies.
@@ -98,6 +101,7 @@ class PollSpec(_Msg):
     retry_first_interval_ms: int = 5_000
     retry_max_attempts: int = 5
     rounds_per_generation: int = 100
+    max_wait_seconds: float = 300.0
     phase: Phase | None = None
 
 
