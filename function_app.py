@@ -3,7 +3,10 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from triggers import api_openapi, api_provider, api_templates, api_triggers
+from activities import functions as build_activities
+from activities import run_functions
+from orchestrators import functions as build_orchestrators
+from triggers import api_openapi, api_provider, api_runs, api_templates, api_triggers, janitor
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -12,3 +15,12 @@ app.register_functions(api_templates.bp)
 app.register_functions(api_triggers.bp)
 app.register_functions(api_provider.bp)
 app.register_functions(api_openapi.bp)
+
+# Runs through the API, their bookkeeping activities and the janitor (issue 6).
+app.register_functions(api_runs.bp)
+app.register_functions(run_functions.bp)
+app.register_functions(janitor.bp)
+
+# The build: its orchestrations and one activity per phase (issue 6).
+app.register_functions(build_orchestrators.bp)
+app.register_functions(build_activities.bp)

@@ -67,7 +67,8 @@ def validation_message(details: list[ErrorDetail]) -> str:
     return (
         f"Validation failed with {len(details)} problem(s): "
         + "; ".join(parts)
-        + f". Please review {TEMPLATE_REFERENCE} for details on fields requirements in the Image Builder Template."
+        + f". Please review {TEMPLATE_REFERENCE} for details on fields requirements in the Image Builder "
+        "Template."
     )
 
 

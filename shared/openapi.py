@@ -44,7 +44,8 @@ def _components() -> dict[str, Any]:
     detail: dict[str, Any] = {"type": "object", "properties": fields}
     error = {"type": "object", "properties": {**fields, "details": {"type": "array", "items": detail}}}
     schemas["ErrorResponse"] = {"type": "object", "required": ["error"], "properties": {"error": error}}
-    for name in ("ImageTemplate", "Trigger", "RunOutput", "Operation"):
+    schemas["Run"] = _run_schema()
+    for name in ("ImageTemplate", "Trigger", "RunOutput", "Operation", "Run"):
         schemas[f"{name}List"] = {
             "type": "object",
             "required": ["value"],
@@ -76,6 +77,49 @@ def _components() -> dict[str, Any]:
         },
     }
     return schemas
+
+
+def _run_schema() -> dict[str, Any]:
+    """kiln's own run resource (``GET {base}/runs/{runId}``); not part of AIB's API."""
+    text: dict[str, Any] = {"type": ["string", "null"]}
+    timed = {"startTime": text, "endTime": text, "state": text}
+    error = {"type": "object", "properties": {k: text for k in ("code", "message", "phase", "target")}}
+    target = {
+        "type": "object",
+        "properties": {
+            **{k: text for k in ("runOutputName", "type", "state", "artifactId", "artifactUri")},
+            "regions": {"type": "object", "additionalProperties": {"type": "string"}},
+            "error": {"type": ["object", "null"]},
+        },
+    }
+    props = {
+        **{k: text for k in ("runId", "trigger", "message", "startTime", "endTime", "exactVersion")},
+        "stagingResourceGroup": text,
+        "runNumber": {"type": "integer"},
+        "runState": {
+            "enum": ["Running", "Canceling", "Succeeded", "PartiallySucceeded", "Failed", "Canceled"]
+        },
+        "runSubState": {
+            "enum": ["Queued", "Building", "Customizing", "Optimizing", "Validating", "Distributing"]
+        },
+        "phases": {"type": "array", "items": {"type": "object", "properties": {"phase": text, **timed}}},
+        "step": {
+            "type": ["object", "null"],
+            "properties": {"phase": text, "index": {"type": "integer"}, "name": text, "state": text},
+        },
+        "targets": {"type": "array", "items": target},
+        "errors": {"type": "array", "items": error},
+    }
+    return {
+        "type": "object",
+        "required": ["id", "name", "type", "properties"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "type": {"type": "string"},
+            "properties": {"type": "object", "required": ["runId", "runState"], "properties": props},
+        },
+    }
 
 
 def _param(name: str, where: str = "path", pattern: str | None = None) -> dict[str, Any]:
@@ -116,6 +160,18 @@ def _paths() -> dict[str, Any]:
     tpl = [*rg, _param("imageTemplateName", pattern=_NAME)]
     trg = [*tpl, _param("triggerName", pattern=_NAME)]
     out = [*tpl, _param("runOutputName", pattern=_NAME)]
+    run = [*tpl, _param("runId", pattern=_NAME)]
+    log_query = [
+        {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+        {"name": "follow", "in": "query", "required": False, "schema": {"type": "boolean"}},
+    ]
+    log_ok = {
+        "200": {
+            "description": "customization.log from the offset; x-kiln-log-offset names the next offset, "
+            "x-kiln-run-finished whether more can come",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    }
     loc = [*sub, _param("location", pattern="^[a-z0-9]{1,40}$"), _param("operationId", pattern=_GUID)]
     ok = {"200": {"description": "OK", **_json("ImageTemplate")}}
     created = {"201": {"description": "Created", **_json("ImageTemplate")}}
@@ -176,6 +232,15 @@ def _paths() -> dict[str, Any]:
                 {"200": {"description": "OK", **_json("RunOutput")}},
             )
         },
+        _TEMPLATE + "/run": {"post": _op("VirtualMachineImageTemplates_Run", tpl, accepted)},
+        _TEMPLATE + "/cancel": {"post": _op("VirtualMachineImageTemplates_Cancel", tpl, accepted)},
+        _TEMPLATE + "/runs": {
+            "get": _op("Kiln_ListRuns", tpl, {"200": {"description": "OK", **_json("RunList")}})
+        },
+        _TEMPLATE + "/runs/{runId}": {
+            "get": _op("Kiln_GetRun", run, {"200": {"description": "OK", **_json("Run")}})
+        },
+        _TEMPLATE + "/runs/{runId}/log": {"get": _op("Kiln_GetRunLog", [*run, *log_query], log_ok)},
         _LOCATION + "/operations/{operationId}": {
             "get": _op(
                 "Operations_GetStatus", loc, {"200": {"description": "OK", **_json("OperationStatus")}}

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     lro_poll_seconds: float = Field(
         default=5.0, gt=0, description="Poll interval of the few synchronous LROs."
     )
+    # Runs (issue 6).
+    timing_profile: Literal["azure", "local"] = Field(
+        default="azure",
+        description="'azure': TimingPolicy defaults; 'local': short retries and polls (builds take seconds).",
+    )
+    log_follow_seconds: float = Field(
+        default=15.0, ge=0, le=120, description="Longest wait of GET …/runs/{runId}/log?follow=true."
+    )
 
 
 @lru_cache(maxsize=1)

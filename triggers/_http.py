@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -46,6 +46,31 @@ def api(handler: Handler) -> Handler:
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
         try:
             return handler(req)
+        except KilnError as exc:
+            return arm_error(exc)
+        except TooMuchContention:
+            return arm_error(
+                KilnError(code="Conflict", message="The resource is busy; retry the request.", status=409)
+            )
+        except Exception:
+            _log.exception("unhandled error in %s %s", req.method, urlsplit(req.url).path)
+            return arm_error(
+                KilnError(code="InternalServerError", message="The server had an internal error.", status=500)
+            )
+
+    return wrapper
+
+
+AsyncHandler = Callable[..., Awaitable[func.HttpResponse]]
+
+
+def api_async(handler: AsyncHandler) -> AsyncHandler:
+    """``api`` for async functions (those with a Durable client binding)."""
+
+    @functools.wraps(handler)
+    async def wrapper(req: func.HttpRequest, *args: Any, **kwargs: Any) -> func.HttpResponse:
+        try:
+            return await handler(req, *args, **kwargs)
         except KilnError as exc:
             return arm_error(exc)
         except TooMuchContention:

@@ -27,7 +27,7 @@ def list_provider_operations(req: func.HttpRequest) -> func.HttpResponse:
 @h.api
 def operation_status(req: func.HttpRequest) -> func.HttpResponse:
     h.api_version(req)
-    op = get_service().operations.get(h.subscription(req), req.route_params["operationId"])
+    op = get_service().operation(h.subscription(req), req.route_params["operationId"])
     return h.arm_json(200, render_operation(op))
 
 
@@ -36,7 +36,7 @@ def operation_status(req: func.HttpRequest) -> func.HttpResponse:
 @h.api
 def operation_result(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
-    op = get_service().operations.get(h.subscription(req), req.route_params["operationId"])
+    op = get_service().operation(h.subscription(req), req.route_params["operationId"])
     if op["status"] == IN_PROGRESS:
         return h.arm_json(202, None, h.async_headers(req, op, version))
     if op["status"] == SUCCEEDED:

@@ -1,4 +1,7 @@
-"""HTTP functions of imageTemplates: lists (subscription, resource group), GET, PUT, PATCH, DELETE."""
+"""HTTP functions of imageTemplates: lists (subscription, resource group), GET, PUT, PATCH.
+
+DELETE is in ``triggers/api_runs.py``: it needs the Durable client to cancel a run in flight.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def list_by_resource_group(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("image_template")
-@bp.route(route=h.TEMPLATE_ROUTE, methods=["GET", "PUT", "PATCH", "DELETE"], auth_level=h.FUNCTION)
+@bp.route(route=h.TEMPLATE_ROUTE, methods=["GET", "PUT", "PATCH"], auth_level=h.FUNCTION)
 @h.api
 def image_template(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
@@ -51,11 +54,6 @@ def image_template(req: func.HttpRequest) -> func.HttpResponse:
             return h.arm_json(200, outcome.resource)
         headers = h.async_headers(req, outcome.operation, version)
         return h.arm_json(201, outcome.resource, {"Azure-AsyncOperation": headers["Azure-AsyncOperation"]})
-    if method == "PATCH":
-        return h.arm_json(
-            200, service.templates.patch(ref, h.json_body(req), api_version=version, caller=h.caller(req))
-        )
-    deleted = service.deletion.delete(ref)
-    if deleted.operation is None:
-        return h.arm_json(204)
-    return h.arm_json(202, None, h.async_headers(req, deleted.operation, version))
+    return h.arm_json(
+        200, service.templates.patch(ref, h.json_body(req), api_version=version, caller=h.caller(req))
+    )

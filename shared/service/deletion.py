@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.errors import KilnError
-from shared.service.operations import Operations
+from shared.service.operations import IN_PROGRESS, Operations
 from shared.service.trigger_rules import release_trigger_quota
 from shared.store import DocumentMissing, JsonStore, TemplateRef, keys
 
@@ -25,11 +25,18 @@ class CleanupHook(Protocol):
         """Start the cleanup; return True if it already finished (then the template is forgotten at once)."""
         ...
 
+    def advance(self, *, ref: TemplateRef, template: dict[str, Any]) -> bool:
+        """Take the cleanup one step further (on each poll of the operation); True when it has finished."""
+        ...
+
 
 class NothingToClean:
     """The hook until the build flow exists: no build has created anything, so nothing is left to delete."""
 
     def begin_delete(self, *, ref: TemplateRef, template: dict[str, Any], operation_id: str) -> bool:
+        return True
+
+    def advance(self, *, ref: TemplateRef, template: dict[str, Any]) -> bool:
         return True
 
 
@@ -38,6 +45,7 @@ class DeleteOutcome:
     """The operation tracking the delete; None when the template did not exist (ARM answers 204)."""
 
     operation: dict[str, Any] | None
+    active_run: str | None = None  # a run in flight the caller must cancel (it holds the Durable client)
 
 
 class TemplateDeletion:
@@ -56,12 +64,15 @@ class TemplateDeletion:
             return DeleteOutcome(None)
         existing = doc.body["kiln"].get("deleteOperation")
         if existing:
-            return DeleteOutcome(self._operations.get(ref.subscription, existing))
+            return DeleteOutcome(
+                self._operations.get(ref.subscription, existing), doc.body["kiln"].get("activeRun")
+            )
         op = self._operations.start(
             subscription=ref.subscription,
             location=doc.body["spec"]["location"],
             resource_id=doc.body["readOnly"]["id"],
             action="delete",
+            extra={"template": ref.path},
         )
 
         def mark(body: dict[str, Any]) -> dict[str, Any]:
@@ -79,10 +90,37 @@ class TemplateDeletion:
         except _AlreadyDeleting as raced:
             self._operations.finish(ref.subscription, op["id"])
             return DeleteOutcome(self._operations.get(ref.subscription, raced.operation_id))
-        if self._cleanup.begin_delete(ref=ref, template=marked.body, operation_id=op["id"]):
+        try:
+            canonical = _canonical(marked.body["readOnly"]["id"])
+            finished = self._cleanup.begin_delete(ref=canonical, template=marked.body, operation_id=op["id"])
+        except KilnError as error:
+            self.fail(ref, op["id"], error)
+            finished = False
+        if finished:
             self.finish(ref, op["id"])
-            op = self._operations.get(ref.subscription, op["id"])
-        return DeleteOutcome(op)
+        return DeleteOutcome(
+            self._operations.get(ref.subscription, op["id"]), marked.body["kiln"].get("activeRun")
+        )
+
+    def advance(self, op: dict[str, Any]) -> None:
+        """Advance the cleanup behind an InProgress delete operation; finish or fail the delete."""
+        if op.get("action") != "delete" or op["status"] != IN_PROGRESS:
+            return
+        ref = _ref_of(op)
+        doc = self._store.get(keys.template(ref)) if ref is not None else None
+        if ref is None or doc is None:
+            self._operations.finish(op["subscription"], op["id"])
+            return
+        if doc.body["kiln"].get("deleteOperation") != op["id"]:
+            return
+        ref = _canonical(doc.body["readOnly"]["id"])
+        try:
+            done = self._cleanup.advance(ref=ref, template=doc.body)
+        except KilnError as error:
+            self.fail(ref, op["id"], error)
+            return
+        if done:
+            self.finish(ref, op["id"])
 
     def finish(self, ref: TemplateRef, operation_id: str) -> None:
         """Forget the template and its triggers, runs and run outputs; the operation Succeeds."""
@@ -112,6 +150,20 @@ class TemplateDeletion:
             self._store.update(keys.template(ref), mark_failed)
         finally:
             self._operations.finish(ref.subscription, operation_id, error=error)
+
+
+def _canonical(template_id: str) -> TemplateRef:
+    """The template's ref in the casing it was created with (tags in Azure keep that casing)."""
+    parts = template_id.strip("/").split("/")
+    return TemplateRef(parts[1], parts[3], parts[-1])
+
+
+def _ref_of(op: dict[str, Any]) -> TemplateRef | None:
+    path = (op.get("kiln") or {}).get("template")
+    if not path:
+        return None
+    sub, rg, name = path.split("/")
+    return TemplateRef(sub, rg, name)
 
 
 class _AlreadyDeleting(Exception):

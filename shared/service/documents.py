@@ -7,7 +7,7 @@ Layout of a template document (see docs/store.md)::
      "readOnly": {id, name, type, systemData, provisioningState, provisioningError, lastRunStatus,
                   exactStagingResourceGroup},
      "kiln": {"apiVersion": created with, "triggers": [names], "deleteOperation": id or null,
-              "activeRun": run id or null}}
+              "activeRun": run id or null, "runCounter": runs started}}
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ def render(body: dict[str, Any], *, api_version: str) -> dict[str, Any]:
     for key in _READ_ONLY_PROPERTIES:
         if ro.get(key) is not None:
             props[key] = ro[key]
+    source = props.get("source")
+    if ro.get("exactVersion") and isinstance(source, dict) and source.get("type") != "ManagedImage":
+        # AIB reports the version a run resolved (Marketplace or gallery) in the source's exactVersion.
+        props["source"] = {**source, "exactVersion": ro["exactVersion"]}
     out["properties"] = props
     out["systemData"] = ro["systemData"]
     return out

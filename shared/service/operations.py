@@ -28,9 +28,19 @@ class Operations:
         self._store = store
 
     def start(
-        self, *, subscription: str, location: str, resource_id: str, action: str, done: bool = False
+        self,
+        *,
+        subscription: str,
+        location: str,
+        resource_id: str,
+        action: str,
+        done: bool = False,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Record a new operation (already Succeeded when ``done``) and return its document."""
+        """Record a new operation (already Succeeded when ``done``) and return its document.
+
+        ``extra`` is kept in the document (never shown): e.g. the run an operation follows.
+        """
         op_id = str(uuid.uuid4())
         stamp = now()
         body: dict[str, Any] = {
@@ -45,14 +55,28 @@ class Operations:
         }
         if done:
             body["endTime"] = stamp
+        if extra:
+            body["kiln"] = dict(extra)
         self._store.create(keys.operation(subscription, op_id), body)
         return body
 
-    def finish(self, subscription: str, operation_id: str, *, error: KilnError | None = None) -> None:
-        """Mark an operation Succeeded, or Failed with ``error``."""
+    def finish(
+        self,
+        subscription: str,
+        operation_id: str,
+        *,
+        error: KilnError | None = None,
+        status: str | None = None,
+    ) -> None:
+        """Mark an operation Succeeded, or Failed with ``error`` (or ``status``, e.g. Canceled).
+
+        An operation that already ended keeps its outcome, so closing it twice is harmless.
+        """
 
         def close(body: dict[str, Any]) -> dict[str, Any]:
-            body["status"] = FAILED if error else SUCCEEDED
+            if body["status"] in TERMINAL:
+                return body
+            body["status"] = status or (FAILED if error else SUCCEEDED)
             body["endTime"] = now()
             if error is not None:
                 body["error"] = error.to_arm()["error"]

@@ -1,4 +1,4 @@
-"""runOutputs of a template (written by the build flow; empty until a build has distributed something)."""
+"""runOutputs of a template: read by the API, written by ``record_outputs`` when a run has distributed."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 from shared.errors import NotFound
 from shared.service import documents
+from shared.service.resources import RUN_OUTPUT_TYPE
 from shared.service.templates import Page
-from shared.store import JsonStore, TemplateRef, keys
+from shared.store import DocumentExists, DocumentMissing, JsonStore, TemplateRef, keys
 
 
 class RunOutputService:
@@ -39,3 +40,58 @@ class RunOutputService:
 def render_run_output(body: dict[str, Any]) -> dict[str, Any]:
     """The runOutput resource: ``{id, name, type, properties}`` (artifactId, artifactUri, state)."""
     return {k: body[k] for k in ("id", "name", "type", "properties") if k in body}
+
+
+def record_run_outputs(store: JsonStore, run: dict[str, Any], targets: list[dict[str, Any]]) -> list[str]:
+    """Write one runOutput per succeeded target (``TargetResult`` JSON), replacing older ones of that name.
+
+    A run older than the one that wrote a runOutput does not replace it (a late redelivery). Returns the
+    names written; nothing is written for a template that no longer exists.
+    """
+    ref = TemplateRef(run["subscription_id"], run["resource_group"], run["template_name"])
+    template = store.get(keys.template(ref))
+    if template is None:
+        return []
+    written = []
+    for target in targets:
+        if not target.get("succeeded"):
+            continue
+        name = target["run_output_name"]
+        body = {
+            "id": f"{template.body['readOnly']['id']}/runOutputs/{name}",
+            "name": name,
+            "type": RUN_OUTPUT_TYPE,
+            "properties": {
+                "artifactId": target.get("artifact_id"),
+                "artifactUri": target.get("artifact_uri"),
+                "provisioningState": "Succeeded",
+            },
+            "kiln": {"runId": run["run_id"]},
+        }
+        body["properties"] = {k: v for k, v in body["properties"].items() if v is not None}
+        if _put_output(store, keys.child(keys.RUN_OUTPUTS, ref, name), body):
+            written.append(name)
+    return written
+
+
+def _put_output(store: JsonStore, key: str, body: dict[str, Any]) -> bool:
+    try:
+        store.create(key, body)
+        return True
+    except DocumentExists:
+        pass
+    wrote = False
+
+    def replace(current: dict[str, Any]) -> dict[str, Any]:
+        nonlocal wrote
+        # Run ids of one template share a prefix and end in a zero-padded number: they sort by age.
+        older = str(current.get("kiln", {}).get("runId", "")) > body["kiln"]["runId"]
+        wrote = not older
+        return current if older else dict(body)
+
+    try:
+        store.update(key, replace)
+    except DocumentMissing:
+        store.create(key, body)
+        return True
+    return wrote

@@ -13,6 +13,7 @@ from shared.settings import get_settings
 from shared.store import JsonStore, open_store
 from tests.api.direct import DirectApi, app_functions
 from tests.api.live import LiveKiln, start_live_kiln
+from tests.fakes import FakeAzure
 from tests.support.azurite import Azurite
 
 
@@ -27,7 +28,17 @@ def store(azurite: Azurite, container_name: str) -> Iterator[JsonStore]:
 
 
 @pytest.fixture
-def api(azurite: Azurite, container_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[DirectApi]:
+def fake_azure(monkeypatch: pytest.MonkeyPatch) -> FakeAzure:
+    """The Azure the service reaches (staging cleanup, logs): the stateful fakes, via the composition root."""
+    fake = FakeAzure()
+    monkeypatch.setattr("shared.bootstrap.bootstrap", lambda settings=None: fake)
+    return fake
+
+
+@pytest.fixture
+def api(
+    azurite: Azurite, container_name: str, monkeypatch: pytest.MonkeyPatch, fake_azure: FakeAzure
+) -> Iterator[DirectApi]:
     """The function app called in-process, its store a fresh container, lists paged by 3."""
     monkeypatch.setenv("KILN_STORAGE_CONNECTION_STRING", azurite.connection_string)
     monkeypatch.setenv("KILN_STORE_CONTAINER", container_name)

@@ -25,6 +25,9 @@ class PendingCleanup:
         self.started.append((ref, template["readOnly"]["exactStagingResourceGroup"], operation_id))
         return False
 
+    def advance(self, *, ref: TemplateRef, template: dict[str, Any]) -> bool:
+        return False
+
 
 @pytest.fixture
 def cleanup() -> PendingCleanup:

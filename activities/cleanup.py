@@ -1,0 +1,94 @@
+"""Phase 11 (and the undo of phase 4): delete the build VM and everything its deployment made.
+
+Azure refuses to delete a resource another one still uses (``NicInUse``,
+``PublicIPAddressCannotBeDeleted``, ``InUseNetworkSecurityGroupCannotBeDeleted``…), and deletes run in the
+background. So this activity deletes in dependency order — VM, NIC, public IP, VNet, NSG, disks — and returns
+``done=False`` with what remains; the orchestrator calls it again until nothing remains. It never raises and
+keeps the staging group and its storage account (they belong to the template).
+"""
+
+from __future__ import annotations
+
+from activities.context import Ports
+from shared import naming
+from shared.errors import AzureError, AzureNotFound
+from shared.models.build import BuildVm, UndoInput, UndoOutput
+
+# The VNet goes before the NSG: the build subnet references the NSG.
+DELETE_ORDER = (
+    "microsoft.network/networkinterfaces",
+    "microsoft.network/publicipaddresses",
+    "microsoft.network/virtualnetworks",
+    "microsoft.network/networksecuritygroups",
+    "microsoft.compute/disks",
+)
+
+
+def _type_of(resource_id: str) -> str:
+    parts = resource_id.strip("/").split("/")
+    at = [p.lower() for p in parts].index("providers")
+    return f"{parts[at + 1]}/{parts[at + 2]}".lower()
+
+
+def run(inp: UndoInput, *, ports: Ports) -> UndoOutput:
+    """Delete the build VM, then its NIC, public IP, VNet, NSG and disks; report what is still there."""
+    if inp.vm is None:
+        return UndoOutput(done=True, message="no build VM was deployed")
+    problems: list[str] = []
+    try:
+        if not _vm_gone(inp.vm, ports):
+            return UndoOutput(done=False, remaining=[_vm_id(inp.vm)], message="the build VM is being deleted")
+    except AzureError as e:
+        return UndoOutput(done=False, remaining=[_vm_id(inp.vm)], message=f"{e.code}: {e.message}")
+    remaining = []
+    for resource_id in _dependents(inp, ports):
+        try:
+            ports.resources.begin_delete_by_id(resource_id=resource_id)
+            ports.resources.get_by_id(resource_id=resource_id)
+        except AzureNotFound:
+            continue
+        except AzureError as e:  # in use by a resource whose delete is still running: next round
+            problems.append(f"{e.code}: {e.message}")
+        remaining.append(resource_id)
+    if not remaining and inp.vm.admin_secret_name:
+        try:
+            ports.secrets.delete(name=inp.vm.admin_secret_name)
+        except AzureError as e:
+            problems.append(f"{e.code}: {e.message}")
+            remaining.append(f"secret:{inp.vm.admin_secret_name}")
+    return UndoOutput(done=not remaining, remaining=remaining, message="; ".join(problems))
+
+
+def _vm_id(vm: BuildVm) -> str:
+    return next((r for r in vm.resource_ids if "/virtualmachines/" in r.lower()), vm.vm_name)
+
+
+def _vm_gone(vm: BuildVm, ports: Ports) -> bool:
+    """Start deleting the VM unless it is gone or already being deleted; True once it is gone."""
+    vms = ports.virtual_machines
+    try:
+        state = vms.get(resource_group=vm.resource_group, name=vm.vm_name)
+        if state.provisioning_state != "Deleting":
+            vms.begin_delete(resource_group=vm.resource_group, name=vm.vm_name)
+        vms.get(resource_group=vm.resource_group, name=vm.vm_name)
+    except AzureNotFound:
+        return True
+    return False
+
+
+def _dependents(inp: UndoInput, ports: Ports) -> list[str]:
+    """The deployment's resources (by name) plus anything else tagged with the run, in delete order."""
+    assert inp.vm is not None
+    ids = {r.lower(): r for r in inp.vm.resource_ids if "/virtualmachines/" not in r.lower()}
+    try:
+        tagged = ports.resources.list_by_tag(
+            tag_name=naming.RUN_TAG, tag_value=inp.run.run_id, resource_group=inp.vm.resource_group
+        )
+    except AzureError:
+        tagged = []
+    for r in tagged:
+        if _type_of(r.id) in DELETE_ORDER:
+            ids.setdefault(r.id.lower(), r.id)
+    return sorted(
+        ids.values(), key=lambda r: DELETE_ORDER.index(_type_of(r)) if _type_of(r) in DELETE_ORDER else 99
+    )

@@ -1,0 +1,121 @@
+"""What every activity shares: the ports it reaches Azure through, tags, ids and the PhaseError guard.
+
+An activity turns a permanent Azure failure into a ``PhaseError`` it returns (the orchestrator starts
+compensation); a transient one propagates, so Durable's retry policy calls the activity again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from shared import naming, ports
+from shared.errors import AzureError, KilnError, TransientAzureError, ValidationFailed
+from shared.models import ImageTemplate, validate_template
+from shared.models.build import Phase, PhaseError, RunRef
+
+TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
+
+
+class Ports(Protocol):
+    """The ports activities use: ``AzurePorts`` wrapped in ``functions.py``, or ``FakeAzure`` in tests."""
+
+    @property
+    def resource_groups(self) -> ports.ResourceGroups: ...
+    @property
+    def resources(self) -> ports.Resources: ...
+    @property
+    def deployments(self) -> ports.Deployments: ...
+    @property
+    def virtual_machines(self) -> ports.VirtualMachines: ...
+    @property
+    def run_commands(self) -> ports.RunCommands: ...
+    @property
+    def disks(self) -> ports.Disks: ...
+    @property
+    def managed_images(self) -> ports.ManagedImages: ...
+    @property
+    def galleries(self) -> ports.Galleries: ...
+    @property
+    def marketplace(self) -> ports.Marketplace: ...
+    @property
+    def secrets(self) -> ports.Secrets: ...
+    @property
+    def fetcher(self) -> ports.ArtifactFetcher: ...
+    @property
+    def key_vault_id(self) -> str: ...
+    def blobs(self, *, account_url: str | None = None) -> ports.Blobs: ...
+    def storage_account_url(self, name: str) -> str: ...
+
+
+class PhaseFailed(Exception):
+    """Raised inside an activity to return ``error`` as its result."""
+
+    def __init__(self, error: PhaseError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def fail(phase: Phase, code: str, message: str, *, target: str | None = None, **extra: Any) -> PhaseFailed:
+    """A ``PhaseFailed`` for one problem (raise the result)."""
+    details = [extra] if extra else []
+    return PhaseFailed(PhaseError(code=code, message=message, phase=phase, target=target, details=details))
+
+
+@contextmanager
+def guard(phase: Phase, target: str | None = None) -> Iterator[None]:
+    """Turn a permanent Azure error into ``PhaseFailed``; transient errors propagate (Durable retries)."""
+    try:
+        yield
+    except TransientAzureError:
+        raise
+    except AzureError as e:
+        raise PhaseFailed(
+            PhaseError(code=e.code, message=e.message, phase=phase, target=e.target or target)
+        ) from None
+
+
+def template_model(template: dict[str, Any], phase: Phase) -> ImageTemplate:
+    """The run's template, validated again on arrival."""
+    try:
+        return validate_template(template)
+    except ValidationFailed as e:
+        raise PhaseFailed(_error_of(e, phase)) from None
+
+
+def _error_of(e: KilnError, phase: Phase) -> PhaseError:
+    details = [d.to_arm() for d in e.details]
+    return PhaseError(code=e.code, message=e.message, phase=phase, target=e.target, details=details)
+
+
+def template_id(run: RunRef) -> str:
+    """The ARM id of the run's image template."""
+    return (
+        f"/subscriptions/{run.subscription_id}/resourceGroups/{run.resource_group}"
+        f"/providers/{TEMPLATE_TYPE}/{run.template_name}"
+    )
+
+
+def run_tags(run: RunRef, managed: dict[str, str] | None = None) -> dict[str, str]:
+    """The tags on everything a run creates: ``managedResourceTags`` first, kiln's own win."""
+    tags = dict(managed or {})
+    tags[naming.TEMPLATE_TAG] = template_id(run)
+    tags[naming.RUN_TAG] = run.run_id
+    if run.expires_at:
+        tags[naming.EXPIRES_TAG] = run.expires_at
+    return tags
+
+
+def arm_id(run: RunRef, resource_group: str, type_: str, *names: str) -> str:
+    """An ARM id in the run's subscription (``resourceId()`` semantics)."""
+    namespace, *types = type_.split("/")
+    path = "/".join(f"{t}/{n}" for t, n in zip(types, names, strict=True))
+    return (
+        f"/subscriptions/{run.subscription_id}/resourceGroups/{resource_group}/providers/{namespace}/{path}"
+    )
+
+
+def region_key(region: str) -> str:
+    """ARM region names compare without case and spaces: ``East US 2`` is ``eastus2``."""
+    return region.replace(" ", "").lower()

@@ -1,0 +1,152 @@
+"""Phase 4, deploy the build VM: one ARM deployment (VM, NIC, network, staging storage account), then poll it.
+
+The admin password is made here, stored in Key Vault under a name derived from the run id and handed to
+ARM as a Key Vault reference: it never appears in an input, an output, a log or the template.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from activities.context import PhaseFailed, Ports, arm_id, guard, run_tags, template_model
+from shared import naming
+from shared.deployment_template import (
+    BuildVmNames,
+    BuildVmSpec,
+    ImageReference,
+    KeyVaultSecretRef,
+    build_vm_deployment,
+    build_vm_parameters,
+)
+from shared.errors import AzureNotFound
+from shared.models.azure import PurchasePlan
+from shared.models.build import (
+    BuildVm,
+    DeployInput,
+    DeployOutput,
+    PhaseError,
+    PollInput,
+    PollOutput,
+    ResolvedSource,
+    RunRef,
+)
+from shared.models.template import ImageTemplate
+
+
+def new_password() -> str:
+    """A password meeting Azure's rules for both Linux and Windows (3 of 4 character classes, 12-72 long)."""
+    alphabet = string.ascii_letters + string.digits
+    body = "".join(secrets.choice(alphabet) for _ in range(28))
+    return f"Kx7!{body}"
+
+
+def build_vm_of(run: RunRef, resource_group: str, storage_account: str) -> BuildVm:
+    """Where the run's build VM lives; every name is derived from the run id."""
+    names = BuildVmNames.for_run(run.run_id)
+    ids = [
+        arm_id(run, resource_group, "Microsoft.Compute/virtualMachines", names.vm),
+        arm_id(run, resource_group, "Microsoft.Network/networkInterfaces", names.nic),
+        arm_id(run, resource_group, "Microsoft.Network/publicIPAddresses", names.public_ip),
+        arm_id(run, resource_group, "Microsoft.Network/networkSecurityGroups", names.nsg),
+        arm_id(run, resource_group, "Microsoft.Network/virtualNetworks", names.vnet),
+        arm_id(run, resource_group, "Microsoft.Compute/disks", names.os_disk),
+    ]
+    return BuildVm(
+        resource_group=resource_group,
+        vm_name=names.vm,
+        deployment_name=names.deployment,
+        storage_account=storage_account,
+        admin_secret_name=naming.admin_secret_name(run.run_id),
+        resource_ids=ids,
+    )
+
+
+def vm_spec(run: RunRef, template: ImageTemplate, source: ResolvedSource, vault_id: str) -> BuildVmSpec:
+    """The deployment's input: the resolved source, vmProfile, data disks, network and tags."""
+    profile = template.properties.vmProfile
+    reference = None
+    if source.type == "PlatformImage":
+        reference = ImageReference(
+            publisher=source.publisher or "",
+            offer=source.offer or "",
+            sku=source.sku or "",
+            version=source.version or "",
+        )
+    plan = PurchasePlan(**source.plan) if source.plan else None
+    return BuildVmSpec(
+        run_id=run.run_id,
+        location=run.location,
+        os_type=source.os_type,
+        vm_size=source.vm_size,
+        image_reference=reference,
+        image_id=None if reference else source.image_id,
+        plan=plan,
+        trusted_launch=source.security_type == "TrustedLaunchSupported",
+        os_disk_size_gb=profile.osDiskSizeGB,
+        additional_data_disks_gb=[d.sizeGB for d in template.properties.additionalDataDisks or []],
+        user_assigned_identities=list(profile.userAssignedIdentities or []),
+        subnet_id=profile.vnetConfig.subnetId if profile.vnetConfig else None,
+        admin_password=KeyVaultSecretRef(vault_id=vault_id, secret_name=naming.admin_secret_name(run.run_id)),
+        tags=run_tags(run, template.properties.managedResourceTags),
+    )
+
+
+def run(inp: DeployInput, *, ports: Ports) -> DeployOutput:
+    """Store the admin password, then start the build-VM deployment (the orchestrator polls ``check``)."""
+    try:
+        template = template_model(inp.template, "deploy")
+        spec = vm_spec(inp.run, template, inp.source, ports.key_vault_id)
+        vm = build_vm_of(inp.run, inp.staging.resource_group, spec_storage_account(inp.run))
+        secret = spec.admin_password.secret_name
+        with guard("deploy", secret):
+            try:
+                ports.secrets.get(name=secret)  # a retry keeps the password the first attempt stored
+            except AzureNotFound:
+                ports.secrets.set(name=secret, value=new_password())
+        with guard("deploy", vm.deployment_name):
+            ports.deployments.begin_deploy(
+                resource_group=vm.resource_group,
+                name=vm.deployment_name,
+                template=build_vm_deployment(spec),
+                parameters=build_vm_parameters(spec),
+            )
+        return DeployOutput(vm=vm)
+    except PhaseFailed as e:
+        return DeployOutput(error=e.error)
+
+
+def spec_storage_account(run: RunRef) -> str:
+    return BuildVmNames.for_run(run.run_id).storage_account
+
+
+def check(inp: PollInput, *, ports: Ports) -> PollOutput:
+    """Poll the build-VM deployment; a failure names the resources whose operations failed."""
+    vm = inp.vm
+    try:
+        with guard("deploy", vm.deployment_name):
+            state = ports.deployments.get(resource_group=vm.resource_group, name=vm.deployment_name)
+            if not state.terminal:
+                return PollOutput(done=False, state=state.provisioning_state, retry_after_seconds=15)
+            if state.provisioning_state == "Succeeded":
+                return PollOutput(done=True, succeeded=True, state="Succeeded", result=dict(state.outputs))
+            operations = ports.deployments.list_operations(
+                resource_group=vm.resource_group, name=vm.deployment_name
+            )
+    except PhaseFailed as e:
+        return PollOutput(done=True, state="Failed", error=e.error)
+    details = [
+        {"code": o.error.code, "message": o.error.message, "target": o.resource_id}
+        for o in operations
+        if o.error is not None
+    ]
+    code = state.error.code if state.error else "DeploymentFailed"
+    message = state.error.message if state.error else f"the deployment ended {state.provisioning_state}"
+    error = PhaseError(
+        code=code,
+        message=f"Deploying the build VM failed: {message}",
+        phase="deploy",
+        target=vm.deployment_name,
+        details=details,
+    )
+    return PollOutput(done=True, state=state.provisioning_state, error=error)

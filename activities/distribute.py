@@ -1,0 +1,191 @@
+"""Phase 9, distribute: start a target, poll it (and a gallery target's regions), undo a partial one.
+
+Outputs carry the template's ``artifactTags`` but never kiln's run tag: the janitor sweeps by that tag and
+must not delete what a build produced.
+"""
+
+from __future__ import annotations
+
+from pydantic import TypeAdapter
+
+from activities import gallery, vhd
+from activities.context import PhaseFailed, Ports, arm_id, guard
+from shared.errors import AzureError, AzureNotFound, TransientAzureError
+from shared.models import ManagedImageDistributor, SharedImageDistributor, VhdDistributor
+from shared.models.build import (
+    DistributeInput,
+    DistributeStarted,
+    DistributeTarget,
+    PhaseError,
+    PollInput,
+    PollOutput,
+    TargetResult,
+    UndoInput,
+    UndoOutput,
+)
+from shared.models.distribute import Distributor
+from shared.models.resource_ids import parse_resource_id
+
+_DISTRIBUTOR: TypeAdapter[Distributor] = TypeAdapter(Distributor)
+
+
+def distributor(target: DistributeTarget) -> Distributor:
+    """The target's distributor model, validated again on arrival."""
+    return _DISTRIBUTOR.validate_python(target.spec)
+
+
+def start(inp: DistributeInput, *, ports: Ports) -> DistributeStarted:
+    """Start producing one target's artifact from the generalized build VM."""
+    dist = distributor(inp.target)
+    try:
+        if isinstance(dist, SharedImageDistributor):
+            return gallery.start(inp, dist, ports)
+        if isinstance(dist, VhdDistributor):
+            return vhd.start(inp, dist, ports)
+        return _start_image(inp, dist, ports)
+    except PhaseFailed as e:
+        return DistributeStarted(error=e.error)
+
+
+def _start_image(inp: DistributeInput, dist: ManagedImageDistributor, ports: Ports) -> DistributeStarted:
+    rid = parse_resource_id(dist.imageId)
+    vm_id = arm_id(inp.run, inp.vm.resource_group, "Microsoft.Compute/virtualMachines", inp.vm.vm_name)
+    with guard("distribute", inp.target.run_output_name):
+        image_id = ports.managed_images.begin_create_from_vm(
+            resource_group=rid.resource_group or "",
+            name=rid.name,
+            location=dist.location,
+            source_vm_id=vm_id,
+            tags=dict(dist.artifactTags or {}),
+            hyper_v_generation=inp.source.hyper_v_generation,
+        )
+    return DistributeStarted(artifact_id=image_id)
+
+
+def _parts(inp: PollInput) -> tuple[DistributeTarget, DistributeStarted]:
+    return (
+        DistributeTarget.model_validate(inp.data["target"]),
+        DistributeStarted.model_validate(inp.data["started"]),
+    )
+
+
+def check(inp: PollInput, *, ports: Ports) -> PollOutput:
+    """Poll one target (``key``: runOutputName, ``data``: {target, started}); ``result``: a TargetResult."""
+    target, started = _parts(inp)
+    name = target.run_output_name
+    try:
+        result: TargetResult | None
+        if target.type == "VHD":
+            result = vhd.check(inp.run, inp.vm.resource_group, name, started, ports)
+        elif target.type == "SharedImage":
+            with guard("distribute", name):
+                state = gallery.state_of(started, ports)
+            result = gallery.result_of(name, state) if state.terminal else None
+            if result is not None and not result.succeeded:
+                failed = [r for r, s in result.regions.items() if s == "Failed"]
+                message = f"replication of {started.artifact_id} failed in {', '.join(failed) or 'a region'}"
+                error = PhaseError(code="ReplicationFailed", message=message, phase="distribute", target=name)
+                result = result.model_copy(update={"error": error})
+        else:
+            result = _check_image(name, started, ports)
+    except PhaseFailed as e:
+        result = TargetResult(run_output_name=name, type=target.type, succeeded=False, error=e.error)
+    if result is None:
+        return PollOutput(done=False, state="Running", retry_after_seconds=30)
+    return PollOutput(
+        done=True,
+        succeeded=result.succeeded,
+        state="Succeeded" if result.succeeded else "Failed",
+        result=result.model_dump(mode="json"),
+        error=result.error,
+    )
+
+
+def _check_image(name: str, started: DistributeStarted, ports: Ports) -> TargetResult | None:
+    rid = parse_resource_id(started.artifact_id or "")
+    with guard("distribute", name):
+        image = ports.managed_images.get(resource_group=rid.resource_group or "", name=rid.name)
+    if image.provisioning_state not in ("Succeeded", "Failed", "Canceled"):
+        return None
+    ok = image.provisioning_state == "Succeeded"
+    error = None
+    if not ok:
+        message = f"creating the managed image {image.id} ended {image.provisioning_state}"
+        error = PhaseError(code="ManagedImageFailed", message=message, phase="distribute", target=name)
+    return TargetResult(
+        run_output_name=name, type="ManagedImage", succeeded=ok, artifact_id=image.id, error=error
+    )
+
+
+def check_region(inp: PollInput, *, ports: Ports) -> PollOutput:
+    """Poll one region of a gallery target (``key`` = region): done when Completed or Failed."""
+    _, started = _parts(inp)
+    with guard("distribute", inp.key):
+        state = gallery.state_of(started, ports)
+    region = gallery.region_state(state, inp.key)
+    done = region["state"] in ("Completed", "Failed")
+    return PollOutput(
+        done=done,
+        succeeded=region["state"] == "Completed",
+        state=str(region["state"]),
+        result=region,
+        retry_after_seconds=None if done else 60,
+    )
+
+
+def retry_region(inp: PollInput, *, ports: Ports) -> PollOutput:
+    """Ask the gallery to replicate a failed region again (the same version PUT once more)."""
+    target, started = _parts(inp)
+    dist = distributor(target)
+    if not isinstance(dist, SharedImageDistributor):
+        error = PhaseError(
+            code="NotAGalleryTarget", message="only SharedImage targets have regions", target=inp.key
+        )
+        return PollOutput(done=True, state="Failed", error=error)
+    place, _ = gallery.where(dist.galleryImageId)
+    with guard("distribute", inp.key):
+        definition = ports.galleries.get_image_definition(
+            resource_group=place["resource_group"], gallery=place["gallery"], name=place["image"]
+        )
+        spec = gallery.version_spec(inp.run, inp.vm, dist, definition.location)
+        ports.galleries.begin_create_version(version=started.version or "", spec=spec, **place)
+    return PollOutput(done=False, state="Replicating", result={"region": inp.key}, retry_after_seconds=60)
+
+
+def undo(inp: UndoInput, *, ports: Ports) -> UndoOutput:
+    """Delete what a failed or cancelled target produced; never raises, not-found counts as done."""
+    if inp.target is None or inp.started is None:
+        return UndoOutput(done=True, message="nothing was started")
+    try:
+        remaining = _undo(inp, inp.target, inp.started, ports)
+    except AzureError as e:
+        return UndoOutput(
+            done=False, remaining=[inp.target.run_output_name], message=f"{e.code}: {e.message}"
+        )
+    return UndoOutput(done=not remaining, remaining=remaining)
+
+
+def _undo(inp: UndoInput, target: DistributeTarget, started: DistributeStarted, ports: Ports) -> list[str]:
+    if target.type == "VHD":
+        vhd.undo(inp.run, inp.vm.resource_group if inp.vm else None, started, ports)
+        return []
+    if not started.artifact_id:
+        return []
+    rid = parse_resource_id(started.artifact_id)
+    group = rid.resource_group or ""
+    try:
+        if target.type == "ManagedImage":
+            ports.managed_images.begin_delete(resource_group=group, name=rid.name)
+            ports.managed_images.get(resource_group=group, name=rid.name)
+        else:
+            place, _ = gallery.where(started.artifact_id.rsplit("/versions/", 1)[0])
+            state = ports.galleries.get_version(version=rid.name, **place)
+            if state.tags.get(gallery.OUTPUT_RUN_TAG) != inp.run.run_id:
+                return []  # not ours: a version this run did not create is never deleted
+            ports.galleries.begin_delete_version(version=rid.name, **place)
+            ports.galleries.get_version(version=rid.name, **place)
+    except AzureNotFound:
+        return []
+    except TransientAzureError:
+        raise
+    return [started.artifact_id]

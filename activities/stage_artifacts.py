@@ -1,0 +1,72 @@
+"""Phase 5, stage artifacts: fetch each scriptUri / sourceUri, check its sha256, store it for the VM.
+
+Steps later read their script or file from the staging account, never from the original URL, so what ran
+is what was verified, and a URL that changes mid-build cannot change the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from activities.context import PhaseFailed, Ports, fail, guard, template_model
+from activities.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url
+from shared import naming
+from shared.models.build import ArtifactsInput, ArtifactsOutput, RunRef
+from shared.ports import Blobs
+
+
+def run(inp: ArtifactsInput, *, ports: Ports) -> ArtifactsOutput:
+    """Fetch, verify and store every artifact; a checksum mismatch names the step and both hashes."""
+    try:
+        template = template_model(inp.template, "artifacts")
+        staging = ports.blobs(account_url=ports.storage_account_url(inp.vm.storage_account))
+        with guard("artifacts", inp.vm.storage_account):
+            staging.ensure_container(container=naming.ARTIFACT_CONTAINER)
+            staging.ensure_container(container=naming.LOG_CONTAINER)
+        staged = [_stage(inp.run, found, ports, staging) for found in artifact_uris(template)]
+        return ArtifactsOutput(staged=staged)
+    except PhaseFailed as e:
+        return ArtifactsOutput(error=e.error)
+
+
+def checksum_problem(found: ArtifactUri, data: bytes) -> dict[str, Any] | None:
+    """The ``ChecksumMismatch`` detail when ``data`` does not have the template's sha256, else None."""
+    actual = hashlib.sha256(data).hexdigest()
+    if not found.sha256 or actual == found.sha256.lower():
+        return None
+    message = (
+        f"the sha256 of {found.phase} step {found.index} ({found.uri}) is {actual}, "
+        f"but the template expects {found.sha256.lower()}"
+    )
+    target = found.field.rsplit(".", 1)[0] + ".sha256Checksum"
+    return {"code": "ChecksumMismatch", "target": target, "message": message, "actual": actual}
+
+
+def _stage(run: RunRef, found: ArtifactUri, ports: Ports, staging: Blobs) -> dict[str, Any]:
+    with guard("artifacts", found.field):
+        data = download(found, ports)
+    actual = hashlib.sha256(data).hexdigest()
+    problem = checksum_problem(found, data)
+    if problem is not None:
+        raise fail(
+            "artifacts",
+            "ChecksumMismatch",
+            problem["message"],
+            target=problem["target"],
+            expected=found.sha256.lower(),
+            actual=actual,
+            index=found.index,
+        )
+    blob = naming.artifact_blob(run.run_id, found.phase, found.index)
+    with guard("artifacts", blob):
+        staging.upload(container=naming.ARTIFACT_CONTAINER, name=blob, data=data, overwrite=True)
+    return {"phase": found.phase, "index": found.index, "uri": found.uri, "blob": blob, "sha256": actual}
+
+
+def download(found: ArtifactUri, ports: Ports) -> bytes:
+    """The artifact's bytes: from Azure Storage through the Blobs port, otherwise over https."""
+    if is_storage_url(found.uri):
+        account, container, name = split_blob_url(found.uri.split("?", 1)[0])
+        return ports.blobs(account_url=account).download(container=container, name=name)
+    return ports.fetcher.fetch(url=found.uri)

@@ -1,0 +1,76 @@
+"""``customization.log``: every step's output, appended with a header per step, in the staging account.
+
+AIB keeps the log at ``packerlogs/<run>/customization.log``; users look for it there, so kiln does too. A
+step's outcome is recorded next to its output once appended, so a retried ``check_step`` neither appends the
+same output twice nor loses the outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared import naming
+from shared.errors import AzureNotFound
+from shared.ports import Blobs
+
+TAIL_LINES = 20
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ensure_log(blobs: Blobs, run_id: str) -> None:
+    """Create the run's ``customization.log`` append blob if it does not exist yet."""
+    name = naming.customization_log_blob(run_id)
+    try:
+        present = name in blobs.list_names(container=naming.LOG_CONTAINER, prefix=name)
+    except AzureNotFound:  # the container itself is missing
+        blobs.ensure_container(container=naming.LOG_CONTAINER)
+        present = False
+    if not present:
+        blobs.create_append_blob(container=naming.LOG_CONTAINER, name=name)
+
+
+def ensure_append_blob(blobs: Blobs, account_url: str, name: str) -> str:
+    """The URL of an append blob in ``packerlogs``, created only if missing (a retry keeps its content)."""
+    blobs.ensure_container(container=naming.LOG_CONTAINER)
+    try:
+        blobs.read_from(container=naming.LOG_CONTAINER, name=name, offset=0)
+    except AzureNotFound:
+        return blobs.create_append_blob(container=naming.LOG_CONTAINER, name=name)
+    return f"{account_url.rstrip('/')}/{naming.LOG_CONTAINER}/{name}"
+
+
+def read_text(blobs: Blobs, name: str) -> str:
+    """A step output blob as text ('' when the command never wrote it)."""
+    try:
+        data = blobs.read_from(container=naming.LOG_CONTAINER, name=name, offset=0)
+    except AzureNotFound:
+        return ""
+    return data.decode("utf-8", errors="replace")
+
+
+def append_step(blobs: Blobs, run_id: str, header: str, stdout: str, stderr: str) -> list[str]:
+    """Append one step's output under a timestamped header; return its last lines."""
+    ensure_log(blobs, run_id)
+    lines = [f"==> [{_now()}] {header}"]
+    lines += [f"    {line}" for line in stdout.splitlines()]
+    if stderr.strip():
+        lines.append(f"==> [{_now()}] {header}: stderr")
+        lines += [f"    {line}" for line in stderr.splitlines()]
+    text = "\n".join(lines) + "\n"
+    blobs.append(
+        container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run_id), data=text.encode()
+    )
+    output = stdout.splitlines() + stderr.splitlines()
+    return output[-TAIL_LINES:]
+
+
+def append_line(blobs: Blobs, run_id: str, message: str) -> None:
+    """Append one timestamped line (a phase header, a restart, a note) to the log."""
+    ensure_log(blobs, run_id)
+    line = f"==> [{_now()}] {message}\n"
+    blobs.append(
+        container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run_id), data=line.encode()
+    )

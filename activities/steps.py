@@ -1,0 +1,199 @@
+"""Phases 6-8, steps on the build VM through managed Run Command: start one, then poll it.
+
+One Run Command per step and attempt (a Windows Update round, a restart check), named from the run id, so a
+retried ``start_step`` repeats the same PUT. Its stdout/stderr stream into append blobs; ``check_step``
+appends them to ``customization.log`` and decides success (exit code within ``validExitCodes``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from activities import steplog
+from activities.context import PhaseFailed, Ports, fail, guard
+from shared import naming, scripts
+from shared.errors import AzureNotFound
+from shared.models.azure import RunCommandSpec
+from shared.models.build import PhaseError, PollOutput, StepInput, StepOutcome, StepSpec, StepStarted
+from shared.ports import Blobs
+
+STEP_TIMEOUT_SECONDS = 16 * 3600  # the build timeout (at most 16 h) is what really bounds a step
+_FAILED_CODES = {
+    "customize": "CustomizerFailed",
+    "validate": "ValidationFailed",
+    "generalize": "GeneralizeFailed",
+}
+_PATHS = {"customize": "properties.customize", "validate": "properties.validate.inVMValidations"}
+
+
+def command_name(inp: StepInput) -> str:
+    """The Run Command of this step and attempt."""
+    return naming.run_command_name(inp.run.run_id, inp.step.phase, inp.step.index, inp.attempt)
+
+
+def describe(step: StepSpec) -> str:
+    """``customize step 2 'install nginx' (Shell)``: how logs and errors name a step."""
+    name = f" '{step.name}'" if step.name else ""
+    return f"{step.phase} step {step.index}{name} ({step.kind})"
+
+
+def _staging(inp: StepInput, ports: Ports) -> tuple[Blobs, str]:
+    url = ports.storage_account_url(inp.vm.storage_account)
+    return ports.blobs(account_url=url), url
+
+
+def _staged(inp: StepInput, blobs: Blobs) -> bytes:
+    blob = naming.artifact_blob(inp.run.run_id, inp.step.phase, inp.step.index)
+    with guard(inp.step.phase, blob):
+        return blobs.download(container=naming.ARTIFACT_CONTAINER, name=blob)
+
+
+def render(inp: StepInput, blobs: Blobs) -> str:
+    """The command text of the step, with its script or file inlined from the staging account."""
+    step, spec = inp.step, inp.step.spec
+    label = f"{describe(step)} attempt {inp.attempt}"
+    windows = step.os_type == "Windows"
+    if step.kind == "Shell":
+        content = scripts.inline_shell(spec["inline"]) if spec.get("inline") else _staged(inp, blobs)
+        return scripts.shell_script(label, content)
+    if step.kind == "PowerShell":
+        content = scripts.inline_powershell(spec["inline"]) if spec.get("inline") else _staged(inp, blobs)
+        elevated, system = bool(spec.get("runElevated")), bool(spec.get("runAsSystem"))
+        return scripts.powershell_script(label, content, elevated=elevated, system=system)
+    if step.kind == "File":
+        destination = str(spec.get("destination") or "")
+        if not windows and not destination.startswith("/tmp/"):
+            raise fail(
+                step.phase,
+                "InvalidDestination",
+                f"{describe(step)}: on Linux only /tmp is writable by a File step; got '{destination}'",
+                target=f"{_PATHS.get(step.phase, step.phase)}[{step.index}].destination",
+            )
+        return scripts.file_script(label, _staged(inp, blobs), destination, windows=windows)
+    if step.kind == "WindowsRestart":
+        return scripts.restart_check_script(label, str(spec.get("restartCheckCommand") or ""))
+    if step.kind == "WindowsUpdate":
+        limit = int(spec.get("updateLimit") or 1000)
+        return scripts.windows_update_script(label, spec.get("searchCriteria"), spec.get("filters"), limit)
+    return scripts.deprovision_script(windows=windows)
+
+
+def start(inp: StepInput, *, ports: Ports) -> StepStarted:
+    """Start the step's Run Command, its output going to append blobs in the staging account."""
+    name = command_name(inp)
+    try:
+        blobs, url = _staging(inp, ports)
+        with guard(inp.step.phase, name):
+            blobs.ensure_container(container=naming.LOG_CONTAINER)
+            script = render(inp, blobs)
+            out = steplog.ensure_append_blob(blobs, url, _output(inp, "stdout"))
+            err = steplog.ensure_append_blob(blobs, url, _output(inp, "stderr"))
+            spec = RunCommandSpec(
+                script=script,
+                output_blob_uri=out,
+                error_blob_uri=err,
+                timeout_seconds=STEP_TIMEOUT_SECONDS,
+                location=inp.run.location,
+            )
+            ports.run_commands.begin_create(
+                resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name, spec=spec
+            )
+        return StepStarted(command_name=name)
+    except PhaseFailed as e:
+        return StepStarted(command_name=name, error=e.error)
+
+
+def _output(inp: StepInput, stream: str) -> str:
+    return naming.step_output_blob(inp.run.run_id, inp.step.phase, inp.step.index, inp.attempt, stream)
+
+
+def _marker(inp: StepInput) -> str:
+    return f"{inp.run.run_id}/steps/{command_name(inp)}.outcome.json"
+
+
+def check(inp: StepInput, *, ports: Ports) -> PollOutput:
+    """Poll the step; once finished, log its output and return its ``StepOutcome`` in ``result``."""
+    name = command_name(inp)
+    blobs, _ = _staging(inp, ports)
+    try:
+        with guard(inp.step.phase, name):
+            recorded = _recorded(inp, blobs)
+            if recorded is not None:
+                return recorded
+            state = ports.run_commands.get(
+                resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name
+            )
+            if not state.terminal:
+                return PollOutput(done=False, state=state.execution_state, retry_after_seconds=10)
+            stdout, stderr = (
+                steplog.read_text(blobs, _output(inp, "stdout")),
+                steplog.read_text(blobs, _output(inp, "stderr")),
+            )
+            ended = f"{state.execution_state}, exit code {state.exit_code}"
+            header = f"{describe(inp.step)} attempt {inp.attempt}: {ended}"
+            tail = steplog.append_step(blobs, inp.run.run_id, header, stdout, stderr)
+            outcome = judge(inp.step, state.execution_state, state.exit_code, stdout, tail)
+            result = PollOutput(
+                done=True,
+                succeeded=outcome.succeeded,
+                state=state.execution_state,
+                result=outcome.model_dump(mode="json"),
+                error=outcome.error,
+            )
+            blobs.upload(
+                container=naming.LOG_CONTAINER, name=_marker(inp), data=result.model_dump_json().encode()
+            )
+            ports.run_commands.begin_delete(
+                resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name
+            )
+            return result
+    except PhaseFailed as e:
+        return PollOutput(done=True, state="Failed", error=e.error)
+
+
+def _recorded(inp: StepInput, blobs: Blobs) -> PollOutput | None:
+    try:
+        data = blobs.download(container=naming.LOG_CONTAINER, name=_marker(inp))
+    except AzureNotFound:
+        return None
+    return PollOutput.model_validate(json.loads(data))
+
+
+def judge(
+    step: StepSpec, execution_state: str, exit_code: int | None, stdout: str, tail: list[str]
+) -> StepOutcome:
+    """Decide whether a finished step succeeded: its exit code within ``validExitCodes`` (default ``[0]``)."""
+    valid: list[int] = list(step.spec.get("validExitCodes") or [0]) if step.kind == "PowerShell" else [0]
+    extra: dict[str, Any] = {}
+    succeeded = (
+        exit_code is not None and exit_code in valid and execution_state not in ("TimedOut", "Canceled")
+    )
+    if step.kind == "WindowsUpdate" and succeeded:
+        parsed = scripts.parse_update_line(stdout)
+        if parsed is None:
+            succeeded = False
+        else:
+            installed, remaining, reboot = parsed
+            extra = {"updates_installed": installed, "updates_remaining": remaining, "needs_restart": reboot}
+    error = None if succeeded else _step_error(step, execution_state, exit_code, valid, tail)
+    return StepOutcome(succeeded=succeeded, exit_code=exit_code, log_tail=tail, error=error, **extra)
+
+
+def _step_error(
+    step: StepSpec, execution_state: str, exit_code: int | None, valid: list[int], tail: list[str]
+) -> PhaseError:
+    if execution_state in ("TimedOut", "Canceled"):
+        why = f"ended {execution_state}"
+    elif step.kind == "WindowsUpdate" and exit_code in valid:
+        why = "did not report its result line (KILN-WU ...)"
+    else:
+        why = f"failed with exit code {exit_code} (valid exit codes: {valid})"
+    last = "\n".join(tail)
+    return PhaseError(
+        code=_FAILED_CODES[step.phase],
+        message=f"{describe(step)} {why}. Last log lines:\n{last}",
+        phase=step.phase,
+        target=f"{_PATHS[step.phase]}[{step.index}]" if step.phase in _PATHS else step.phase,
+        details=[{"index": step.index, "name": step.name, "exitCode": exit_code, "state": execution_state}],
+    )

@@ -1,0 +1,59 @@
+"""Every script and file a template downloads (customizers, validators, optimize.workload), in build order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from shared.models import FileCustomizer
+from shared.models.template import ImageTemplate
+
+STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
+
+
+@dataclass(frozen=True)
+class ArtifactUri:
+    """One URI a step needs, where it comes from in the template, and the checksum it must have."""
+
+    phase: str  # customize | validate | optimize
+    index: int
+    field: str  # JSON path, for error details
+    uri: str
+    sha256: str
+
+
+def artifact_uris(template: ImageTemplate) -> Iterator[ArtifactUri]:
+    """Yield every scriptUri / sourceUri of the template."""
+    props = template.properties
+    steps = [("customize", "properties.customize", c) for c in props.customize or []]
+    validators = props.validate_.inVMValidations if props.validate_ else None
+    steps += [("validate", "properties.validate.inVMValidations", v) for v in validators or []]
+    counters: dict[str, int] = {}
+    for phase, path, step in steps:
+        index = counters.get(phase, 0)
+        counters[phase] = index + 1
+        key = "sourceUri" if isinstance(step, FileCustomizer) else "scriptUri"
+        uri = getattr(step, key, None)
+        if uri:
+            yield ArtifactUri(
+                phase, index, f"{path}[{index}].{key}", uri, getattr(step, "sha256Checksum", "")
+            )
+    workload = props.optimize.workload if props.optimize else None
+    if workload is not None and workload.scriptUri and workload.state != "Disabled":
+        field = "properties.optimize.workload.scriptUri"
+        yield ArtifactUri("optimize", 0, field, workload.scriptUri, workload.sha256Checksum)
+
+
+def is_storage_url(uri: str) -> bool:
+    """Whether ``uri`` points into an Azure Storage account's blob service."""
+    host = (urlsplit(uri).hostname or "").lower()
+    return host.endswith(STORAGE_SUFFIXES)
+
+
+def split_blob_url(uri: str) -> tuple[str, str, str]:
+    """``https://acct.blob.core.windows.net/container/a/b.sh`` → (account URL, container, blob name)."""
+    parts = urlsplit(uri)
+    path = unquote(parts.path).lstrip("/")
+    container, _, name = path.partition("/")
+    return f"{parts.scheme}://{parts.netloc}", container, name

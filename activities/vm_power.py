@@ -1,0 +1,103 @@
+"""The build VM's power: restart (WindowsRestart, update reboots), wait for it, deallocate, generalize.
+
+A restart is only over when the VM agent reports ready again: Run Command goes through the agent, and a
+command sent before it is back fails or hangs (user-pain-points 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from activities import steplog
+from activities.context import PhaseFailed, Ports, guard
+from activities.steps import describe
+from shared import naming
+from shared.errors import AzureError, AzureNotFound, TransientAzureError
+from shared.models.azure import RunCommandSpec, VmState
+from shared.models.build import PhaseError, PollInput, PollOutput, StepInput, StepStarted
+from shared.models.customizers import DEFAULT_RESTART_COMMAND
+
+
+def restart(inp: StepInput, *, ports: Ports) -> StepStarted:
+    """Restart the VM: a custom ``restartCommand`` runs on it, otherwise Azure restarts it."""
+    vm = inp.vm
+    command = str(inp.step.spec.get("restartCommand") or DEFAULT_RESTART_COMMAND)
+    blobs = ports.blobs(account_url=ports.storage_account_url(vm.storage_account))
+    try:
+        with guard(inp.step.phase, vm.vm_name):
+            steplog.append_line(
+                blobs, inp.run.run_id, f"{describe(inp.step)} attempt {inp.attempt}: restarting"
+            )
+            if inp.step.kind != "WindowsRestart" or command == DEFAULT_RESTART_COMMAND:
+                ports.virtual_machines.begin_restart(resource_group=vm.resource_group, name=vm.vm_name)
+                return StepStarted()
+            name = naming.run_command_name(inp.run.run_id, "restart", inp.step.index, inp.attempt)
+            url = ports.storage_account_url(vm.storage_account)
+            spec = RunCommandSpec(
+                script=f"# kiln: restart\n{command}\n",
+                output_blob_uri=steplog.ensure_append_blob(
+                    blobs, url, f"{inp.run.run_id}/steps/{name}.stdout"
+                ),
+                error_blob_uri=steplog.ensure_append_blob(
+                    blobs, url, f"{inp.run.run_id}/steps/{name}.stderr"
+                ),
+                timeout_seconds=600,
+                location=inp.run.location,
+            )
+            ports.run_commands.begin_create(
+                resource_group=vm.resource_group, vm_name=vm.vm_name, name=name, spec=spec
+            )
+            return StepStarted(command_name=name)
+    except PhaseFailed as e:
+        return StepStarted(error=e.error)
+
+
+def check_ready(inp: PollInput, *, ports: Ports) -> PollOutput:
+    """Done when the VM runs and its agent is ready (the orchestrator bounds this by ``restartTimeout``)."""
+    return _poll(inp, ports, lambda s: s.power_state == "running" and bool(s.vm_agent_ready))
+
+
+def deallocate(inp: PollInput, *, ports: Ports) -> PollOutput:
+    """Start deallocating the VM (generalize and capture need it stopped)."""
+    vm = inp.vm
+    try:
+        with guard("generalize", vm.vm_name):
+            state = ports.virtual_machines.get(resource_group=vm.resource_group, name=vm.vm_name)
+            if state.power_state == "deallocated":
+                return PollOutput(done=True, succeeded=True, state="deallocated")
+            if state.power_state != "deallocating":
+                ports.virtual_machines.begin_deallocate(resource_group=vm.resource_group, name=vm.vm_name)
+        return PollOutput(done=False, state="deallocating", retry_after_seconds=15)
+    except PhaseFailed as e:
+        return PollOutput(done=True, state="Failed", error=e.error)
+
+
+def check_deallocated(inp: PollInput, *, ports: Ports) -> PollOutput:
+    """Done when the VM is deallocated."""
+    return _poll(inp, ports, lambda s: s.power_state == "deallocated")
+
+
+def generalize(inp: PollInput, *, ports: Ports) -> PollOutput:
+    """Mark the deallocated VM generalized, so images and gallery versions can be captured from it."""
+    vm = inp.vm
+    try:
+        with guard("generalize", vm.vm_name):
+            ports.virtual_machines.generalize(resource_group=vm.resource_group, name=vm.vm_name)
+        return PollOutput(done=True, succeeded=True, state="generalized")
+    except PhaseFailed as e:
+        return PollOutput(done=True, state="Failed", error=e.error)
+
+
+def _poll(inp: PollInput, ports: Ports, ready: Callable[[VmState], bool]) -> PollOutput:
+    vm = inp.vm
+    try:
+        state = ports.virtual_machines.get(resource_group=vm.resource_group, name=vm.vm_name)
+    except TransientAzureError:
+        raise
+    except AzureError as e:
+        code = "BuildVmNotFound" if isinstance(e, AzureNotFound) else e.code
+        error = PhaseError(code=code, message=f"the build VM {vm.vm_name}: {e.message}", target=vm.vm_name)
+        return PollOutput(done=True, state="Failed", error=error)
+    if ready(state):
+        return PollOutput(done=True, succeeded=True, state=state.power_state or "")
+    return PollOutput(done=False, state=state.power_state or state.provisioning_state, retry_after_seconds=10)

@@ -1,0 +1,187 @@
+"""Runs of a template: start, cancel, read (the bookkeeping behind them is ``run_book.py``).
+
+"One run in flight per template" is kept on the template document's ETag (``kiln.activeRun``, with the run
+counter ``kiln.runCounter``); the Durable instance id is the run id, so Durable refuses a second start of an
+instance still running (the HTTP function turns that into the same 409). The Durable client lives in the
+HTTP functions (it is async); this service only reads and writes documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared import naming
+from shared.errors import Conflict, NotFound
+from shared.service import documents
+from shared.service import run_documents as rd
+from shared.service.operations import Operations
+from shared.service.resources import now
+from shared.service.run_book import RunBook
+from shared.store import DocumentMissing, JsonStore, TemplateRef, keys
+
+
+class RunInFlight(Conflict):
+    """A second run while one is in flight (409, naming the run)."""
+
+    def __init__(self, template: str, run_id: str) -> None:
+        super().__init__(
+            f"Image template '{template}' already has a run in flight ('{run_id}'). Wait for it to finish, "
+            "or cancel it with POST …/cancel, then run the template again.",
+            code="RunInFlight",
+        )
+        self.run_id = run_id
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """A reserved run: its id, the ``BuildInput`` JSON to start ``build_image`` with, its operation."""
+
+    run_id: str
+    input: dict[str, Any]
+    operation: dict[str, Any]
+
+
+class RunService:
+    """Start, cancel and read runs; apply the orchestration's status updates."""
+
+    def __init__(
+        self, store: JsonStore, *, operations: Operations, page_size: int, timing: dict[str, Any]
+    ) -> None:
+        self._store = store
+        self._operations = operations
+        self.book = RunBook(store, operations=operations)
+        self._page_size = page_size
+        self._timing = timing
+
+    # -- start and cancel ----------------------------------------------------------------------------
+    def begin(self, ref: TemplateRef, *, trigger: str = "Manual") -> RunStart:
+        """Reserve the template's next run (409 ``RunInFlight`` if one is in flight)."""
+        stamp = now()
+        reserved: dict[str, Any] = {}
+
+        def reserve(body: dict[str, Any]) -> dict[str, Any]:
+            state = body["readOnly"]["provisioningState"]
+            if state != "Succeeded":
+                raise Conflict(
+                    f"Image template '{ref.name}' is {state}: only a template whose provisioningState is "
+                    "Succeeded can run.",
+                    code="InvalidTemplateState",
+                )
+            active = body["kiln"].get("activeRun")
+            if active:
+                raise RunInFlight(ref.name, active)
+            number = int(body["kiln"].get("runCounter") or 0) + 1
+            run_id = naming.run_id(ref.subscription, ref.resource_group, ref.name, number)
+            body["kiln"].update(runCounter=number, activeRun=run_id)
+            body["readOnly"]["lastRunStatus"] = {
+                "startTime": stamp,
+                "runState": "Running",
+                "runSubState": "Queued",
+                "message": "Run queued.",
+            }
+            reserved.update(number=number, run_id=run_id)
+            return body
+
+        try:
+            doc = self._store.update(keys.template(ref), reserve)
+        except DocumentMissing as exc:
+            raise documents.not_found(ref) from exc
+        run_id, number = reserved["run_id"], reserved["number"]
+        op = self._operations.start(
+            subscription=ref.subscription,
+            location=doc.body["spec"]["location"],
+            resource_id=doc.body["readOnly"]["id"],
+            action="run",
+            extra={"template": ref.path, "runId": run_id},
+        )
+        run = rd.new_run(
+            template_id=doc.body["readOnly"]["id"], run_id=run_id, number=number, trigger=trigger, now=stamp
+        )
+        run["kiln"]["operations"] = [{"id": op["id"], "kind": "run"}]
+        self.book.put_run(ref, run)
+        return RunStart(run_id, rd.build_input(ref, doc.body, run_id, trigger, stamp, self._timing), op)
+
+    def abandon(self, ref: TemplateRef, run_id: str, message: str) -> None:
+        """The orchestration could not be started: the run ends Failed and frees the template."""
+        self.settle(ref, run_id, state="Failed", message=message)
+
+    def begin_cancel(self, ref: TemplateRef) -> tuple[str, dict[str, Any]]:
+        """Mark the run in flight Canceling; return its id and the cancel operation (409 if none)."""
+        template = documents.read(self._store, ref).body
+        run_id = template["kiln"].get("activeRun")
+        if not run_id:
+            raise Conflict(
+                f"Image template '{ref.name}' has no run in flight to cancel.", code="NoRunInFlight"
+            )
+        op = self._operations.start(
+            subscription=ref.subscription,
+            location=template["spec"]["location"],
+            resource_id=template["readOnly"]["id"],
+            action="cancel",
+            extra={"template": ref.path, "runId": run_id},
+        )
+
+        def canceling(run: dict[str, Any]) -> dict[str, Any]:
+            if not rd.is_finished(run):
+                run["properties"].update(runState="Canceling", message="Cancel requested.")
+            run["kiln"]["operations"].append({"id": op["id"], "kind": "cancel"})
+            return run
+
+        run = self.book.update_run(ref, run_id, canceling)
+        self.book.sync_template(ref, run)
+        if rd.is_finished(run):
+            self.book.close_operations(ref, run)
+        return run_id, op
+
+    def settle(self, ref: TemplateRef, run_id: str, *, state: str, message: str) -> None:
+        """End a run whose orchestration will never report again (not started, gone, terminated)."""
+
+        def end(run: dict[str, Any]) -> dict[str, Any]:
+            if not rd.is_finished(run):
+                run["properties"].update(runState=state, message=message)
+                rd.apply_update(
+                    run, {"time": now(), "finished": True, "run_state": state, "message": message}
+                )
+            return run
+
+        run = self.book.update_run(ref, run_id, end)
+        self.book.sync_template(ref, run)
+        self.book.close_operations(ref, run)
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def get(self, ref: TemplateRef, run_id: str) -> dict[str, Any]:
+        """The run resource; 404 when the template or the run is absent."""
+        return rd.render_run(self.document(ref, run_id))
+
+    def document(self, ref: TemplateRef, run_id: str) -> dict[str, Any]:
+        documents.read(self._store, ref)
+        doc = self._store.get(keys.child(keys.RUNS, ref, run_id))
+        if doc is None:
+            raise NotFound(f"Run '{run_id}' of image template '{ref.name}' was not found.")
+        return doc.body
+
+    def list(self, ref: TemplateRef, *, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the template's runs, newest first, and the next page's token."""
+        documents.read(self._store, ref)
+        after = documents.decode_token(token)
+        names = sorted(self._store.list_all_keys(keys.children_prefix(keys.RUNS, ref)), reverse=True)
+        if after is not None:
+            names = [n for n in names if n < after]
+        page = names[: self._page_size]
+        items = [rd.render_run(d.body) for k in page if (d := self._store.get(k)) is not None]
+        more = len(names) > len(page)
+        return items, documents.encode_token(page[-1]) if more and page else None
+
+    def active_run(self, ref: TemplateRef) -> str | None:
+        doc = self._store.get(keys.template(ref))
+        return None if doc is None else doc.body["kiln"].get("activeRun")
+
+    # -- the orchestration's updates -----------------------------------------------------------------
+    def apply(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Apply a ``RunStatusUpdate`` (JSON) to the run document and the template's lastRunStatus."""
+        return self.book.apply(update)
+
+    def refresh_operation(self, op: dict[str, Any]) -> dict[str, Any]:
+        """Close a run or cancel operation whose run has ended (a backstop for a lost update)."""
+        return self.book.refresh_operation(op)

@@ -1,0 +1,195 @@
+"""The run document and how a ``RunStatusUpdate`` changes it: pure functions on plain JSON.
+
+A run document (``runs/{sub}/{rg}/{name}/{runId}.json``, see docs/store.md)::
+
+    {"schemaVersion": 1, "id", "name": runId, "type": "…/imageTemplates/runs",
+     "properties": {runId, runNumber, trigger, runState, runSubState, message, startTime, endTime,
+                    phases: [{phase, startTime, endTime, state}], step: {phase, index, name, state},
+                    targets: [{runOutputName, type, state, artifactId, artifactUri, regions, error}],
+                    errors: [{code, message, phase?, target?}], exactVersion, stagingResourceGroup},
+     "kiln": {"operations": [{id, kind}], "applied": [fingerprints], "lastUpdate": time, "finished": bool}}
+
+Activities run at least once, so an update is applied only if its fingerprint is new and its time is not
+older than the last one applied: the same update twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.service import contract
+from shared.store import TemplateRef
+
+RUN_TYPE = "Microsoft.VirtualMachineImages/imageTemplates/runs"
+TERMINAL_STATES = frozenset({"Succeeded", "PartiallySucceeded", "Failed", "Canceled"})
+_KEEP_FINGERPRINTS = 500
+DEFAULT_TIMEOUT_MINUTES = 240
+GRACE = timedelta(hours=2)  # after start + buildTimeoutInMinutes, the janitor may sweep what a run left
+_PHASE_END = {"Succeeded": "Succeeded", "PartiallySucceeded": "Succeeded", "Failed": "Failed"}
+
+
+def new_run(*, template_id: str, run_id: str, number: int, trigger: str, now: str) -> dict[str, Any]:
+    """A run document as the API creates it, before the orchestration reports anything."""
+    return {
+        "schemaVersion": 1,
+        "id": f"{template_id}/runs/{run_id}",
+        "name": run_id,
+        "type": RUN_TYPE,
+        "properties": {
+            "runId": run_id,
+            "runNumber": number,
+            "trigger": trigger,
+            "runState": "Running",
+            "runSubState": "Queued",
+            "message": "Run queued.",
+            "startTime": now,
+            "endTime": None,
+            "phases": [],
+            "step": None,
+            "targets": [],
+            "errors": [],
+            "exactVersion": None,
+            "stagingResourceGroup": None,
+        },
+        "kiln": {"operations": [], "applied": [], "lastUpdate": None, "finished": False},
+    }
+
+
+def fingerprint(update: dict[str, Any]) -> str:
+    """A stable digest of an update's JSON (what makes two deliveries of one update equal)."""
+    return hashlib.sha256(json.dumps(update, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+
+
+def is_finished(run: dict[str, Any]) -> bool:
+    return bool(run["kiln"].get("finished")) or run["properties"]["runState"] in TERMINAL_STATES
+
+
+def apply_update(run: dict[str, Any], update: dict[str, Any]) -> bool:
+    """Apply a ``RunStatusUpdate`` (its JSON) to ``run`` in place; False when it changes nothing."""
+    kiln = run["kiln"]
+    mark = fingerprint(update)
+    if mark in kiln["applied"]:
+        return False
+    time = update["time"]
+    if kiln.get("lastUpdate") and time < kiln["lastUpdate"]:
+        return False  # a late redelivery of an older update
+    if kiln.get("finished") and not update.get("finished"):
+        return False
+    props = run["properties"]
+    # A cancel the API recorded stays visible until the orchestration itself says it is canceling or done.
+    keep_canceling = props["runState"] == "Canceling" and update.get("run_state") == "Running"
+    for field, key in (("run_state", "runState"), ("run_sub_state", "runSubState"), ("message", "message")):
+        if update.get(field) is not None and not (keep_canceling and field in ("run_state", "message")):
+            props[key] = update[field]
+    if update.get("exact_version"):
+        props["exactVersion"] = update["exact_version"]
+    if update.get("exact_staging_resource_group"):
+        props["stagingResourceGroup"] = update["exact_staging_resource_group"]
+    if update.get("phase"):
+        _enter_phase(props, update["phase"], time)
+    if update.get("step") is not None:
+        props["step"] = dict(update["step"])
+    for target in update.get("targets") or []:
+        _merge_target(props, target)
+    for name, regions in (update.get("regions") or {}).items():
+        entry = _target_entry(props, name)
+        entry["regions"] = {**entry.get("regions", {}), **regions}
+    if update.get("finished"):
+        _finish(props, time)
+        kiln["finished"] = True
+    kiln["applied"] = [*kiln["applied"], mark][-_KEEP_FINGERPRINTS:]
+    kiln["lastUpdate"] = max(time, kiln.get("lastUpdate") or time)
+    return True
+
+
+def _enter_phase(props: dict[str, Any], phase: str, time: str) -> None:
+    phases = props["phases"]
+    if phases and phases[-1]["phase"] == phase and phases[-1]["endTime"] is None:
+        return
+    if phases and phases[-1]["endTime"] is None:
+        phases[-1].update(endTime=time, state="Succeeded")
+    phases.append({"phase": phase, "startTime": time, "endTime": None, "state": "Running"})
+
+
+def _target_entry(props: dict[str, Any], name: str) -> dict[str, Any]:
+    for existing in props["targets"]:
+        if existing["runOutputName"] == name:
+            found: dict[str, Any] = existing
+            return found
+    entry: dict[str, Any] = {"runOutputName": name, "type": None, "state": "Running", "regions": {}}
+    props["targets"].append(entry)
+    return entry
+
+
+def _merge_target(props: dict[str, Any], target: dict[str, Any]) -> None:
+    entry = _target_entry(props, target["run_output_name"])
+    entry["type"] = target.get("type")
+    entry["state"] = "Succeeded" if target.get("succeeded") else "Failed"
+    entry["artifactId"] = target.get("artifact_id")
+    entry["artifactUri"] = target.get("artifact_uri")
+    entry["regions"] = {**entry.get("regions", {}), **(target.get("regions") or {})}
+    error = target.get("error")
+    entry["error"] = {"code": error["code"], "message": error["message"]} if error else None
+    if error:
+        detail = {"code": error["code"], "message": error["message"], "target": target["run_output_name"]}
+        if detail not in props["errors"]:
+            props["errors"].append(detail)
+
+
+def _finish(props: dict[str, Any], time: str) -> None:
+    state = props["runState"]
+    props["endTime"] = time
+    phases = props["phases"]
+    if phases and phases[-1]["endTime"] is None:
+        phases[-1].update(endTime=time, state=_PHASE_END.get(state, state))
+    step = props.get("step")
+    if step and step.get("state") == "Running":
+        step["state"] = _PHASE_END.get(state, state)
+    if state in ("Failed", "Canceled"):
+        failed_phase = phases[-1]["phase"] if phases else None
+        detail = {"code": "Run" + state, "message": props["message"], "phase": failed_phase}
+        if detail not in props["errors"]:
+            props["errors"].append(detail)
+
+
+def last_run_status(run: dict[str, Any]) -> dict[str, Any]:
+    """AIB's ``lastRunStatus`` of the template, from its run document."""
+    props = run["properties"]
+    status = {k: props.get(k) for k in ("startTime", "endTime", "runState", "runSubState", "message")}
+    return {k: v for k, v in status.items() if v is not None}
+
+
+def render_run(run: dict[str, Any]) -> dict[str, Any]:
+    """The run resource as ``GET {base}/runs/{runId}`` shows it."""
+    return {k: run[k] for k in ("id", "name", "type", "properties")}
+
+
+def build_input(
+    ref: TemplateRef, body: dict[str, Any], run_id: str, trigger: str, stamp: str, timing: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``BuildInput`` JSON of a run: the template as stored, the run's ref, expiry and timing."""
+    spec = copy.deepcopy(body["spec"])
+    minutes = int(spec.get("properties", {}).get("buildTimeoutInMinutes") or DEFAULT_TIMEOUT_MINUTES)
+    started = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    expires = (started + timedelta(minutes=minutes) + GRACE).isoformat().replace("+00:00", "Z")
+    run_ref = {
+        "subscription_id": ref.subscription,
+        "resource_group": ref.resource_group,
+        "template_name": body["readOnly"]["name"],
+        "run_id": run_id,
+        "location": spec["location"],
+        "expires_at": expires,
+    }
+    template = contract.render_template(spec, api_version=contract.STORAGE_API_VERSION)
+    template["name"] = body["readOnly"]["name"]
+    return {
+        "run": run_ref,
+        "template": template,
+        "trigger": trigger,
+        "expires_at": expires,
+        "timing": dict(timing),
+    }

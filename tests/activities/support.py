@@ -1,0 +1,145 @@
+"""A small world for activity tests: a fake subscription with a resource group, identities and a gallery."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from activities import deploy_vm, preflight, resolve_source, staging_group
+from shared import naming
+from shared.models.azure import ImageDefinitionSpec
+from shared.models.build import (
+    BuildVm,
+    DeployInput,
+    PollInput,
+    PollOutput,
+    PreflightInput,
+    ResolvedSource,
+    ResolveSourceInput,
+    RunRef,
+    StagingInput,
+    StagingPlan,
+)
+from tests.fakes import SUBSCRIPTION, FakeAzure, arm_id
+
+RG = "rg1"
+LOCATION = "westus2"
+IDENTITY = arm_id(RG, "Microsoft.ManagedIdentity/userAssignedIdentities", "aib-identity")
+VM_IDENTITY = arm_id(RG, "Microsoft.ManagedIdentity/userAssignedIdentities", "vm-identity")
+GALLERY = "gallery1"
+UBUNTU_DEF = arm_id(RG, "Microsoft.Compute/galleries/images", GALLERY, "ubuntu")
+WINDOWS_DEF = arm_id(RG, "Microsoft.Compute/galleries/images", GALLERY, "win2022")
+MANAGED_IMAGE = arm_id(RG, "Microsoft.Compute/images", "golden")
+
+
+def run_ref(number: int = 1, template_name: str = "tpl") -> RunRef:
+    return RunRef(
+        subscription_id=SUBSCRIPTION,
+        resource_group=RG,
+        template_name=template_name,
+        run_id=naming.run_id(SUBSCRIPTION, RG, template_name, number),
+        location=LOCATION,
+        expires_at="2026-11-27T06:00:00Z",
+    )
+
+
+def linux_template(**properties: Any) -> dict[str, Any]:
+    """Ubuntu 24.04 latest (TrustedLaunchSupported, Gen2) to a managed image; ``properties`` override."""
+    body: dict[str, Any] = {
+        "location": LOCATION,
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": {IDENTITY: {}}},
+        "properties": {
+            "source": {
+                "type": "PlatformImage",
+                "publisher": "Canonical",
+                "offer": "ubuntu-24_04-lts",
+                "sku": "server",
+                "version": "latest",
+            },
+            "distribute": [
+                {
+                    "type": "ManagedImage",
+                    "imageId": MANAGED_IMAGE,
+                    "location": LOCATION,
+                    "runOutputName": "mi",
+                }
+            ],
+        },
+    }
+    body["properties"].update(copy.deepcopy(properties))
+    return body
+
+
+def windows_template(**properties: Any) -> dict[str, Any]:
+    body = linux_template(**properties)
+    body["properties"]["source"] = {
+        "type": "PlatformImage",
+        "publisher": "MicrosoftWindowsServer",
+        "offer": "WindowsServer",
+        "sku": "2022-datacenter-g2",
+        "version": "latest",
+    }
+    return body
+
+
+def world() -> FakeAzure:
+    """The template's group, its identities and a gallery with a Linux (TLS) and a Windows definition."""
+    fake = FakeAzure()
+    fake.resource_groups.create(name=RG, location=LOCATION, tags={})
+    for identity in (IDENTITY, VM_IDENTITY):
+        fake.cloud.put(identity, {"location": LOCATION})
+    fake.galleries.create_gallery(resource_group=RG, name=GALLERY, location=LOCATION, tags={})
+    definitions = [
+        ("ubuntu", "Linux", {"SecurityType": "TrustedLaunchSupported"}),
+        ("win2022", "Windows", {}),
+    ]
+    for name, os_type, features in definitions:
+        assert os_type in ("Linux", "Windows")
+        spec = ImageDefinitionSpec(
+            location=LOCATION,
+            os_type=os_type,
+            hyper_v_generation="V2",
+            publisher="kiln",
+            offer=name,
+            sku="1",
+            features=features,
+        )
+        fake.galleries.create_image_definition(resource_group=RG, gallery=GALLERY, name=name, spec=spec)
+    return fake
+
+
+def poll(fn: Callable[..., PollOutput], inp: Any, fake: FakeAzure, limit: int = 30) -> PollOutput:
+    """Call a check activity until it reports done, as the orchestrator's polling loop does."""
+    for _ in range(limit):
+        out = fn(inp, ports=fake)
+        if out.done:
+            return out
+    raise AssertionError(f"{fn.__name__} never finished")
+
+
+def resolved(fake: FakeAzure, template: dict[str, Any], run: RunRef) -> ResolvedSource:
+    out = resolve_source.run(ResolveSourceInput(run=run, template=template), ports=fake)
+    assert out.error is None, out.error
+    assert out.source is not None
+    return out.source
+
+
+def deployed(
+    fake: FakeAzure, template: dict[str, Any], run: RunRef | None = None
+) -> tuple[RunRef, ResolvedSource, StagingPlan, BuildVm]:
+    """Run phases 1-4 and wait for the deployment: a running build VM."""
+    run = run or run_ref()
+    source = resolved(fake, template, run)
+    checked = preflight.run(PreflightInput(run=run, template=template, source=source), ports=fake)
+    assert checked.error is None, checked.error
+    assert checked.staging is not None
+    staged = staging_group.run(StagingInput(run=run, template=template, plan=checked.staging), ports=fake)
+    assert staged.error is None, staged.error
+    started = deploy_vm.run(
+        DeployInput(run=run, template=template, source=source, staging=checked.staging), ports=fake
+    )
+    assert started.error is None and started.vm is not None, started.error
+    done = poll(deploy_vm.check, PollInput(run=run, vm=started.vm), fake)
+    assert done.succeeded, done.error
+    return run, source, checked.staging, started.vm

@@ -1,0 +1,147 @@
+"""One Linux build through the activities over the real adapters: azuresim over HTTPS, Azurite for blobs."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from activities import functions
+from activities.wiring import ActivityPorts, activity_ports
+from shared import naming
+from shared.settings import Settings
+from tests.activities.support import linux_template
+from tests.fakes import SUBSCRIPTION, arm_id
+from tests.support.azuresim import AzureSim, start_azuresim
+from tests.support.azurite import Azurite
+
+pytestmark = pytest.mark.timeout(240)
+RG = "smoke-rg"
+VAULT_ID = arm_id("kiln", "Microsoft.KeyVault/vaults", "kv")
+
+
+@pytest.fixture(scope="module")
+def sim(azurite: Azurite) -> Iterator[AzureSim]:
+    started = start_azuresim(storage_connection_string=azurite.connection_string)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def _put(sim: AzureSim, path: str, body: dict[str, Any]) -> None:
+    """A plain ARM PUT (kiln has no port for creating identities; a user would have made it)."""
+    request = urllib.request.Request(
+        f"{sim.base_url}{path}",
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer azuresim-token"},
+    )
+    with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=sim.ca_file), timeout=30):
+        pass
+
+
+def _ports(sim: AzureSim, azurite: Azurite) -> ActivityPorts:
+    settings = Settings(
+        azure_mode="sim",
+        sim_base_url=sim.base_url,
+        sim_ca_file=sim.ca_file,
+        lro_poll_seconds=0.05,
+        key_vault_id=VAULT_ID,
+        KILN_STORAGE_CONNECTION_STRING=azurite.connection_string,  # set by its alias
+    )
+    return activity_ports(settings)
+
+
+def _activity(ports: ActivityPorts) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    table = {name: (model, fn) for name, model, fn in functions.ACTIVITIES}
+
+    def call(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        model, fn = table[name]
+        return json.loads(json.dumps(functions.call(model, fn, json.dumps(payload), ports=ports)))  # type: ignore[no-any-return]
+
+    return call
+
+
+def _until_done(
+    call: Callable[[str, dict[str, Any]], dict[str, Any]], name: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    for _ in range(600):
+        out = call(name, payload)
+        if out["done"]:
+            return out
+    raise AssertionError(f"{name} never finished")
+
+
+def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Azurite) -> None:
+    ports = _ports(sim, azurite)
+    call = _activity(ports)
+    ports.resource_groups.create(name=RG, location="westus2", tags={})
+    identity = arm_id(RG, "Microsoft.ManagedIdentity/userAssignedIdentities", "aib")
+    _put(sim, f"{identity}?api-version=2023-01-31", {"location": "westus2"})
+    template = linux_template(customize=[{"type": "Shell", "name": "hello", "inline": ["echo hello"]}])
+    template["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {identity: {}}}
+    image_id = arm_id(RG, "Microsoft.Compute/images", "smoke")
+    template["properties"]["distribute"] = [
+        {"type": "ManagedImage", "imageId": image_id, "location": "westus2", "runOutputName": "mi"}
+    ]
+    run = {
+        "subscription_id": SUBSCRIPTION,
+        "resource_group": RG,
+        "template_name": "smoke",
+        "run_id": naming.run_id(SUBSCRIPTION, RG, "smoke", 1),
+        "location": "westus2",
+    }
+
+    source = call("resolve_source", {"run": run, "template": template})["source"]
+    checked = call("preflight", {"run": run, "template": template, "source": source})
+    assert checked["error"] is None, checked["error"]
+    staging = checked["staging"]
+    assert call("prepare_staging_group", {"run": run, "template": template, "plan": staging})["error"] is None
+    vm = call("deploy_build_vm", {"run": run, "template": template, "source": source, "staging": staging})[
+        "vm"
+    ]
+    deployed = _until_done(call, "check_deployment", {"run": run, "vm": vm})
+    assert deployed["succeeded"], deployed["error"]
+    assert call("stage_artifacts", {"run": run, "template": template, "vm": vm})["error"] is None
+    step = {
+        "phase": "customize",
+        "index": 0,
+        "name": "hello",
+        "kind": "Shell",
+        "spec": template["properties"]["customize"][0],
+    }
+    assert call("start_step", {"run": run, "vm": vm, "step": step})["error"] is None
+    stepped = _until_done(call, "check_step", {"run": run, "vm": vm, "step": step})
+    call("deallocate_vm", {"run": run, "vm": vm})
+    _until_done(call, "check_vm_deallocated", {"run": run, "vm": vm})
+    assert call("generalize_vm", {"run": run, "vm": vm})["succeeded"]
+    target = {
+        "index": 0,
+        "type": "ManagedImage",
+        "run_output_name": "mi",
+        "spec": template["properties"]["distribute"][0],
+    }
+    started = call("start_distribute", {"run": run, "vm": vm, "source": source, "target": target})
+    assert started["error"] is None, started["error"]
+    result = _until_done(
+        call,
+        "check_distribute",
+        {"run": run, "vm": vm, "key": "mi", "data": {"target": target, "started": started}},
+    )
+    cleaned = _until_done(call, "cleanup_build_vm", {"run": run, "vm": vm, "staging": staging})
+
+    assert stepped["succeeded"], stepped["error"]
+    assert result["result"]["succeeded"] and result["result"]["artifact_id"].lower() == image_id.lower()
+    assert cleaned["remaining"] == []
+    blobs = ports.blobs(account_url=ports.storage_account_url(vm["storage_account"]))
+    log = blobs.download(
+        container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run["run_id"])
+    ).decode()
+    assert "customize step 0 'hello' (Shell) attempt 0: Succeeded, exit code 0" in log
+    left = {r.type.lower() for r in ports.resources.list_in_group(resource_group=staging["resource_group"])}
+    assert left == {"microsoft.storage/storageaccounts"}

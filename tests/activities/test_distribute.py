@@ -1,0 +1,265 @@
+"""generalize, then start_distribute / check_distribute / check_region / retry_region / undo_distribute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activities import distribute, gallery, vm_power
+from shared import naming
+from shared.deployment_template import BuildVmNames
+from shared.models.azure import ImageVersionSpec
+from shared.models.build import (
+    BuildVm,
+    DistributeInput,
+    DistributeStarted,
+    DistributeTarget,
+    PollInput,
+    ResolvedSource,
+    RunRef,
+    TargetResult,
+    UndoInput,
+)
+from tests.activities.support import (
+    GALLERY,
+    MANAGED_IMAGE,
+    RG,
+    UBUNTU_DEF,
+    deployed,
+    linux_template,
+    poll,
+    world,
+)
+from tests.fakes import FakeAzure, arm_id
+
+
+def generalized(fake: FakeAzure) -> tuple[RunRef, ResolvedSource, BuildVm]:
+    run, source, _, vm = deployed(fake, linux_template())
+    assert not vm_power.deallocate(PollInput(run=run, vm=vm), ports=fake).done
+    poll(vm_power.check_deallocated, PollInput(run=run, vm=vm), fake)
+    assert vm_power.generalize(PollInput(run=run, vm=vm), ports=fake).succeeded
+    return run, source, vm
+
+
+def _target(spec: dict[str, Any], index: int = 0) -> DistributeTarget:
+    return DistributeTarget(index=index, type=spec["type"], run_output_name=spec["runOutputName"], spec=spec)
+
+
+def _distribute(
+    fake: FakeAzure, run: RunRef, source: ResolvedSource, vm: BuildVm, spec: dict[str, Any]
+) -> tuple[DistributeStarted, TargetResult]:
+    target = _target(spec)
+    started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
+    assert started.error is None, started.error
+    data = {"target": target.model_dump(mode="json"), "started": started.model_dump(mode="json")}
+    done = poll(distribute.check, PollInput(run=run, vm=vm, key=target.run_output_name, data=data), fake)
+    return started, TargetResult.model_validate(done.result)
+
+
+def _seed_version(fake: FakeAzure, version: str) -> None:
+    vm_id = arm_id(RG, "Microsoft.Compute/virtualMachines", f"seed-{version}")
+    fake.cloud.put(vm_id, {"generalized": True})
+    spec = ImageVersionSpec(location="westus2", source_vm_id=vm_id)
+    fake.galleries.begin_create_version(
+        resource_group=RG, gallery=GALLERY, image="ubuntu", version=version, spec=spec
+    )
+
+
+def test_generalize_refuses_nothing_once_the_vm_is_deallocated() -> None:
+    fake = world()
+    _, _, vm = generalized(fake)
+
+    state = fake.cloud.get(vm.resource_ids[0])
+    assert state["power_state"] == "deallocated" and state["generalized"] is True
+
+
+def test_a_managed_image_is_captured_with_its_artifact_tags_and_no_run_tag() -> None:
+    fake = world()
+    run, source, vm = generalized(fake)
+    spec = {
+        "type": "ManagedImage",
+        "imageId": MANAGED_IMAGE,
+        "location": "westus2",
+        "runOutputName": "mi",
+        "artifactTags": {"release": "1"},
+    }
+
+    _, result = _distribute(fake, run, source, vm, spec)
+
+    assert result.succeeded and result.artifact_id == MANAGED_IMAGE
+    image = fake.cloud.get(MANAGED_IMAGE)
+    assert image["tags"] == {"release": "1"}
+    assert image["hyper_v_generation"] == "V2"
+
+
+def test_latest_versioning_publishes_the_next_patch_within_major() -> None:
+    assert gallery.next_latest(["0.1.1", "0.1.2", "1.2.0", "2.1.0"], -1) == "2.1.1"
+    assert gallery.next_latest(["0.1.1", "0.1.2", "1.2.0", "2.1.0"], 2) == "2.1.1"
+    assert gallery.next_latest(["0.1.1", "0.1.2", "1.2.0", "2.1.0"], 1) == "1.2.1"
+    assert gallery.next_latest(["0.1.1", "0.1.2", "1.2.0", "2.1.0"], 0) == "0.1.3"
+    assert gallery.next_latest(["1.0.9", "1.0.10"], -1) == "1.0.11"
+    assert gallery.next_latest([], -1) == "1.0.0"
+
+
+def test_a_gallery_target_with_latest_versioning_replicates_to_every_region() -> None:
+    fake = world()
+    for version in ("1.0.0", "1.0.1"):
+        _seed_version(fake, version)
+    run, source, vm = generalized(fake)
+    spec = {
+        "type": "SharedImage",
+        "galleryImageId": UBUNTU_DEF,
+        "runOutputName": "sig",
+        "targetRegions": [{"name": "eastus", "replicaCount": 2, "storageAccountType": "Standard_ZRS"}],
+        "excludeFromLatest": True,
+        "artifactTags": {"release": "1"},
+    }
+
+    started, result = _distribute(fake, run, source, vm, spec)
+
+    assert started.version == "1.0.2"
+    assert started.regions == ["westus2", "eastus"]  # the gallery's own region is always a target
+    assert result.succeeded and result.regions == {"westus2": "Completed", "eastus": "Completed"}
+    stored = fake.cloud.get(result.artifact_id or "")
+    assert stored["spec"].exclude_from_latest is True
+    assert stored["spec"].target_regions[1].replica_count == 2
+    assert stored["spec"].target_regions[1].storage_account_type == "Standard_ZRS"
+    assert stored["tags"]["release"] == "1" and naming.RUN_TAG not in stored["tags"]
+
+
+def test_starting_a_gallery_target_twice_reuses_the_version_it_chose() -> None:
+    fake = world()
+    run, source, vm = generalized(fake)
+    target = _target({"type": "SharedImage", "galleryImageId": UBUNTU_DEF, "runOutputName": "sig"})
+    inp = DistributeInput(run=run, vm=vm, source=source, target=target)
+
+    first = distribute.start(inp, ports=fake)
+    second = distribute.start(inp, ports=fake)
+
+    assert first == second and first.version == "1.0.0"
+    versions = fake.galleries.list_versions(resource_group=RG, gallery=GALLERY, image="ubuntu")
+    assert [v.name for v in versions] == ["1.0.0"]
+
+
+def test_source_versioning_uses_the_source_version_and_explicit_versions_are_kept() -> None:
+    fake = world()
+    run, source, vm = generalized(fake)
+    by_source = {
+        "type": "SharedImage",
+        "galleryImageId": UBUNTU_DEF,
+        "runOutputName": "src",
+        "versioning": {"scheme": "Source"},
+    }
+    explicit = {
+        "type": "SharedImage",
+        "galleryImageId": f"{UBUNTU_DEF}/versions/3.2.1",
+        "runOutputName": "exp",
+    }
+
+    a, _ = _distribute(fake, run, source, vm, by_source)
+    b, _ = _distribute(fake, run, source, vm, explicit)
+
+    assert a.version == "24.4.202411030"  # 24.04.202411030 as a gallery version
+    assert b.version == "3.2.1"
+
+
+def test_source_versioning_of_a_managed_image_source_fails_clearly() -> None:
+    source = ResolvedSource(type="ManagedImage", image_id=MANAGED_IMAGE, vm_size="x")
+
+    assert gallery.from_source(source) is None
+
+
+def test_a_failed_region_is_reported_and_can_be_retried() -> None:
+    fake = world()
+    run, source, vm = generalized(fake)
+    fake.galleries.failing_regions.add("eastus")
+    target = _target(
+        {
+            "type": "SharedImage",
+            "galleryImageId": UBUNTU_DEF,
+            "runOutputName": "sig",
+            "replicationRegions": ["westus2", "eastus"],
+        }
+    )
+    started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
+    data = {"target": target.model_dump(mode="json"), "started": started.model_dump(mode="json")}
+
+    failed = poll(distribute.check_region, PollInput(run=run, vm=vm, key="eastus", data=data), fake)
+    whole = poll(distribute.check, PollInput(run=run, vm=vm, key="sig", data=data), fake)
+    fake.galleries.failing_regions.clear()
+    retried = distribute.retry_region(PollInput(run=run, vm=vm, key="eastus", data=data), ports=fake)
+    healed = poll(distribute.check_region, PollInput(run=run, vm=vm, key="eastus", data=data), fake)
+
+    assert failed.state == "Failed" and not failed.succeeded
+    assert not whole.succeeded and whole.error is not None and "eastus" in whole.error.message
+    assert retried.state == "Replicating"
+    assert healed.succeeded and healed.result["region"] == "eastus"
+
+
+def test_a_vhd_is_copied_to_the_staging_account_and_disk_access_revoked() -> None:
+    fake = world()
+    run, source, vm = generalized(fake)
+    disk = BuildVmNames.for_run(run.run_id).os_disk
+    fake.cloud.blobs[f"https://md-fake.blob.core.windows.net/{disk}/abcd"] = bytearray(b"VHD-BYTES")
+
+    started, result = _distribute(fake, run, source, vm, {"type": "VHD", "runOutputName": "vhd"})
+
+    expected = f"{fake.storage_account_url(vm.storage_account)}/vhds/{naming.vhd_blob(run.run_id, 'vhd')}"
+    assert result.succeeded and result.artifact_uri == expected == started.artifact_uri
+    assert fake.cloud.blobs[expected] == b"VHD-BYTES"
+    assert fake.cloud.get(arm_id(vm.resource_group, "Microsoft.Compute/disks", disk))["access_sas"] is None
+
+
+def test_a_vhd_goes_to_the_given_uri() -> None:
+    fake = world()
+    run, source, vm = generalized(fake)
+    uri = "https://mine.blob.core.windows.net/images/golden.vhd"
+
+    _, result = _distribute(fake, run, source, vm, {"type": "VHD", "runOutputName": "vhd", "uri": uri})
+
+    disk = BuildVmNames.for_run(run.run_id).os_disk
+    assert result.artifact_uri == uri
+    assert fake.cloud.blobs[uri] == fake.cloud.blobs[f"https://md-fake.blob.core.windows.net/{disk}/abcd"]
+
+
+def test_a_failed_vhd_copy_is_a_failed_target_and_access_is_revoked() -> None:
+    fake = world()
+    run, source, vm = generalized(fake)
+    target = _target({"type": "VHD", "runOutputName": "vhd"})
+    started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
+    account = fake.storage_account_url(vm.storage_account)
+    fake.blobs(account_url=account).copies[started.artifact_uri or ""]["source"] = None  # the source vanished
+    data = {"target": target.model_dump(mode="json"), "started": started.model_dump(mode="json")}
+
+    out = poll(distribute.check, PollInput(run=run, vm=vm, key="vhd", data=data), fake)
+
+    assert not out.succeeded and out.error is not None and out.error.code == "VhdCopyFailed"
+    disk = BuildVmNames.for_run(run.run_id).os_disk
+    assert fake.cloud.get(arm_id(vm.resource_group, "Microsoft.Compute/disks", disk))["access_sas"] is None
+
+
+def test_undo_deletes_partial_outputs_but_never_a_version_it_did_not_create() -> None:
+    fake = world()
+    _seed_version(fake, "9.9.9")
+    run, source, vm = generalized(fake)
+    spec = {"type": "SharedImage", "galleryImageId": UBUNTU_DEF, "runOutputName": "sig"}
+    started, _ = _distribute(fake, run, source, vm, spec)
+    foreign = DistributeStarted(artifact_id=f"{UBUNTU_DEF}/versions/9.9.9", version="9.9.9")
+
+    ours = distribute.undo(UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake)
+    theirs = distribute.undo(UndoInput(run=run, vm=vm, target=_target(spec), started=foreign), ports=fake)
+    again = distribute.undo(UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake)
+
+    names = [v.name for v in fake.galleries.list_versions(resource_group=RG, gallery=GALLERY, image="ubuntu")]
+    assert ours.done and theirs.done and again.done
+    assert names == ["9.9.9"]
+
+
+def test_undo_of_a_managed_image_deletes_it() -> None:
+    fake = world()
+    run, source, vm = generalized(fake)
+    spec = {"type": "ManagedImage", "imageId": MANAGED_IMAGE, "location": "westus2", "runOutputName": "mi"}
+    started, _ = _distribute(fake, run, source, vm, spec)
+
+    out = distribute.undo(UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake)
+
+    assert out.done and fake.cloud.find(MANAGED_IMAGE) is None

@@ -1,0 +1,261 @@
+"""preflight: every rule, all problems in one error, and the staging plan it hands on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activities import preflight, staging_group
+from shared.models.azure import ImageVersionSpec
+from shared.models.build import PreflightInput, PreflightOutput
+from tests.activities.support import (
+    GALLERY,
+    IDENTITY,
+    RG,
+    UBUNTU_DEF,
+    VM_IDENTITY,
+    WINDOWS_DEF,
+    linux_template,
+    resolved,
+    run_ref,
+    world,
+)
+from tests.fakes import SUBSCRIPTION, FakeAzure, arm_id
+
+
+def _check(fake: FakeAzure, template: dict[str, Any]) -> PreflightOutput:
+    run = run_ref()
+    return preflight.run(
+        PreflightInput(run=run, template=template, source=resolved(fake, template, run)), ports=fake
+    )
+
+
+def _targets(out: PreflightOutput) -> dict[str, str]:
+    assert out.error is not None
+    return {d["target"]: d["code"] for d in out.error.details}
+
+
+def _gallery(image_id: str, name: str = "sig", **extra: Any) -> dict[str, Any]:
+    return {"type": "SharedImage", "galleryImageId": image_id, "runOutputName": name, **extra}
+
+
+def test_a_clean_template_gets_the_default_staging_group_kiln_creates() -> None:
+    out = _check(world(), linux_template())
+
+    assert out.error is None and out.staging is not None
+    assert out.staging.create is True
+    assert out.staging.resource_group == staging_group.default_staging_group(run_ref())
+    assert out.staging.resource_group.startswith(f"IT_{RG}_tpl_")
+
+
+def test_the_default_staging_group_name_is_the_same_for_every_run_of_a_template() -> None:
+    assert staging_group.default_staging_group(run_ref(1)) == staging_group.default_staging_group(run_ref(7))
+    assert staging_group.default_staging_group(run_ref(1)) != staging_group.default_staging_group(
+        run_ref(1, "other")
+    )
+
+
+def test_missing_template_and_vm_identities_are_both_reported() -> None:
+    fake = world()
+    fake.cloud.resources.pop(IDENTITY.lower())
+    fake.cloud.resources.pop(VM_IDENTITY.lower())
+
+    out = _check(fake, linux_template(vmProfile={"userAssignedIdentities": [VM_IDENTITY]}))
+
+    assert _targets(out) == {
+        "identity.userAssignedIdentities": "IdentityNotFound",
+        "properties.vmProfile.userAssignedIdentities": "IdentityNotFound",
+    }
+    assert out.error is not None and out.error.code == "PreflightFailed" and out.error.phase == "preflight"
+
+
+def test_gallery_destinations_must_exist_and_match_the_source() -> None:
+    missing = arm_id(RG, "Microsoft.Compute/galleries/images", GALLERY, "nope")
+    template = linux_template(distribute=[_gallery(missing, "a"), _gallery(WINDOWS_DEF, "b")])
+
+    out = _check(world(), template)
+
+    codes = [d["code"] for d in out.error.details] if out.error else []
+    assert "ImageDefinitionNotFound" in codes
+    assert "OsTypeMismatch" in codes
+    # The Ubuntu source is TrustedLaunchSupported, the Windows definition is not.
+    assert "UnsupportedSecurityType" in codes
+
+
+def test_a_generation_mismatch_is_reported() -> None:
+    fake = world()
+    fake.marketplace.add(
+        "Contoso", "gen1", "1", ["1.0.0"], "V1", features={"SecurityType": "TrustedLaunchSupported"}
+    )
+    source = {
+        "type": "PlatformImage",
+        "publisher": "Contoso",
+        "offer": "gen1",
+        "sku": "1",
+        "version": "latest",
+    }
+
+    out = _check(fake, linux_template(source=source, distribute=[_gallery(UBUNTU_DEF)]))
+
+    assert _targets(out) == {"properties.distribute[0].galleryImageId": "HyperVGenerationMismatch"}
+
+
+def test_an_explicit_gallery_version_that_exists_is_refused() -> None:
+    fake = world()
+    vm_id = arm_id(RG, "Microsoft.Compute/virtualMachines", "old")
+    fake.cloud.put(vm_id, {"generalized": True})
+    spec = ImageVersionSpec(location="westus2", source_vm_id=vm_id)
+    fake.galleries.begin_create_version(
+        resource_group=RG, gallery=GALLERY, image="ubuntu", version="1.0.0", spec=spec
+    )
+
+    taken = _check(fake, linux_template(distribute=[_gallery(f"{UBUNTU_DEF}/versions/1.0.0")]))
+    free = _check(fake, linux_template(distribute=[_gallery(f"{UBUNTU_DEF}/versions/1.0.1")]))
+
+    assert _targets(taken) == {"properties.distribute[0].galleryImageId": "ImageVersionExists"}
+    assert free.error is None
+
+
+def test_a_managed_image_destination_group_must_exist() -> None:
+    image = arm_id("missing-rg", "Microsoft.Compute/images", "x")
+    template = linux_template(
+        distribute=[{"type": "ManagedImage", "imageId": image, "location": "westus2", "runOutputName": "mi"}]
+    )
+
+    assert _targets(_check(world(), template)) == {
+        "properties.distribute[0].imageId": "ResourceGroupNotFound"
+    }
+
+
+def test_destinations_in_another_subscription_are_refused() -> None:
+    other = (
+        "/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg1/providers/Microsoft.Compute"
+    )
+    template = linux_template(
+        distribute=[
+            _gallery(f"{other}/galleries/g/images/ubuntu"),
+            {
+                "type": "ManagedImage",
+                "imageId": f"{other}/images/x",
+                "location": "westus2",
+                "runOutputName": "mi",
+            },
+        ]
+    )
+
+    assert _targets(_check(world(), template)) == {
+        "properties.distribute[0].galleryImageId": "CrossSubscriptionNotSupported",
+        "properties.distribute[1].imageId": "CrossSubscriptionNotSupported",
+    }
+
+
+def test_script_uris_must_use_https_unless_they_are_azure_storage_urls() -> None:
+    fake = world()
+    fake.cloud.blobs["http://acct.blob.core.windows.net/c/b.sh"] = bytearray(b"true")
+    template = linux_template(
+        customize=[
+            {"type": "Shell", "scriptUri": "http://example.com/a.sh"},
+            {"type": "Shell", "scriptUri": "http://acct.blob.core.windows.net/c/b.sh"},
+            {"type": "File", "sourceUri": "http://example.com/f", "destination": "/tmp/f"},
+        ]
+    )
+
+    assert _targets(_check(fake, template)) == {
+        "properties.customize[0].scriptUri": "InsecureUri",
+        "properties.customize[2].sourceUri": "InsecureUri",
+    }
+
+
+def test_scripts_must_be_reachable_and_match_their_checksum_before_anything_is_created() -> None:
+    fake = world()
+    fake.fetcher.pages["https://example.com/a.sh"] = b"echo a"
+    template = linux_template(
+        customize=[
+            {"type": "Shell", "scriptUri": "https://example.com/a.sh", "sha256Checksum": "0" * 64},
+            {"type": "Shell", "scriptUri": "https://example.com/gone.sh"},
+        ]
+    )
+
+    out = _check(fake, template)
+
+    assert _targets(out) == {
+        "properties.customize[0].sha256Checksum": "ChecksumMismatch",
+        "properties.customize[1].scriptUri": "ArtifactUnreachable",
+    }
+    assert not [g for g in fake.cloud.groups if g.startswith("it_")]
+
+
+def test_linux_file_steps_may_only_write_under_tmp() -> None:
+    fake = world()
+    fake.fetcher.pages["https://example.com/f"] = b"file"
+    template = linux_template(
+        customize=[
+            {"type": "File", "sourceUri": "https://example.com/f", "destination": "/tmp/ok"},
+            {"type": "File", "sourceUri": "https://example.com/f", "destination": "/etc/motd"},
+        ],
+        validate={
+            "inVMValidations": [
+                {"type": "File", "sourceUri": "https://example.com/f", "destination": "/opt/x"}
+            ]
+        },
+    )
+
+    assert _targets(_check(fake, template)) == {
+        "properties.customize[1].destination": "InvalidDestination",
+        "properties.validate.inVMValidations[0].destination": "InvalidDestination",
+    }
+
+
+def _staging_id(name: str) -> str:
+    return f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{name}"
+
+
+def test_a_given_missing_staging_group_is_planned_for_creation() -> None:
+    out = _check(world(), linux_template(stagingResourceGroup=_staging_id("my-staging")))
+
+    assert out.staging is not None
+    assert (out.staging.resource_group, out.staging.create) == ("my-staging", True)
+
+
+def test_a_given_existing_staging_group_must_be_empty_in_region_and_unused() -> None:
+    fake = world()
+    fake.resource_groups.create(
+        name="busy",
+        location="eastus",
+        tags={"imageTemplateName": "someone-else", "imageTemplateResourceGroupName": "rg9"},
+    )
+    fake.cloud.put(arm_id("busy", "Microsoft.Storage/storageAccounts", "theirs"), {"location": "eastus"})
+
+    out = _check(fake, linux_template(stagingResourceGroup=_staging_id("busy")))
+
+    assert out.error is not None
+    messages = " ".join(
+        d["message"] for d in out.error.details if d["target"] == "properties.stagingResourceGroup"
+    )
+    assert "eastus" in messages and "someone-else" in messages and "theirs" in messages
+    assert len(out.error.details) == 3
+
+
+def test_a_given_existing_empty_staging_group_is_used_not_created() -> None:
+    fake = world()
+    fake.resource_groups.create(name="mine", location="westus2", tags={"owner": "me"})
+
+    out = _check(fake, linux_template(stagingResourceGroup=_staging_id("mine")))
+
+    assert out.error is None and out.staging is not None
+    assert (out.staging.resource_group, out.staging.create) == ("mine", False)
+
+
+def test_every_problem_is_reported_in_one_error() -> None:
+    fake = world()
+    fake.cloud.resources.pop(IDENTITY.lower())
+    fake.fetcher.pages["https://example.com/a.sh"] = b"echo a"
+    template = linux_template(
+        customize=[{"type": "Shell", "scriptUri": "http://example.com/a.sh"}],
+        distribute=[_gallery(WINDOWS_DEF)],
+    )
+
+    out = _check(fake, template)
+
+    assert out.error is not None
+    assert len(out.error.details) >= 4
+    assert out.error.message.startswith(f"Preflight found {len(out.error.details)} problem(s)")

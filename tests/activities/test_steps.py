@@ -1,0 +1,301 @@
+"""start_step / check_step / restart_vm / check_vm_ready: Run Command steps, their log and their outcome."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from activities import steps, vm_power
+from shared import naming
+from shared.models.build import BuildVm, PollInput, RunRef, StepInput, StepOutcome, StepSpec
+from tests.activities.support import deployed, linux_template, poll, windows_template, world
+from tests.fakes import FakeAzure, ScriptOutcome, arm_id
+
+
+def _step(
+    kind: str,
+    spec: dict[str, Any],
+    *,
+    index: int = 0,
+    name: str = "",
+    os_type: str = "Linux",
+    phase: str = "customize",
+) -> StepSpec:
+    return StepSpec(
+        phase=phase, index=index, name=name, kind=kind, os_type=os_type, spec={"type": kind, **spec}
+    )
+
+
+def _run_step(fake: FakeAzure, run: RunRef, vm: BuildVm, step: StepSpec, attempt: int = 0) -> StepOutcome:
+    inp = StepInput(run=run, vm=vm, step=step, attempt=attempt)
+    started = steps.start(inp, ports=fake)
+    assert started.error is None, started.error
+    out = poll(steps.check, inp, fake)
+    return StepOutcome.model_validate(out.result)
+
+
+def _log(fake: FakeAzure, run: RunRef, vm: BuildVm) -> str:
+    blobs = fake.blobs(account_url=fake.storage_account_url(vm.storage_account))
+    return blobs.download(
+        container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run.run_id)
+    ).decode()
+
+
+def _script(fake: FakeAzure, vm: BuildVm, inp: StepInput) -> str:
+    rid = arm_id(
+        vm.resource_group,
+        "Microsoft.Compute/virtualMachines/runCommands",
+        vm.vm_name,
+        steps.command_name(inp),
+    )
+    return str(fake.cloud.get(rid)["spec"].script)
+
+
+def _embedded(script: str) -> bytes:
+    body = re.search(r"<<'KILN_EOF'\n(.*?)\nKILN_EOF", script, re.S)
+    assert body is not None
+    return base64.b64decode(body.group(1))
+
+
+def test_an_inline_shell_step_runs_and_its_output_lands_in_customization_log() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    fake.run_commands.outcomes.append(
+        ScriptOutcome(pattern="customize step 0 'setup'", stdout="hello from the vm\n")
+    )
+
+    outcome = _run_step(fake, run, vm, _step("Shell", {"inline": ["echo one", "echo two"]}, name="setup"))
+
+    assert outcome.succeeded and outcome.exit_code == 0
+    assert outcome.log_tail == ["hello from the vm"]
+    log = _log(fake, run, vm)
+    assert "customize step 0 'setup' (Shell) attempt 0: Succeeded, exit code 0" in log
+    assert "hello from the vm" in log
+    # The Run Command is removed once its outcome is recorded (Azure limits how many a VM keeps).
+    assert not [r for r in fake.cloud.resources if "/runcommands/" in r]
+
+
+def test_inline_lines_run_as_one_sh_e_script() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    inp = StepInput(run=run, vm=vm, step=_step("Shell", {"inline": ["echo one", "echo two"]}))
+
+    steps.start(inp, ports=fake)
+
+    assert _embedded(_script(fake, vm, inp)) == b"#!/bin/sh -e\necho one\necho two\n"
+
+
+def test_a_staged_script_is_what_the_vm_runs() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    staging = fake.blobs(account_url=fake.storage_account_url(vm.storage_account))
+    staging.ensure_container(container=naming.ARTIFACT_CONTAINER)
+    staging.upload(
+        container=naming.ARTIFACT_CONTAINER,
+        name=naming.artifact_blob(run.run_id, "customize", 2),
+        data=b"#!/bin/bash\napt-get -y install nginx\n",
+    )
+    inp = StepInput(run=run, vm=vm, step=_step("Shell", {"scriptUri": "https://example.com/x.sh"}, index=2))
+
+    steps.start(inp, ports=fake)
+
+    assert _embedded(_script(fake, vm, inp)) == b"#!/bin/bash\napt-get -y install nginx\n"
+
+
+def test_a_failing_step_names_phase_index_name_exit_code_and_last_lines() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    lines = "".join(f"line {i}\n" for i in range(30))
+    fake.run_commands.outcomes.append(
+        ScriptOutcome(pattern="customize step 1", exit_code=3, stdout=lines, stderr="E: boom\n")
+    )
+
+    outcome = _run_step(fake, run, vm, _step("Shell", {"inline": ["false"]}, index=1, name="install"))
+
+    assert not outcome.succeeded and outcome.exit_code == 3
+    assert outcome.error is not None
+    assert outcome.error.code == "CustomizerFailed" and outcome.error.target == "properties.customize[1]"
+    assert "customize step 1 'install' (Shell) failed with exit code 3" in outcome.error.message
+    assert len(outcome.log_tail) == 20 and outcome.log_tail[-1] == "E: boom"
+    assert "E: boom" in outcome.error.message
+    assert "stderr" in _log(fake, run, vm)
+
+
+def test_powershell_exit_codes_are_judged_by_valid_exit_codes() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, windows_template())
+    fake.run_commands.outcomes.append(ScriptOutcome(pattern="customize step 0", exit_code=3010))
+    fake.run_commands.outcomes.append(ScriptOutcome(pattern="customize step 1", exit_code=3010))
+
+    allowed = _run_step(
+        fake, run, vm, _step("PowerShell", {"inline": ["x"], "validExitCodes": [0, 3010]}, os_type="Windows")
+    )
+    refused = _run_step(fake, run, vm, _step("PowerShell", {"inline": ["x"]}, index=1, os_type="Windows"))
+
+    assert allowed.succeeded
+    assert not refused.succeeded and refused.error is not None
+    assert "valid exit codes: [0]" in refused.error.message
+
+
+def test_a_validator_failure_is_a_validation_error() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    fake.run_commands.outcomes.append(ScriptOutcome(pattern="validate step 0", exit_code=1))
+
+    outcome = _run_step(fake, run, vm, _step("Shell", {"inline": ["test -f /nope"]}, phase="validate"))
+
+    assert outcome.error is not None and outcome.error.code == "ValidationFailed"
+    assert outcome.error.target == "properties.validate.inVMValidations[0]"
+
+
+def test_checking_a_finished_step_again_returns_the_same_outcome_without_logging_twice() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    fake.run_commands.outcomes.append(ScriptOutcome(pattern="customize step 0", stdout="once\n"))
+    inp = StepInput(run=run, vm=vm, step=_step("Shell", {"inline": ["echo once"]}))
+    steps.start(inp, ports=fake)
+    first = poll(steps.check, inp, fake)
+
+    second = steps.check(inp, ports=fake)
+
+    assert second == first
+    assert _log(fake, run, vm).count("once") == 1
+
+
+def test_a_linux_file_step_may_only_write_under_tmp() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    staging = fake.blobs(account_url=fake.storage_account_url(vm.storage_account))
+    staging.ensure_container(container=naming.ARTIFACT_CONTAINER)
+    staging.upload(
+        container=naming.ARTIFACT_CONTAINER,
+        name=naming.artifact_blob(run.run_id, "customize", 0),
+        data=b"payload",
+    )
+    bad = StepInput(
+        run=run, vm=vm, step=_step("File", {"sourceUri": "https://e.com/f", "destination": "/etc/f"})
+    )
+    good = StepInput(
+        run=run, vm=vm, step=_step("File", {"sourceUri": "https://e.com/f", "destination": "/tmp/f"})
+    )
+
+    refused = steps.start(bad, ports=fake)
+    steps.start(good, ports=fake)
+
+    assert refused.error is not None and refused.error.code == "InvalidDestination"
+    assert refused.error.target == "properties.customize[0].destination"
+    script = _script(fake, vm, good)
+    assert "base64 -d > '/tmp/f'" in script and _embedded(script) == b"payload"
+
+
+def test_windows_update_rounds_restart_until_no_update_remains() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, windows_template())
+    fake.run_commands.outcomes += [
+        ScriptOutcome(
+            pattern="WindowsUpdate\\) attempt 0", stdout="KILN-WU installed=3 remaining=2 reboot=true\n"
+        ),
+        ScriptOutcome(
+            pattern="WindowsUpdate\\) attempt 1", stdout="KILN-WU installed=2 remaining=0 reboot=false\n"
+        ),
+    ]
+    step = _step(
+        "WindowsUpdate",
+        {"updateLimit": 5, "filters": ["exclude:$_.Title -like '*Preview*'", "include:$true"]},
+        os_type="Windows",
+    )
+    rounds, installed = [], 0
+    for attempt in range(10):  # the orchestrator's bounded loop
+        outcome = _run_step(fake, run, vm, step, attempt)
+        rounds.append(outcome)
+        installed += outcome.updates_installed
+        if not outcome.needs_restart and not outcome.updates_remaining:
+            break
+        assert (
+            vm_power.restart(StepInput(run=run, vm=vm, step=step, attempt=attempt), ports=fake).error is None
+        )
+        assert fake.cloud.get(vm.resource_ids[0])["agent_ready"] is False
+        poll(vm_power.check_ready, PollInput(run=run, vm=vm), fake)
+
+    assert [r.updates_remaining for r in rounds] == [2, 0]
+    assert installed == 5
+    assert fake.cloud.get(vm.resource_ids[0])["agent_ready"] is True
+    assert "restarting" in _log(fake, run, vm)
+
+
+def test_windows_update_renders_limit_criteria_and_filters() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, windows_template())
+    step = _step(
+        "WindowsUpdate",
+        {
+            "updateLimit": 5,
+            "searchCriteria": "IsInstalled=0",
+            "filters": ["include:$_.Title -like '*Cumulative*'"],
+        },
+        os_type="Windows",
+    )
+    inp = StepInput(run=run, vm=vm, step=step)
+
+    steps.start(inp, ports=fake)
+
+    script = _script(fake, vm, inp)
+    assert "$selected.Count -ge 5" in script
+    assert "Search('IsInstalled=0')" in script
+    assert "Include = $true; Test = { $_.Title -like '*Cumulative*' }" in script
+
+
+def test_a_windows_update_round_without_its_result_line_fails() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, windows_template())
+
+    outcome = _run_step(fake, run, vm, _step("WindowsUpdate", {}, os_type="Windows"))
+
+    assert not outcome.succeeded and outcome.error is not None
+    assert "KILN-WU" in outcome.error.message
+
+
+def test_windows_restart_waits_for_the_agent_then_runs_the_check_command() -> None:
+    fake = world()
+    fake.cloud.lro_reads = 2
+    run, _, _, vm = deployed(fake, windows_template())
+    step = _step("WindowsRestart", {"restartCheckCommand": "Write-Output back"}, os_type="Windows")
+    inp = StepInput(run=run, vm=vm, step=step)
+
+    assert vm_power.restart(inp, ports=fake).error is None
+    first = vm_power.check_ready(PollInput(run=run, vm=vm), ports=fake)
+    ready = poll(vm_power.check_ready, PollInput(run=run, vm=vm), fake)
+    steps.start(inp, ports=fake)
+    script = _script(fake, vm, inp)
+
+    assert not first.done and ready.succeeded
+    assert "Write-Output back" in script
+
+
+def test_a_custom_restart_command_runs_on_the_vm() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, windows_template())
+    step = _step("WindowsRestart", {"restartCommand": "shutdown /r /t 5"}, os_type="Windows")
+
+    started = vm_power.restart(StepInput(run=run, vm=vm, step=step), ports=fake)
+
+    rid = arm_id(
+        vm.resource_group,
+        "Microsoft.Compute/virtualMachines/runCommands",
+        vm.vm_name,
+        started.command_name or "",
+    )
+    assert "shutdown /r /t 5" in fake.cloud.get(rid)["spec"].script
+
+
+def test_deprovision_honours_a_user_deprovisioning_script() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    inp = StepInput(run=run, vm=vm, step=_step("Deprovision", {}, phase="generalize"))
+
+    steps.start(inp, ports=fake)
+
+    script = _script(fake, vm, inp)
+    assert "if [ -f /tmp/DeprovisioningScript.sh ]" in script
+    assert "waagent -force -deprovision+user && export HISTSIZE=0 && sync" in script
