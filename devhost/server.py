@@ -122,7 +122,8 @@ class Devhost:
             response = await dispatcher.handle(request)
             return response if response is not None else errors.not_found(request.path)
 
-        app.router.add_route("*", "/{tail:.*}", functions)
+        # [\s\S] rather than ".": a path may hold an encoded newline (%0A), which "." does not match.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", functions)
         return app
 
     def _ssl_context(self) -> Any:

@@ -41,6 +41,12 @@ def test_constraints_pick_the_function_and_a_mismatch_is_an_arm_shaped_404(host:
     assert requests.get(f"{host.base_url}/api/echo/notanint/x", timeout=10).status_code == 404
 
 
+def test_a_path_with_an_encoded_newline_gets_an_arm_shaped_404(host: Devhost) -> None:
+    missing = requests.get(f"{host.base_url}/api/names/a%0Ab", timeout=10)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "NotFound"
+
+
 def test_methods_outside_the_declared_list_do_not_match(host: Devhost) -> None:
     assert requests.delete(f"{host.base_url}/api/echo/1/x", timeout=10).status_code == 404
 
