@@ -175,19 +175,13 @@ def _provision(flow: Flow, build: BuildInput, source: ResolvedSource, staging: S
     flow.drop_undo("cleanup_build_vm")
     flow.push_undo("cleanup_build_vm", UndoInput(run=run, staging=staging, vm=vm).model_dump(mode="json"))
     probe = PollInput(run=run, vm=vm, key=vm.deployment_name).model_dump(mode="json")
-    spec = flow.poll_spec(
+    yield from flow.poll_until(
         "check_deployment",
         probe,
-        interval=flow.timing.poll_interval_seconds,
         timeout=timedelta(minutes=flow.timing.deploy_timeout_minutes),
         message="The build VM deployment did not finish in time.",
+        code="DeploymentFailed",
     )
-    done = yield from flow.poll(spec)
-    if not done.succeeded:
-        raise PhaseFailed(
-            done.error
-            or PhaseError(code="DeploymentFailed", message="The build VM deployment failed.", phase="deploy")
-        )
     flow.phase = "artifacts"
     staged = yield from flow.call(
         "stage_artifacts", ArtifactsInput(run=run, template=template, vm=vm).model_dump()
@@ -259,19 +253,13 @@ def _generalize(flow: Flow, build: BuildInput, source: ResolvedSource, vm: Build
         )
     probe = PollInput(run=build.run, vm=vm, key=vm.vm_name).model_dump(mode="json")
     yield from flow.call("deallocate_vm", probe)
-    spec = flow.poll_spec(
+    yield from flow.poll_until(
         "check_vm_deallocated",
         probe,
-        interval=flow.timing.poll_interval_seconds,
         timeout=timedelta(minutes=30),
         message="The build VM did not deallocate in time.",
+        code="GeneralizeFailed",
     )
-    stopped = yield from flow.poll(spec)
-    if not stopped.succeeded:
-        raise PhaseFailed(
-            stopped.error
-            or PhaseError(code="GeneralizeFailed", message="Deallocation failed.", phase="generalize")
-        )
     generalized = yield from flow.call("generalize_vm", probe)
     if generalized.get("error"):
         raise PhaseFailed(PhaseError.model_validate(generalized["error"]))

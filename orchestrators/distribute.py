@@ -13,14 +13,13 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrators.flow import POLL_ORCHESTRATOR, Steps, iso, retry_options
+from orchestrators.flow import POLL_ORCHESTRATOR, Steps, poll_spec, retry_options
 from shared.models.build import (
     DistributeInput,
     DistributeStarted,
     PhaseError,
     PollInput,
     PollOutput,
-    PollSpec,
     TargetResult,
     TimingPolicy,
 )
@@ -42,16 +41,13 @@ class _Target:
         return PollInput(run=self.inp.run, vm=self.inp.vm, key=key, data=data).model_dump(mode="json")
 
     def poll_task(self, activity: str, payload: dict[str, Any], timeout: timedelta, message: str) -> Any:
-        spec = PollSpec(
-            activity=activity,
-            payload=payload,
-            interval_seconds=self.timing.poll_interval_seconds,
-            timeout_at=iso(self.ctx.current_utc_datetime + timeout),
-            timeout_message=message,
-            retry_first_interval_ms=self.timing.retry_first_interval_ms,
-            retry_max_attempts=self.timing.retry_max_attempts,
-            rounds_per_generation=self.timing.poll_rounds_per_generation,
-            max_wait_seconds=self.timing.max_poll_wait_seconds,
+        spec = poll_spec(
+            self.timing,
+            activity,
+            payload,
+            interval=self.timing.poll_interval_seconds,
+            timeout_at=self.ctx.current_utc_datetime + timeout,
+            message=message,
             phase="distribute",
         )
         return self.ctx.call_sub_orchestrator(POLL_ORCHESTRATOR, spec.model_dump(mode="json"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared.models.build import BuildInput, PhaseError, PollOutput, PollSpec, RunStatusUpdate
+from shared.models.build import BuildInput, PhaseError, PollOutput, PollSpec, RunStatusUpdate, TimingPolicy
 
 CANCEL_EVENT = "cancel"
 POLL_ORCHESTRATOR = "poll_until_done"
@@ -43,6 +43,31 @@ def iso(moment: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def poll_spec(
+    timing: TimingPolicy,
+    activity: str,
+    payload: dict[str, Any],
+    *,
+    interval: float,
+    timeout_at: datetime,
+    message: str,
+    phase: str | None = None,
+) -> PollSpec:
+    """The input of ``poll_until_done``, with the run's retry and polling policy."""
+    return PollSpec(
+        activity=activity,
+        payload=payload,
+        interval_seconds=interval,
+        timeout_at=iso(timeout_at),
+        timeout_message=message,
+        retry_first_interval_ms=timing.retry_first_interval_ms,
+        retry_max_attempts=timing.retry_max_attempts,
+        rounds_per_generation=timing.poll_rounds_per_generation,
+        max_wait_seconds=timing.max_poll_wait_seconds,
+        phase=phase,
+    )
 
 
 def retry_options(first_interval_ms: int, attempts: int) -> df.RetryOptions:
@@ -112,18 +137,28 @@ class Flow:
         message: str,
     ) -> PollSpec:
         timeout_at = min(self.now + timeout, self.deadline_at + timedelta(minutes=1))
-        return PollSpec(
-            activity=activity,
-            payload=payload,
-            interval_seconds=interval,
-            timeout_at=iso(timeout_at),
-            timeout_message=message,
-            retry_first_interval_ms=self.timing.retry_first_interval_ms,
-            retry_max_attempts=self.timing.retry_max_attempts,
-            rounds_per_generation=self.timing.poll_rounds_per_generation,
-            max_wait_seconds=self.timing.max_poll_wait_seconds,
+        return poll_spec(
+            self.timing,
+            activity,
+            payload,
+            interval=interval,
+            timeout_at=timeout_at,
+            message=message,
             phase=self.phase,
         )
+
+    def poll_until(
+        self, activity: str, payload: dict[str, Any], *, timeout: timedelta, message: str, code: str
+    ) -> Steps:
+        """Poll ``activity`` at the run's interval; a phase failure (``code``) unless it ends succeeded."""
+        spec = self.poll_spec(
+            activity, payload, interval=self.timing.poll_interval_seconds, timeout=timeout, message=message
+        )
+        done: PollOutput = yield from self.poll(spec)
+        if not done.succeeded:
+            error = done.error or PhaseError(code=code, message=message, phase=self.phase)
+            raise PhaseFailed(error)
+        return done
 
     def push_undo(self, activity: str, payload: dict[str, Any]) -> None:
         """Remember how to undo something *before* asking Azure to create it (decision 2)."""
@@ -138,16 +173,13 @@ class Flow:
 
     def run_undo(self, activity: str, payload: dict[str, Any]) -> Steps:
         """Run one undo to completion: polled with its own timeout, never raced, never raising."""
-        spec = PollSpec(
-            activity=activity,
-            payload=payload,
-            interval_seconds=self.timing.undo_poll_interval_seconds,
-            timeout_at=iso(self.now + timedelta(minutes=self.timing.undo_timeout_minutes)),
-            timeout_message=f"Cleanup '{activity}' did not finish in time; the janitor will finish it.",
-            retry_first_interval_ms=self.timing.retry_first_interval_ms,
-            retry_max_attempts=self.timing.retry_max_attempts,
-            rounds_per_generation=self.timing.poll_rounds_per_generation,
-            max_wait_seconds=self.timing.max_poll_wait_seconds,
+        spec = poll_spec(
+            self.timing,
+            activity,
+            payload,
+            interval=self.timing.undo_poll_interval_seconds,
+            timeout_at=self.now + timedelta(minutes=self.timing.undo_timeout_minutes),
+            message=f"Cleanup '{activity}' did not finish in time; the janitor will finish it.",
         )
         try:
             raw = yield self.poll_task(spec)

@@ -13,12 +13,11 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrators.flow import POLL_ORCHESTRATOR, Steps, iso, retry_options
+from orchestrators.flow import POLL_ORCHESTRATOR, Steps, poll_spec, retry_options
 from shared.models.build import (
     PhaseError,
     PollInput,
     PollOutput,
-    PollSpec,
     StepInput,
     StepOutcome,
     StepStarted,
@@ -51,16 +50,13 @@ class _StepRunner:
         return self.ctx.call_activity_with_retry(name, self.options, payload)
 
     def poll(self, activity: str, payload: dict[str, Any], timeout: timedelta, message: str) -> Steps:
-        spec = PollSpec(
-            activity=activity,
-            payload=payload,
-            interval_seconds=self.interval,
-            timeout_at=iso(self.ctx.current_utc_datetime + timeout),
-            timeout_message=message,
-            retry_first_interval_ms=self.timing.retry_first_interval_ms,
-            retry_max_attempts=self.timing.retry_max_attempts,
-            rounds_per_generation=self.timing.poll_rounds_per_generation,
-            max_wait_seconds=self.timing.max_poll_wait_seconds,
+        spec = poll_spec(
+            self.timing,
+            activity,
+            payload,
+            interval=self.interval,
+            timeout_at=self.ctx.current_utc_datetime + timeout,
+            message=message,
             phase=self.inp.step.phase,
         )
         raw = yield self.ctx.call_sub_orchestrator(POLL_ORCHESTRATOR, spec.model_dump(mode="json"))
