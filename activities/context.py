@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from shared import naming, ports
-from shared.errors import AzureError, KilnError, TransientAzureError, ValidationFailed
+from shared.errors import AzureError, AzureNotFound, KilnError, TransientAzureError, ValidationFailed
 from shared.models import ImageTemplate, validate_template
-from shared.models.build import Phase, PhaseError, RunRef
+from shared.models.build import Phase, PhaseError, PollOutput, RunRef
 
 TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
 
@@ -50,11 +50,12 @@ class Ports(Protocol):
 
 
 class PhaseFailed(Exception):
-    """Raised inside an activity to return ``error`` as its result."""
+    """Raised inside an activity to return ``error`` as its result; ``missing``: Azure answered not-found."""
 
-    def __init__(self, error: PhaseError) -> None:
+    def __init__(self, error: PhaseError, *, missing: bool = False) -> None:
         super().__init__(error.message)
         self.error = error
+        self.missing = missing
 
 
 def fail(phase: Phase, code: str, message: str, *, target: str | None = None, **extra: Any) -> PhaseFailed:
@@ -72,8 +73,35 @@ def guard(phase: Phase, target: str | None = None) -> Iterator[None]:
         raise
     except AzureError as e:
         raise PhaseFailed(
-            PhaseError(code=e.code, message=e.message, phase=phase, target=e.target or target)
+            PhaseError(code=e.code, message=e.message, phase=phase, target=e.target or target),
+            missing=isinstance(e, AzureNotFound),
         ) from None
+
+
+def gone_error(what: str, phase: Phase | None, target: str | None, why: str = "") -> PhaseError:
+    """``NotFound``: what a poll follows no longer exists, mostly because compensation deleted it.
+
+    Every ``check_*`` activity answers ``done`` with this, so a poller orphaned by a cancel or a timeout
+    ends within a round instead of polling until its own deadline.
+    """
+    message = f"{what} no longer exists; the run was cancelled or its resources were cleaned up"
+    return PhaseError(
+        code="NotFound", message=message + (f" ({why})" if why else "."), phase=phase, target=target
+    )
+
+
+def canceled_error(what: str, phase: Phase | None, target: str | None) -> PhaseError:
+    """``OperationCanceled``: what a poll follows is being deleted (compensation is under way)."""
+    message = f"{what} is being deleted; the run was cancelled or its resources are being cleaned up."
+    return PhaseError(code="OperationCanceled", message=message, phase=phase, target=target)
+
+
+def poll_failed(e: PhaseFailed, what: str) -> PollOutput:
+    """The final PollOutput of a check whose guarded call failed: ``NotFound`` when the thing is gone."""
+    if e.missing:
+        error = gone_error(what, e.error.phase, e.error.target, f"{e.error.code}: {e.error.message}")
+        return PollOutput(done=True, state="NotFound", error=error)
+    return PollOutput(done=True, state="Failed", error=e.error)
 
 
 def template_model(template: dict[str, Any], phase: Phase) -> ImageTemplate:

@@ -9,7 +9,17 @@ from __future__ import annotations
 import secrets
 import string
 
-from activities.context import PhaseFailed, Ports, arm_id, guard, run_tags, template_model
+from activities import staging_group
+from activities.context import (
+    PhaseFailed,
+    Ports,
+    arm_id,
+    guard,
+    poll_failed,
+    run_tags,
+    template_id,
+    template_model,
+)
 from shared import naming
 from shared.deployment_template import (
     BuildVmNames,
@@ -62,7 +72,9 @@ def build_vm_of(run: RunRef, resource_group: str, storage_account: str) -> Build
     )
 
 
-def vm_spec(run: RunRef, template: ImageTemplate, source: ResolvedSource, vault_id: str) -> BuildVmSpec:
+def vm_spec(
+    run: RunRef, template: ImageTemplate, source: ResolvedSource, vault_id: str, *, created: bool = True
+) -> BuildVmSpec:
     """The deployment's input: the resolved source, vmProfile, data disks, network and tags."""
     profile = template.properties.vmProfile
     reference = None
@@ -89,14 +101,27 @@ def vm_spec(run: RunRef, template: ImageTemplate, source: ResolvedSource, vault_
         subnet_id=profile.vnetConfig.subnetId if profile.vnetConfig else None,
         admin_password=KeyVaultSecretRef(vault_id=vault_id, secret_name=naming.admin_secret_name(run.run_id)),
         tags=run_tags(run, template.properties.managedResourceTags),
+        storage_account_tags=staging_account_tags(run, template, created=created),
     )
+
+
+def staging_account_tags(run: RunRef, template: ImageTemplate, *, created: bool) -> dict[str, str]:
+    """The staging storage account's tags: the template's, never the run's (it lives as long as the template).
+
+    ``kiln.template`` lets template DELETE find it in a pre-existing staging group; without ``kiln.run`` and
+    ``kiln.expiresAt`` neither the janitor nor a cleanup by run tag ever deletes it under a living template.
+    """
+    tags = dict(template.properties.managedResourceTags or {})
+    tags.update(staging_group.aib_tags(run, created=created))
+    tags[naming.TEMPLATE_TAG] = template_id(run)
+    return tags
 
 
 def run(inp: DeployInput, *, ports: Ports) -> DeployOutput:
     """Store the admin password, then start the build-VM deployment (the orchestrator polls ``check``)."""
     try:
         template = template_model(inp.template, "deploy")
-        spec = vm_spec(inp.run, template, inp.source, ports.key_vault_id)
+        spec = vm_spec(inp.run, template, inp.source, ports.key_vault_id, created=inp.staging.create)
         vm = build_vm_of(inp.run, inp.staging.resource_group, spec_storage_account(inp.run))
         secret = spec.admin_password.secret_name
         with guard("deploy", secret):
@@ -117,6 +142,7 @@ def run(inp: DeployInput, *, ports: Ports) -> DeployOutput:
 
 
 def spec_storage_account(run: RunRef) -> str:
+    """The staging storage account the deployment creates (the template's: one for all its runs)."""
     return BuildVmNames.for_run(run.run_id).storage_account
 
 
@@ -134,7 +160,7 @@ def check(inp: PollInput, *, ports: Ports) -> PollOutput:
                 resource_group=vm.resource_group, name=vm.deployment_name
             )
     except PhaseFailed as e:
-        return PollOutput(done=True, state="Failed", error=e.error)
+        return poll_failed(e, f"The build VM deployment '{vm.deployment_name}'")
     details = [
         {"code": o.error.code, "message": o.error.message, "target": o.resource_id}
         for o in operations

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 
 from activities import gallery, vhd
-from activities.context import PhaseFailed, Ports, arm_id, guard
+from activities.context import PhaseFailed, Ports, arm_id, guard, poll_failed
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models import ManagedImageDistributor, SharedImageDistributor, VhdDistributor
 from shared.models.build import (
@@ -89,7 +89,8 @@ def check(inp: PollInput, *, ports: Ports) -> PollOutput:
         else:
             result = _check_image(name, started, ports)
     except PhaseFailed as e:
-        result = TargetResult(run_output_name=name, type=target.type, succeeded=False, error=e.error)
+        ended = poll_failed(e, f"The artifact of distribute target '{name}'").error
+        result = TargetResult(run_output_name=name, type=target.type, succeeded=False, error=ended)
     if result is None:
         return PollOutput(done=False, state="Running", retry_after_seconds=30)
     return PollOutput(
@@ -120,8 +121,11 @@ def _check_image(name: str, started: DistributeStarted, ports: Ports) -> TargetR
 def check_region(inp: PollInput, *, ports: Ports) -> PollOutput:
     """Poll one region of a gallery target (``key`` = region): done when Completed or Failed."""
     _, started = _parts(inp)
-    with guard("distribute", inp.key):
-        state = gallery.state_of(started, ports)
+    try:
+        with guard("distribute", inp.key):
+            state = gallery.state_of(started, ports)
+    except PhaseFailed as e:  # the version is gone (undo deleted it) or refused: this poll is over
+        return poll_failed(e, f"The image version {started.artifact_id}")
     region = gallery.region_state(state, inp.key)
     done = region["state"] in ("Completed", "Failed")
     return PollOutput(
@@ -143,12 +147,18 @@ def retry_region(inp: PollInput, *, ports: Ports) -> PollOutput:
         )
         return PollOutput(done=True, state="Failed", error=error)
     place, _ = gallery.where(dist.galleryImageId)
-    with guard("distribute", inp.key):
-        definition = ports.galleries.get_image_definition(
-            resource_group=place["resource_group"], gallery=place["gallery"], name=place["image"]
-        )
-        spec = gallery.version_spec(inp.run, inp.vm, dist, definition.location)
-        ports.galleries.begin_create_version(version=started.version or "", spec=spec, **place)
+    try:
+        with guard("distribute", inp.key):
+            # Only a version that still exists is asked again: after undo deleted it (a cancelled run), a
+            # late retry must not create it anew.
+            gallery.state_of(started, ports)
+            definition = ports.galleries.get_image_definition(
+                resource_group=place["resource_group"], gallery=place["gallery"], name=place["image"]
+            )
+            spec = gallery.version_spec(inp.run, inp.vm, dist, definition.location)
+            ports.galleries.begin_create_version(version=started.version or "", spec=spec, **place)
+    except PhaseFailed as e:
+        return poll_failed(e, f"The image version {started.artifact_id}")
     return PollOutput(done=False, state="Replicating", result={"region": inp.key}, retry_after_seconds=60)
 
 

@@ -2,13 +2,15 @@
 
 Compensation inside a run is the first line; this sweep, run by a timer, catches the rest: build resources
 tagged ``kiln.run`` whose run has finished (its run document is terminal) or whose ``kiln.expiresAt`` has
-passed, groups tagged ``kiln.run`` likewise, and staging resource groups kiln created for a template that no
-longer exists. Deletes follow Azure's dependency order (VM, NIC, public IP / NSG, VNet, disks); one that
-Azure refuses (still in use, throttled) is left for the next sweep.
+passed, groups tagged ``kiln.run`` likewise, staging resource groups kiln created for a template that no
+longer exists, and staging storage accounts (tagged with ``kiln.template`` only) of such a template.
+Deletes follow Azure's dependency order (VM, NIC, public IP / NSG, VNet, disks); one that Azure refuses
+(still in use, throttled) is left for the next sweep.
 
 What it never touches: a run's outputs (images, gallery versions, VHDs are not build resource types), the
 staging storage account of a living template (it holds the logs, as AIB keeps them), and the build VM of a
-run that failed with ``errorHandling: abort`` (kept for debugging until the template is deleted).
+run that failed with ``errorHandling: abort`` (its run document's ``keptBuildVm``; kept for debugging until
+the template is deleted).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from shared.service.cleanup import CREATED_BY, DELETE_ORDER, KILN, delete_rank
 from shared.store import JsonStore, TemplateRef, keys
 
 STORAGE_ACCOUNT = "microsoft.storage/storageaccounts"
+# Runs recorded before RunStatusUpdate.keep_build_vm existed say so only in their message.
 KEPT_FOR_DEBUGGING = "kept for debugging"
 
 
@@ -57,6 +60,7 @@ class Janitor:
         """Delete what is left behind; never raises for one resource's failure."""
         report = SweepReport()
         self._sweep_resources(report)
+        self._sweep_orphan_staging_accounts(report)
         self._sweep_run_groups(report)
         self._sweep_staging_groups(report)
         return report
@@ -74,7 +78,8 @@ class Janitor:
         run = self._store.get(keys.child(keys.RUNS, ref, tags.get(naming.RUN_TAG, "")))
         if run is None or not rd.is_finished(run.body):
             return "live"
-        return "kept" if KEPT_FOR_DEBUGGING in str(run.body["properties"].get("message")) else "finished"
+        kept = rd.keeps_build_vm(run.body) or KEPT_FOR_DEBUGGING in str(run.body["properties"].get("message"))
+        return "kept" if kept else "finished"
 
     def _expired(self, tags: dict[str, str]) -> bool:
         stamp = tags.get(naming.EXPIRES_TAG)
@@ -100,16 +105,33 @@ class Janitor:
         found = self._ports.resources.list_by_tag(tag_name=naming.RUN_TAG)
         build = [r for r in found if r.type.lower() in DELETE_ORDER or r.type.lower() == STORAGE_ACCOUNT]
         for resource in sorted(build, key=lambda r: delete_rank(r.type)):
-            if self._due(resource.tags, resource.type) is None:
+            if self._due(resource.tags, resource.type) is not None:
+                self._delete(resource.id, report)
+
+    def _sweep_orphan_staging_accounts(self, report: SweepReport) -> None:
+        """Staging accounts carry only template tags: one goes when its template is gone (a pre-existing
+        staging group is not deleted with the template, so its account would otherwise stay)."""
+        found = self._ports.resources.list_by_tag(tag_name=naming.TEMPLATE_TAG)
+        for resource in found:
+            if resource.type.lower() != STORAGE_ACCOUNT or naming.RUN_TAG in resource.tags:
+                continue  # an account still tagged with a run (older deployments) is handled above
+            if self._template_exists(resource.tags):
                 continue
-            try:
-                self._ports.resources.begin_delete_by_id(resource_id=resource.id)
-            except AzureNotFound:
-                pass
-            except AzureError as e:  # in use, throttled, locked: the next sweep tries again
-                report.skipped[resource.id] = f"{e.code}: {e.message}"
-                continue
-            report.deleted.append(resource.id)
+            self._delete(resource.id, report)
+
+    def _template_exists(self, tags: dict[str, str]) -> bool:
+        ref = template_ref(tags.get(naming.TEMPLATE_TAG, ""))
+        return ref is not None and self._store.get(keys.template(ref)) is not None
+
+    def _delete(self, resource_id: str, report: SweepReport) -> None:
+        try:
+            self._ports.resources.begin_delete_by_id(resource_id=resource_id)
+        except AzureNotFound:
+            pass
+        except AzureError as e:  # in use, throttled, locked: the next sweep tries again
+            report.skipped[resource_id] = f"{e.code}: {e.message}"
+            return
+        report.deleted.append(resource_id)
 
     def _sweep_run_groups(self, report: SweepReport) -> None:
         for group in self._ports.resource_groups.list_by_tag(tag_name=naming.RUN_TAG):

@@ -43,7 +43,7 @@ def given_staging_group(staging_resource_group_id: str | None) -> str | None:
 
 
 def storage_account_of(run: RunRef) -> str:
-    """The staging storage account the build-VM deployment creates in the staging group."""
+    """The staging storage account the build-VM deployment creates in the staging group (the template's)."""
     return BuildVmNames.for_run(run.run_id).storage_account
 
 

@@ -14,6 +14,8 @@ from shared.errors import AzureNotFound
 from shared.ports import Blobs
 
 TAIL_LINES = 20
+# Run Command may queue behind the VM agent before its timeout starts counting: the SAS outlives it by this.
+SAS_MARGIN_SECONDS = 3600
 
 
 def _now() -> str:
@@ -40,6 +42,16 @@ def ensure_append_blob(blobs: Blobs, account_url: str, name: str) -> str:
     except AzureNotFound:
         return blobs.create_append_blob(container=naming.LOG_CONTAINER, name=name)
     return f"{account_url.rstrip('/')}/{naming.LOG_CONTAINER}/{name}"
+
+
+def writable_blob(blobs: Blobs, account_url: str, name: str, valid_seconds: int) -> str:
+    """A SAS URL Azure can write a Run Command's output with (created first if missing).
+
+    The URL carries a credential: it goes to Azure in the Run Command's PUT and nowhere else, never into
+    an activity's output (Durable history) or a log line.
+    """
+    ensure_append_blob(blobs, account_url, name)
+    return blobs.writable_url(container=naming.LOG_CONTAINER, name=name, valid_seconds=valid_seconds)
 
 
 def read_text(blobs: Blobs, name: str) -> str:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from activities import steplog
-from activities.context import PhaseFailed, Ports, fail, guard
+from activities.context import PhaseFailed, Ports, fail, guard, poll_failed
 from shared import naming, scripts
 from shared.errors import AzureNotFound
 from shared.models.azure import RunCommandSpec
@@ -21,10 +21,12 @@ from shared.ports import Blobs
 STEP_TIMEOUT_SECONDS = 16 * 3600  # the build timeout (at most 16 h) is what really bounds a step
 _FAILED_CODES = {
     "customize": "CustomizerFailed",
+    "optimize": "OptimizationFailed",
     "validate": "ValidationFailed",
     "generalize": "GeneralizeFailed",
 }
 _PATHS = {"customize": "properties.customize", "validate": "properties.validate.inVMValidations"}
+_SINGLE_PATHS = {"optimize": "properties.optimize.workload"}  # one step, not a list
 
 
 def command_name(inp: StepInput) -> str:
@@ -85,14 +87,15 @@ def start(inp: StepInput, *, ports: Ports) -> StepStarted:
     try:
         blobs, url = _staging(inp, ports)
         with guard(inp.step.phase, name):
+            if _exists(inp, name, ports):
+                return StepStarted(command_name=name)  # a retried start: never PUT (and run) it twice
             blobs.ensure_container(container=naming.LOG_CONTAINER)
             script = render(inp, blobs)
-            out = steplog.ensure_append_blob(blobs, url, _output(inp, "stdout"))
-            err = steplog.ensure_append_blob(blobs, url, _output(inp, "stderr"))
+            valid = STEP_TIMEOUT_SECONDS + steplog.SAS_MARGIN_SECONDS
             spec = RunCommandSpec(
                 script=script,
-                output_blob_uri=out,
-                error_blob_uri=err,
+                output_blob_uri=steplog.writable_blob(blobs, url, _output(inp, "stdout"), valid),
+                error_blob_uri=steplog.writable_blob(blobs, url, _output(inp, "stderr"), valid),
                 timeout_seconds=STEP_TIMEOUT_SECONDS,
                 location=inp.run.location,
             )
@@ -102,6 +105,14 @@ def start(inp: StepInput, *, ports: Ports) -> StepStarted:
         return StepStarted(command_name=name)
     except PhaseFailed as e:
         return StepStarted(command_name=name, error=e.error)
+
+
+def _exists(inp: StepInput, name: str, ports: Ports) -> bool:
+    try:
+        ports.run_commands.get(resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name)
+    except AzureNotFound:
+        return False
+    return True
 
 
 def _output(inp: StepInput, stream: str) -> str:
@@ -149,7 +160,7 @@ def check(inp: StepInput, *, ports: Ports) -> PollOutput:
             )
             return result
     except PhaseFailed as e:
-        return PollOutput(done=True, state="Failed", error=e.error)
+        return poll_failed(e, f"The Run Command '{name}' of {describe(inp.step)}")
 
 
 def _recorded(inp: StepInput, blobs: Blobs) -> PollOutput | None:
@@ -194,6 +205,8 @@ def _step_error(
         code=_FAILED_CODES[step.phase],
         message=f"{describe(step)} {why}. Last log lines:\n{last}",
         phase=step.phase,
-        target=f"{_PATHS[step.phase]}[{step.index}]" if step.phase in _PATHS else step.phase,
+        target=f"{_PATHS[step.phase]}[{step.index}]"
+        if step.phase in _PATHS
+        else _SINGLE_PATHS.get(step.phase, step.phase),
         details=[{"index": step.index, "name": step.name, "exitCode": exit_code, "state": execution_state}],
     )

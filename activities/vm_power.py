@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from activities import steplog
-from activities.context import PhaseFailed, Ports, guard
+from activities.context import PhaseFailed, Ports, canceled_error, gone_error, guard
 from activities.steps import describe
 from shared import naming
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models.azure import RunCommandSpec, VmState
 from shared.models.build import PhaseError, PollInput, PollOutput, StepInput, StepStarted
 from shared.models.customizers import DEFAULT_RESTART_COMMAND
+
+RESTART_COMMAND_SECONDS = 600
 
 
 def restart(inp: StepInput, *, ports: Ports) -> StepStarted:
@@ -33,15 +35,16 @@ def restart(inp: StepInput, *, ports: Ports) -> StepStarted:
                 return StepStarted()
             name = naming.run_command_name(inp.run.run_id, "restart", inp.step.index, inp.attempt)
             url = ports.storage_account_url(vm.storage_account)
+            valid = RESTART_COMMAND_SECONDS + steplog.SAS_MARGIN_SECONDS
             spec = RunCommandSpec(
                 script=f"# kiln: restart\n{command}\n",
-                output_blob_uri=steplog.ensure_append_blob(
-                    blobs, url, f"{inp.run.run_id}/steps/{name}.stdout"
+                output_blob_uri=steplog.writable_blob(
+                    blobs, url, f"{inp.run.run_id}/steps/{name}.stdout", valid
                 ),
-                error_blob_uri=steplog.ensure_append_blob(
-                    blobs, url, f"{inp.run.run_id}/steps/{name}.stderr"
+                error_blob_uri=steplog.writable_blob(
+                    blobs, url, f"{inp.run.run_id}/steps/{name}.stderr", valid
                 ),
-                timeout_seconds=600,
+                timeout_seconds=RESTART_COMMAND_SECONDS,
                 location=inp.run.location,
             )
             ports.run_commands.begin_create(
@@ -94,10 +97,15 @@ def _poll(inp: PollInput, ports: Ports, ready: Callable[[VmState], bool]) -> Pol
         state = ports.virtual_machines.get(resource_group=vm.resource_group, name=vm.vm_name)
     except TransientAzureError:
         raise
+    except AzureNotFound as e:
+        error = gone_error(f"The build VM '{vm.vm_name}'", None, vm.vm_name, f"{e.code}: {e.message}")
+        return PollOutput(done=True, state="NotFound", error=error)
     except AzureError as e:
-        code = "BuildVmNotFound" if isinstance(e, AzureNotFound) else e.code
-        error = PhaseError(code=code, message=f"the build VM {vm.vm_name}: {e.message}", target=vm.vm_name)
+        error = PhaseError(code=e.code, message=f"the build VM {vm.vm_name}: {e.message}", target=vm.vm_name)
         return PollOutput(done=True, state="Failed", error=error)
+    if state.provisioning_state == "Deleting":  # compensation is deleting it: it will never be ready
+        error = canceled_error(f"The build VM '{vm.vm_name}'", None, vm.vm_name)
+        return PollOutput(done=True, state="Deleting", error=error)
     if ready(state):
         return PollOutput(done=True, succeeded=True, state=state.power_state or "")
     return PollOutput(done=False, state=state.power_state or state.provisioning_state, retry_after_seconds=10)

@@ -7,19 +7,7 @@ from functools import cached_property
 from shared import ports
 from shared.bootstrap import AzurePorts, bootstrap
 from shared.settings import Settings, get_settings
-
-BLOB_SUFFIXES = {
-    "AzureCloud": "blob.core.windows.net",
-    "AzureUSGovernment": "blob.core.usgovcloudapi.net",
-    "AzureChinaCloud": "blob.core.chinacloudapi.cn",
-}
-AZURITE_BLOB = "http://127.0.0.1:10000/devstoreaccount1"
-
-
-def sim_blob_endpoint(connection_string: str) -> str:
-    """Azurite's blob endpoint from the connection string (every sim storage account is Azurite's)."""
-    parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
-    return parts.get("BlobEndpoint", AZURITE_BLOB).rstrip("/")
+from shared.storage_urls import staging_account_url
 
 
 class ActivityPorts:
@@ -81,9 +69,7 @@ class ActivityPorts:
 
     def storage_account_url(self, name: str) -> str:
         """The blob endpoint of a storage account kiln created (in sim mode: Azurite's)."""
-        if self._settings.azure_mode == "sim":
-            return sim_blob_endpoint(self._settings.storage_connection_string)
-        return f"https://{name}.{BLOB_SUFFIXES[self._settings.azure_cloud]}"
+        return staging_account_url(self._settings, name)
 
 
 def activity_ports(settings: Settings | None = None) -> ActivityPorts:

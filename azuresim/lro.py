@@ -106,12 +106,12 @@ async def begin(
     oper = Operation(str(uuid.uuid4()), req.method, resource_id, time.monotonic() + delay)
     _prune(sim.operations)
     sim.operations[oper.id] = oper
-    resource = sim.store.get(resource_id) if resource_id else None
+    resource = _resource_of(sim, oper)
+    if start_state is None and req.method in _START_STATE:
+        start_state = _START_STATE[req.method]
+        start_state = "Updating" if start_state == "Creating" and status == 200 else start_state
     if start_state is not None:
         _set_state(resource, start_state)
-    elif req.method in _START_STATE:
-        start = _START_STATE[req.method]
-        _set_state(resource, "Updating" if start == "Creating" and status == 200 else start)
     if body is None and resource is not None and req.method != "DELETE":
         body = public(resource)
     rule = sim.faults.pick(req.method, req.path, req.raw.decode(errors="replace"), async_=True)
@@ -121,17 +121,26 @@ async def begin(
     oper.task = task
     sim.tasks.add(task)
     task.add_done_callback(sim.tasks.discard)
-    ns = _namespace(resource_id, req.path)
+    headers = _polling_headers(req, oper, location, delay)
+    if body is None:
+        return web.Response(status=status, headers=headers)
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _polling_headers(req: SimRequest, oper: Operation, location: str, delay: float) -> dict[str, str]:
+    ns = _namespace(oper.resource_id, req.path)
     base = f"{req.base_url}/subscriptions/{_subscription(req)}/providers/{ns}/locations/{location}"
     query = f"?api-version={req.api_version or API_VERSION}"
-    headers = {
+    return {
         "Azure-AsyncOperation": f"{base}/operations/{oper.id}{query}",
         "Location": f"{base}/operationResults/{oper.id}{query}",
         "Retry-After": retry_after(delay),
     }
-    if body is None:
-        return web.Response(status=status, headers=headers)
-    return web.json_response(body, status=status, headers=headers)
+
+
+def _resource_of(sim: Any, oper: Operation) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = sim.store.get(oper.resource_id) if oper.resource_id else None
+    return found
 
 
 def _failing(status: int, code: str, message: str) -> Callable[[], Awaitable[Any]]:
@@ -167,7 +176,7 @@ def cancel(sim: Any, oper: Operation) -> None:
         oper.task.cancel()
     oper.status = "Canceled"
     oper.end_time = datetime.now(UTC).isoformat()
-    _set_state(sim.store.get(oper.resource_id) if oper.resource_id else None, "Canceled")
+    _set_state(_resource_of(sim, oper), "Canceled")
 
 
 async def _run(sim: Any, oper: Operation, delay: float, work: Callable[[], Awaitable[Any]] | None) -> None:
@@ -176,20 +185,19 @@ async def _run(sim: Any, oper: Operation, delay: float, work: Callable[[], Await
             await asyncio.sleep(delay)
         oper.result = await work() if work is not None else None
         oper.status = "Succeeded"
-        if oper.method != "DELETE" and oper.resource_id:
-            resource = sim.store.get(oper.resource_id)
-            if resource is not None and resource.get("properties", {}).get("provisioningState") != "Failed":
-                _set_state(resource, "Succeeded")
+        resource = _resource_of(sim, oper) if oper.method != "DELETE" else None
+        if resource is not None and resource.get("properties", {}).get("provisioningState") != "Failed":
+            _set_state(resource, "Succeeded")
     except asyncio.CancelledError:
         return
     except SimError as exc:
         oper.status = "Failed"
         oper.error = exc.body()["error"]
-        _set_state(sim.store.get(oper.resource_id) if oper.resource_id else None, "Failed")
+        _set_state(_resource_of(sim, oper), "Failed")
     except Exception as exc:  # a bug in a provider must still end the operation, as Azure's 500s do
         oper.status = "Failed"
         oper.error = error_body("InternalServerError", f"azuresim: {type(exc).__name__}: {exc}")["error"]
-        _set_state(sim.store.get(oper.resource_id) if oper.resource_id else None, "Failed")
+        _set_state(_resource_of(sim, oper), "Failed")
     oper.end_time = datetime.now(UTC).isoformat()
     sim.persist()
 

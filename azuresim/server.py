@@ -109,16 +109,7 @@ def _parse_body(raw: bytes) -> Any:
 async def _handle(sim: Sim, request: web.Request, raw: bytes, arm: bool) -> tuple[web.StreamResponse, str]:
     path = request.path
     if arm:
-        auth.check_bearer(request.headers)
-        if "api-version" not in request.query:
-            raise SimError(
-                400,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            )
-        delay = sim.latency.delay("arm.request")
-        if delay > 0:
-            await asyncio.sleep(delay)
+        await _arm_checks(sim, request)
     found = sim.router.match(request.method, path)
     if found is None:
         if sim.router.allows_other_method(path):
@@ -147,30 +138,51 @@ async def _handle(sim: Sim, request: web.Request, raw: bytes, arm: bool) -> tupl
     return resp, route.op
 
 
+async def _arm_checks(sim: Sim, request: web.Request) -> None:
+    """What ARM's front door does before any provider sees a request: auth, api-version, its own latency."""
+    auth.check_bearer(request.headers)
+    if "api-version" not in request.query:
+        raise SimError(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )
+    delay = sim.latency.delay("arm.request")
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
 async def dispatch(request: web.Request) -> web.StreamResponse:
     sim: Sim = request.app["sim"]
     raw = await request.read()
-    path = request.path
-    if path.startswith("/_sim/"):
+    if request.path.startswith("/_sim/"):
         try:
             return (await _handle(sim, request, raw, arm=False))[0]
         except SimError as exc:
             return error_response(exc)
     start = time.perf_counter()
-    op = ""
+    resp, op = await _answer(sim, request, raw)
+    _trace(sim, request, resp, op, time.perf_counter() - start)
+    return resp
+
+
+async def _answer(sim: Sim, request: web.Request, raw: bytes) -> tuple[web.StreamResponse, str]:
+    """The response to an ARM or data-plane request (a fault rule's, if one matches) and its op name."""
+    path = request.path
     rule = sim.faults.pick(request.method, path, raw.decode(errors="replace")) if sim.faults.rules else None
     fault = await _fault_response(request, rule) if rule is not None else None
     if fault is not None:
-        resp: web.StreamResponse = fault
-        op = "fault"
-    else:
-        try:
-            resp, op = await _handle(sim, request, raw, arm=auth.is_arm_path(path))
-        except SimError as exc:
-            resp = error_response(exc)
-        except Exception as exc:
-            traceback.print_exc(file=sys.stderr)
-            resp = arm_error(500, "InternalServerError", f"azuresim: {type(exc).__name__}: {exc}")
+        return fault, "fault"
+    try:
+        return await _handle(sim, request, raw, arm=auth.is_arm_path(path))
+    except SimError as exc:
+        return error_response(exc), ""
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        return arm_error(500, "InternalServerError", f"azuresim: {type(exc).__name__}: {exc}"), ""
+
+
+def _trace(sim: Sim, request: web.Request, resp: web.StreamResponse, op: str, seconds: float) -> None:
     # ARM's tracing headers; kiln logs them next to its own errors.
     request_id = str(uuid.uuid4())
     resp.headers.setdefault("x-ms-request-id", request_id)
@@ -182,14 +194,13 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             "time": datetime.now(UTC).isoformat(),
             "requestId": request_id,
             "method": request.method,
-            "path": path,
+            "path": request.path,
             "query": request.query_string,
             "status": resp.status,
             "op": op,
-            "durationMs": round((time.perf_counter() - start) * 1000, 3),
+            "durationMs": round(seconds * 1000, 3),
         }
     )
-    return resp
 
 
 def build_app(sim: Sim) -> web.Application:

@@ -132,25 +132,34 @@ def _lookup(table: dict[str, Any], name: Any, what: str) -> Any:
     raise invalid(f"The template {what} '{name}' is not found")
 
 
+def _variable(name: Any, ctx: Context) -> Any:
+    key = str(name).lower()
+    if key in ctx._evaluating:
+        raise invalid(f"The template variable '{name}' refers to itself")
+    ctx._evaluating.add(key)
+    try:
+        return evaluate(_lookup(ctx.variables, name, "variable"), ctx)
+    finally:
+        ctx._evaluating.discard(key)
+
+
+def _resource_id(args: list[Any], ctx: Context) -> str:
+    """``resourceId([sub,] [rg,] type, names...)``: the first argument with a ``/`` is the type."""
+    at = next((i for i, a in enumerate(args) if isinstance(a, str) and "/" in a), None)
+    if at is None or at > 2:
+        raise invalid("resourceId() needs a resource type such as 'Microsoft.Network/virtualNetworks'")
+    sub, rg = (str(args[0]), str(args[1])) if at == 2 else (ctx.sub, str(args[0]) if at == 1 else ctx.rg)
+    return resource_id(sub, rg, str(args[at]), [str(a) for a in args[at + 1 :]])
+
+
 def call(name: str, args: list[Any], ctx: Context) -> Any:
     fn = name.lower()
     if fn == "parameters":
         return _lookup(ctx.parameters, args[0], "parameter")
     if fn == "variables":
-        key = str(args[0]).lower()
-        if key in ctx._evaluating:
-            raise invalid(f"The template variable '{args[0]}' refers to itself")
-        ctx._evaluating.add(key)
-        try:
-            return evaluate(_lookup(ctx.variables, args[0], "variable"), ctx)
-        finally:
-            ctx._evaluating.discard(key)
+        return _variable(args[0], ctx)
     if fn == "resourceid":
-        at = next((i for i, a in enumerate(args) if isinstance(a, str) and "/" in a), None)
-        if at is None or at > 2:
-            raise invalid("resourceId() needs a resource type such as 'Microsoft.Network/virtualNetworks'")
-        sub, rg = (str(args[0]), str(args[1])) if at == 2 else (ctx.sub, str(args[0]) if at == 1 else ctx.rg)
-        return resource_id(sub, rg, str(args[at]), [str(a) for a in args[at + 1 :]])
+        return _resource_id(args, ctx)
     if fn == "concat":
         if args and all(isinstance(a, list) for a in args):
             return [x for a in args for x in a]

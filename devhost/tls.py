@@ -41,7 +41,18 @@ def _generate(ca_path: Path, cert_path: Path, key_path: Path) -> None:
     now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "devhost local CA")])
-    ca_cert = (
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    pem = serialization.Encoding.PEM
+    ca_path.write_bytes(_ca_cert(ca_key, ca_name, now).public_bytes(pem))
+    cert_path.write_bytes(_server_cert(server_key, ca_key, ca_name, now).public_bytes(pem))
+    key_path.write_bytes(
+        server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+
+
+def _ca_cert(ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, now: datetime) -> x509.Certificate:
+    return (
         x509.CertificateBuilder()
         .subject_name(ca_name)
         .issuer_name(ca_name)
@@ -54,9 +65,17 @@ def _generate(ca_path: Path, cert_path: Path, key_path: Path) -> None:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    server_key = ec.generate_private_key(ec.SECP256R1())
+
+
+def _server_cert(
+    server_key: ec.EllipticCurvePrivateKey,
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_name: x509.Name,
+    now: datetime,
+) -> x509.Certificate:
+    """The server certificate for localhost and 127.0.0.1, signed by the CA."""
     names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    server_cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
         .issuer_name(ca_name)
@@ -72,13 +91,6 @@ def _generate(ca_path: Path, cert_path: Path, key_path: Path) -> None:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    pem = serialization.Encoding.PEM
-    ca_path.write_bytes(ca_cert.public_bytes(pem))
-    cert_path.write_bytes(server_cert.public_bytes(pem))
-    key_path.write_bytes(
-        server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    key_path.chmod(0o600)
 
 
 def _ca_usage() -> x509.KeyUsage:

@@ -37,6 +37,7 @@ from shared.models.build import (
     StepOutcome,
     TargetResult,
     UndoInput,
+    workload_step,
 )
 
 DEFAULT_TIMEOUT_MINUTES = 240
@@ -81,7 +82,13 @@ def build_image(context: df.DurableOrchestrationContext) -> Steps:
     final = outcome.final_state()
     message = _final_message(flow, outcome, props, problems)
     yield from flow.status(
-        run_state=final, message=message, finished=True, targets=outcome.targets or None, phase=flow.phase
+        run_state=final,
+        message=message,
+        finished=True,
+        targets=outcome.targets or None,
+        phase=flow.phase,
+        keep_build_vm=outcome.keep_vm,
+        kept_vm=outcome.vm if outcome.keep_vm else None,
     )
     return {
         "runState": final,
@@ -201,26 +208,56 @@ def _customize_and_validate(
 ) -> Steps:
     validate = props.get("validate") or {}
     if not validate.get("sourceValidationOnly"):
-        flow.phase = "customize"
-        yield from flow.status(run_sub_state="Customizing", phase="customize")
-        for step in step_specs("customize", props.get("customize") or [], source.os_type):
-            result = yield from _run_step(flow, build, vm, step)
-            if not result.succeeded:
-                outcome.keep_vm = _abort(props, "onCustomizerError")
-                raise PhaseFailed(outcome.step_error(step, result, vm))
+        yield from _customize(flow, build, props, source, vm, outcome)
+    yield from _validate(flow, build, validate, source, vm, outcome, props)
+
+
+def _customize(
+    flow: Flow,
+    build: BuildInput,
+    props: dict[str, Any],
+    source: ResolvedSource,
+    vm: BuildVm,
+    outcome: Outcome,
+) -> Steps:
+    """The customizers in order, then optimize.workload when it is Enabled; a failure is a customizer's."""
+    flow.phase = "customize"
+    yield from flow.status(run_sub_state="Customizing", phase="customize")
+    steps = step_specs("customize", props.get("customize") or [], source.os_type)
+    workload = workload_step(props, source.os_type)
+    for step in [*steps, *([workload] if workload else [])]:
+        if step.phase == "optimize":
+            flow.phase = "optimize"
+            yield from flow.status(run_sub_state="Optimizing", phase="optimize")
+        result = yield from _run_step(flow, build, vm, step)
+        if not result.succeeded:
+            outcome.keep_vm = _abort(props, "onCustomizerError")
+            raise PhaseFailed(outcome.step_error(step, result, vm))
+
+
+def _validate(
+    flow: Flow,
+    build: BuildInput,
+    validate: dict[str, Any],
+    source: ResolvedSource,
+    vm: BuildVm,
+    outcome: Outcome,
+    props: dict[str, Any],
+) -> Steps:
     validations = validate.get("inVMValidations") or []
-    if validations:
-        flow.phase = "validate"
-        yield from flow.status(run_sub_state="Validating", phase="validate")
-        for step in step_specs("validate", validations, source.os_type):
-            result = yield from _run_step(flow, build, vm, step)
-            if not result.succeeded:
-                error = outcome.step_error(step, result, vm)
-                if validate.get("continueDistributeOnFailure"):
-                    outcome.validation_failed = error
-                    return
-                outcome.keep_vm = _abort(props, "onValidationError")
-                raise PhaseFailed(error)
+    if not validations:
+        return
+    flow.phase = "validate"
+    yield from flow.status(run_sub_state="Validating", phase="validate")
+    for step in step_specs("validate", validations, source.os_type):
+        result = yield from _run_step(flow, build, vm, step)
+        if not result.succeeded:
+            error = outcome.step_error(step, result, vm)
+            if validate.get("continueDistributeOnFailure"):
+                outcome.validation_failed = error
+                return
+            outcome.keep_vm = _abort(props, "onValidationError")
+            raise PhaseFailed(error)
 
 
 def _abort(props: dict[str, Any], field: str) -> bool:

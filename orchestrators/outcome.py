@@ -68,9 +68,10 @@ class Outcome:
                 f"\nerrorHandling is 'abort': the build VM '{vm.vm_name}' in resource group "
                 f"'{vm.resource_group}' was kept for debugging{secret}. Delete the template to remove it."
             )
-        code = result.error.code if result.error is not None else "CustomizerFailed"
-        if step.phase == "validate":
-            code = result.error.code if result.error is not None else "ValidationFailed"
+        default = {"validate": "ValidationFailed", "optimize": "OptimizationFailed"}.get(
+            step.phase, "CustomizerFailed"
+        )
+        code = result.error.code if result.error is not None else default
         return PhaseError(code=code, message=message, phase=step.phase, target=f"{step.phase}[{step.index}]")
 
 

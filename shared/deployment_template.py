@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared import naming
 from shared.models.azure import PurchasePlan
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -55,6 +56,9 @@ class BuildVmSpec(BaseModel):
     admin_username: str = "kilnadmin"
     admin_password: KeyVaultSecretRef
     tags: dict[str, str] = Field(default_factory=dict)
+    # The staging storage account outlives the run (AIB keeps it, and the logs, until the template is
+    # deleted), so it carries the template's tags only. None: ``tags`` without the run's tags.
+    storage_account_tags: dict[str, str] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> BuildVmSpec:
@@ -82,18 +86,21 @@ class BuildVmNames(BaseModel):
 
     @classmethod
     def for_run(cls, run_id: str) -> BuildVmNames:
-        short = re.sub(r"[^a-z0-9]", "", run_id.lower())[:12]
+        """Every name from the whole run id (``shared/naming.py``): two runs never share a VM, NIC or disk.
+
+        The staging storage account is the template's (its key leads the run id), shared by its runs.
+        """
         return cls(
-            deployment=f"kiln-build-{short}",
-            vm=f"kiln-vm-{short}",
-            computer=f"kiln{short[:11]}",  # Windows computer names: at most 15 characters
-            nic=f"kiln-nic-{short}",
-            public_ip=f"kiln-ip-{short}",
-            vnet=f"kiln-vnet-{short}",
-            subnet="kiln-subnet",
-            nsg=f"kiln-nsg-{short}",
-            os_disk=f"kiln-osdisk-{short}",
-            storage_account=f"kilnst{short}",  # 3-24 lower-case letters and digits
+            deployment=naming.deployment_name(run_id),
+            vm=naming.build_vm_name(run_id),
+            computer=naming.computer_name(run_id),
+            nic=naming.nic_name(run_id),
+            public_ip=naming.public_ip_name(run_id),
+            vnet=naming.vnet_name(run_id),
+            subnet=naming.subnet_name(run_id),
+            nsg=naming.nsg_name(run_id),
+            os_disk=naming.os_disk_name(run_id),
+            storage_account=naming.staging_account_of_run(run_id),
         )
 
 
@@ -141,6 +148,11 @@ def _base(spec: BuildVmSpec, type_: str, name: str, api: str) -> dict[str, Any]:
 
 def _storage_account(spec: BuildVmSpec, names: BuildVmNames) -> dict[str, Any]:
     account = _base(spec, "Microsoft.Storage/storageAccounts", names.storage_account, STORAGE_API)
+    if spec.storage_account_tags is not None:
+        account["tags"] = dict(spec.storage_account_tags)
+    else:  # never the run's tags: the janitor sweeps by them
+        run_only = (naming.RUN_TAG, naming.EXPIRES_TAG)
+        account["tags"] = {k: v for k, v in spec.tags.items() if k not in run_only}
     account["sku"] = {"name": "Standard_LRS"}
     account["kind"] = "StorageV2"
     account["properties"] = {

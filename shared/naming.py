@@ -43,8 +43,13 @@ def short_run(run: str) -> str:
 
 
 def build_vm_name(run: str) -> str:
-    # Windows computer names are limited to 15 characters; the VM name is used as the computer name.
+    """The build VM, also its computer name: Windows computer names are limited to 15 characters."""
     return f"kiln{short_run(run)}"
+
+
+def computer_name(run: str) -> str:
+    """The build VM's computer (host) name: at most 15 characters, letters, digits and hyphens."""
+    return build_vm_name(run)[:15]
 
 
 def nic_name(run: str) -> str:
@@ -90,7 +95,17 @@ def staging_storage_account_name(subscription_id: str, resource_group: str, temp
 
     Storage account names are 3-24 lower-case letters and digits, globally unique.
     """
-    return "kiln" + _digest("staging", subscription_id, resource_group, template_name, length=20)
+    return staging_account_of_key(template_key(subscription_id, resource_group, template_name))
+
+
+def staging_account_of_key(key: str) -> str:
+    """The staging storage account of the template whose key is ``key`` (``kiln`` + 20 hex: 24 chars)."""
+    return "kiln" + _digest("staging", key, length=20)
+
+
+def staging_account_of_run(run: str) -> str:
+    """The staging storage account a run writes to: its template's (every run of a template shares it)."""
+    return staging_account_of_key(template_key_of_run(run))
 
 
 def admin_secret_name(run: str) -> str:

@@ -109,6 +109,11 @@ def _run_schema() -> dict[str, Any]:
         },
         "targets": {"type": "array", "items": target},
         "errors": {"type": "array", "items": error},
+        # Only on a run whose build VM errorHandling "abort" kept for debugging.
+        "keptBuildVm": {
+            "type": "object",
+            "properties": {k: text for k in ("resourceGroup", "vmName", "adminSecretName")},
+        },
     }
     return {
         "type": "object",

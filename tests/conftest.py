@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.azuresim import AzureSim, start_azuresim
 from tests.support.azurite import Azurite, start_azurite
 
 
@@ -17,3 +18,14 @@ def azurite() -> Iterator[Azurite]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def azuresim(azurite: Azurite) -> Iterator[AzureSim]:
+    """One azuresim for the test session, its storage accounts served by the session's Azurite.
+
+    Shared: a test that adds fault rules or latency removes them again. Tests that need a sim of their own
+    (state files, restarts, a latency model) use ``with start_azuresim(...) as sim:``.
+    """
+    with start_azuresim(storage_connection_string=azurite.connection_string) as sim:
+        yield sim

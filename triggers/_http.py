@@ -46,19 +46,24 @@ def api(handler: Handler) -> Handler:
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
         try:
             return handler(req)
-        except KilnError as exc:
-            return arm_error(exc)
-        except TooMuchContention:
-            return arm_error(
-                KilnError(code="Conflict", message="The resource is busy; retry the request.", status=409)
-            )
-        except Exception:
-            _log.exception("unhandled error in %s %s", req.method, urlsplit(req.url).path)
-            return arm_error(
-                KilnError(code="InternalServerError", message="The server had an internal error.", status=500)
-            )
+        except Exception as exc:
+            return _failure(req, exc)
 
     return wrapper
+
+
+def _failure(req: func.HttpRequest, exc: Exception) -> func.HttpResponse:
+    """The ARM error answering ``exc``; called from the ``except`` block, so the traceback is still there."""
+    if isinstance(exc, KilnError):
+        return arm_error(exc)
+    if isinstance(exc, TooMuchContention):
+        return arm_error(
+            KilnError(code="Conflict", message="The resource is busy; retry the request.", status=409)
+        )
+    _log.exception("unhandled error in %s %s", req.method, urlsplit(req.url).path)
+    return arm_error(
+        KilnError(code="InternalServerError", message="The server had an internal error.", status=500)
+    )
 
 
 AsyncHandler = Callable[..., Awaitable[func.HttpResponse]]
@@ -71,17 +76,8 @@ def api_async(handler: AsyncHandler) -> AsyncHandler:
     async def wrapper(req: func.HttpRequest, *args: Any, **kwargs: Any) -> func.HttpResponse:
         try:
             return await handler(req, *args, **kwargs)
-        except KilnError as exc:
-            return arm_error(exc)
-        except TooMuchContention:
-            return arm_error(
-                KilnError(code="Conflict", message="The resource is busy; retry the request.", status=409)
-            )
-        except Exception:
-            _log.exception("unhandled error in %s %s", req.method, urlsplit(req.url).path)
-            return arm_error(
-                KilnError(code="InternalServerError", message="The server had an internal error.", status=500)
-            )
+        except Exception as exc:
+            return _failure(req, exc)
 
     return wrapper
 

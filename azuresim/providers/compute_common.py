@@ -77,6 +77,25 @@ def missing(target: str) -> SimError:
     return invalid(target, f"Required parameter '{target}' is missing (null).")
 
 
+async def delete_simple(
+    req: SimRequest, resource_id: str, *, op: str, nested_blocks: bool = False
+) -> web.StreamResponse:
+    """ARM's DELETE of a compute resource with no side effects: 204 when it is already gone, else an async
+    operation that removes it. With ``nested_blocks``, a resource that still has children is refused (409)."""
+    found: dict[str, Any] | None = req.sim.store.get(resource_id)
+    if found is None:
+        return web.Response(status=204)
+    if nested_blocks and req.sim.store.children(found["id"]):
+        raise SimError(
+            409, "CannotDeleteResource", "Can not delete resource before nested resources are deleted."
+        )
+
+    async def work() -> None:
+        req.sim.store.delete(found["id"])
+
+    return await lro.begin(req, op=op, resource_id=found["id"], work=work, location=found["location"])
+
+
 def list_body(items: list[dict[str, Any]]) -> web.Response:
     return web.json_response({"value": [public(i) for i in items]})
 

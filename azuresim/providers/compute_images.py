@@ -13,6 +13,7 @@ from azuresim.providers import vm_model
 from azuresim.providers.compute_common import (
     body_dict,
     compute_id,
+    delete_simple,
     json_ok,
     list_body,
     require,
@@ -83,16 +84,7 @@ async def get_image(req: SimRequest) -> web.StreamResponse:
 
 
 async def delete_image(req: SimRequest) -> web.StreamResponse:
-    image = req.sim.store.get(compute_id(req, "images", req.params["image"]))
-    if image is None:
-        return web.Response(status=204)
-
-    async def work() -> None:
-        req.sim.store.delete(image["id"])
-
-    return await lro.begin(
-        req, op="compute.image.delete", resource_id=image["id"], work=work, location=image["location"]
-    )
+    return await delete_simple(req, compute_id(req, "images", req.params["image"]), op="compute.image.delete")
 
 
 async def list_images(req: SimRequest) -> web.StreamResponse:

@@ -10,6 +10,7 @@ from azuresim.providers import gallery_rules, gallery_versions
 from azuresim.providers.compute_common import (
     body_dict,
     compute_id,
+    delete_simple,
     json_ok,
     list_body,
     require,
@@ -19,12 +20,6 @@ from azuresim.router import Router, SimRequest
 
 _GALLERY = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/galleries/{gallery}"
 _DEFINITION = _GALLERY + "/images/{image}"
-
-
-def _nested() -> SimError:
-    return SimError(
-        409, "CannotDeleteResource", "Can not delete resource before nested resources are deleted."
-    )
 
 
 async def put_gallery(req: SimRequest) -> web.StreamResponse:
@@ -56,18 +51,8 @@ async def get_gallery(req: SimRequest) -> web.StreamResponse:
 
 
 async def delete_gallery(req: SimRequest) -> web.StreamResponse:
-    gallery = req.sim.store.get(compute_id(req, "galleries", req.params["gallery"]))
-    if gallery is None:
-        return web.Response(status=204)
-    if req.sim.store.children(gallery["id"]):
-        raise _nested()
-
-    async def work() -> None:
-        req.sim.store.delete(gallery["id"])
-
-    return await lro.begin(
-        req, op="compute.gallery.delete", resource_id=gallery["id"], work=work, location=gallery["location"]
-    )
+    gallery_id = compute_id(req, "galleries", req.params["gallery"])
+    return await delete_simple(req, gallery_id, op="compute.gallery.delete", nested_blocks=True)
 
 
 async def list_galleries(req: SimRequest) -> web.StreamResponse:
@@ -113,18 +98,7 @@ async def get_definition(req: SimRequest) -> web.StreamResponse:
 
 
 async def delete_definition(req: SimRequest) -> web.StreamResponse:
-    image = req.sim.store.get(_definition_id(req))
-    if image is None:
-        return web.Response(status=204)
-    if req.sim.store.children(image["id"]):
-        raise _nested()
-
-    async def work() -> None:
-        req.sim.store.delete(image["id"])
-
-    return await lro.begin(
-        req, op="compute.galleryimage.delete", resource_id=image["id"], work=work, location=image["location"]
-    )
+    return await delete_simple(req, _definition_id(req), op="compute.galleryimage.delete", nested_blocks=True)
 
 
 async def list_definitions(req: SimRequest) -> web.StreamResponse:

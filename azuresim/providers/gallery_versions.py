@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +23,7 @@ from azuresim.providers import gallery_rules
 from azuresim.providers.compute_common import (
     body_dict,
     compute_id,
+    delete_simple,
     expect_duration,
     fault_fires,
     invalid,
@@ -162,11 +164,7 @@ async def put_version(req: SimRequest) -> web.StreamResponse:
     gallery_rules.check_compatible(definition, generation, security)
     version_id = _version_id(req)
     existing = req.sim.store.get(version_id)
-    if existing is not None and existing["_sourceId"].lower() != source_id.lower():
-        target = f"{_BASE}.storageProfile.source"
-        raise SimError(
-            409, "PropertyChangeNotAllowed", f"Changing property '{target}' is not allowed.", target
-        )
+    _check_same_source(existing, source_id)
     location = str(body.get("location") or definition["location"])
     publishing = _publishing(dict(body.get("properties") or {}), location)
     regions = _regions(publishing, location)
@@ -176,25 +174,36 @@ async def put_version(req: SimRequest) -> web.StreamResponse:
     )
     version["_replication"] = plan.to_json()
     req.sim.store.put(version_id, version)
+    resp = await lro.begin(
+        req,
+        op="compute.galleryversion.put",
+        resource_id=version_id,
+        status=200 if existing else 201,
+        work=_replication(plan, req.params["version"]),
+        location=location,
+    )
+    return expect_duration(req.sim, resp, plan.ends_at() - time.time())
+
+
+def _check_same_source(existing: dict[str, Any] | None, source_id: str) -> None:
+    if existing is not None and existing["_sourceId"].lower() != source_id.lower():
+        target = f"{_BASE}.storageProfile.source"
+        raise SimError(
+            409, "PropertyChangeNotAllowed", f"Changing property '{target}' is not allowed.", target
+        )
+
+
+def _replication(plan: ReplicationPlan, version: str) -> Callable[[], Awaitable[None]]:
+    """The operation's work: wait out the plan's replication, then fail if any region failed."""
 
     async def work() -> None:
         await asyncio.sleep(max(0.0, plan.ends_at() - time.time()))
         if plan.failed:
             failed = ", ".join(plan.failed)
-            version = req.params["version"]
             message = f"Replication of gallery image version '{version}' failed in region(s): {failed}."
             raise SimError(500, "InternalOperationError", message)
 
-    status = 200 if existing else 201
-    resp = await lro.begin(
-        req,
-        op="compute.galleryversion.put",
-        resource_id=version_id,
-        status=status,
-        work=work,
-        location=location,
-    )
-    return expect_duration(req.sim, resp, plan.ends_at() - time.time())
+    return work
 
 
 def answer(version: dict[str, Any], expand: str) -> dict[str, Any]:
@@ -214,20 +223,7 @@ async def get_version(req: SimRequest) -> web.StreamResponse:
 
 
 async def delete_version(req: SimRequest) -> web.StreamResponse:
-    version = req.sim.store.get(_version_id(req))
-    if version is None:
-        return web.Response(status=204)
-
-    async def work() -> None:
-        req.sim.store.delete(version["id"])
-
-    return await lro.begin(
-        req,
-        op="compute.galleryversion.delete",
-        resource_id=version["id"],
-        work=work,
-        location=version["location"],
-    )
+    return await delete_simple(req, _version_id(req), op="compute.galleryversion.delete")
 
 
 async def list_versions(req: SimRequest) -> web.StreamResponse:

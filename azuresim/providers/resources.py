@@ -104,12 +104,16 @@ async def head_group(req: SimRequest) -> web.StreamResponse:
     return web.Response(status=204 if found is not None else 404)
 
 
-async def patch_group(req: SimRequest) -> web.StreamResponse:
-    group = require_rg(req)
+def _patch_tags(req: SimRequest, resource: dict[str, Any]) -> web.StreamResponse:
+    # PATCH on a group or a generic resource changes only its tags; any other property in the body is ignored.
     body = body_object(req)
     if "tags" in body:
-        group["tags"] = body["tags"] or {}
-    return ok(req.sim.store.put(group["id"], group))
+        resource["tags"] = body["tags"] or {}
+    return ok(req.sim.store.put(resource["id"], resource))
+
+
+async def patch_group(req: SimRequest) -> web.StreamResponse:
+    return _patch_tags(req, require_rg(req))
 
 
 async def delete_group(req: SimRequest) -> web.StreamResponse:
@@ -206,10 +210,7 @@ async def patch_generic(req: SimRequest) -> web.StreamResponse:
     found = req.sim.store.get(resource_id)
     if found is None:
         raise _generic_404(req, resource_id)
-    body = body_object(req)
-    if "tags" in body:
-        found["tags"] = body["tags"] or {}
-    return ok(req.sim.store.put(found["id"], found))
+    return _patch_tags(req, found)
 
 
 async def delete_generic(req: SimRequest) -> web.StreamResponse:

@@ -18,7 +18,13 @@ from aiohttp import web
 from azuresim import lro
 from azuresim.errors import SimError
 from azuresim.providers import runcommand_exec
-from azuresim.providers.compute_common import body_dict, compute_id, expect_duration, require
+from azuresim.providers.compute_common import (
+    body_dict,
+    compute_id,
+    delete_simple,
+    expect_duration,
+    require,
+)
 from azuresim.providers.runcommand_outcomes import Outcome, match_outcome, validate_rules
 from azuresim.router import Router, SimRequest
 from azuresim.state import public
@@ -141,16 +147,7 @@ async def list_run_commands(req: SimRequest) -> web.StreamResponse:
 
 async def delete_run_command(req: SimRequest) -> web.StreamResponse:
     cmd_id = compute_id(req, "virtualMachines", req.params["vm"], "runCommands", req.params["name"])
-    cmd = req.sim.store.get(cmd_id)
-    if cmd is None:
-        return web.Response(status=204)
-
-    async def work() -> None:
-        req.sim.store.delete(cmd_id)
-
-    return await lro.begin(
-        req, op="compute.runcommand.delete", resource_id=cmd_id, work=work, location=cmd["location"]
-    )
+    return await delete_simple(req, cmd_id, op="compute.runcommand.delete")
 
 
 async def put_outcomes(req: SimRequest) -> web.StreamResponse:

@@ -23,20 +23,7 @@ def create(
     store: ResourceStore, resource_id: str, body: dict[str, Any], blob_endpoint: str
 ) -> dict[str, Any]:
     """Validate and store a storage account (also used by deployments)."""
-    name = resource_id.rsplit("/", 1)[1]
-    if not _NAME.match(name):
-        raise SimError(
-            400,
-            "AccountNameInvalid",
-            f"{name} is not a valid storage account name. Storage account name must be between 3 and 24 "
-            "characters in length and use numbers and lower-case letters only.",
-            "name",
-        )
-    taken = [a for a in store.list(type=TYPE) if a["name"] == name and a["id"].lower() != resource_id.lower()]
-    if taken:
-        raise SimError(
-            409, "StorageAccountAlreadyTaken", f"The storage account named {name} is already taken."
-        )
+    _check_name(store, resource_id)
     if not isinstance(body.get("sku"), dict) or not body["sku"].get("name"):
         raise SimError(400, "MissingRequiredParameter", "The parameter sku.name is required.", "sku.name")
     props = dict(body.get("properties") or {})
@@ -62,6 +49,24 @@ def create(
     if body.get("identity"):
         account["identity"] = body["identity"]
     return store.put(resource_id, account)
+
+
+def _check_name(store: ResourceStore, resource_id: str) -> None:
+    # Storage account names are global: another group's account with the name makes it taken.
+    name = resource_id.rsplit("/", 1)[1]
+    if not _NAME.match(name):
+        raise SimError(
+            400,
+            "AccountNameInvalid",
+            f"{name} is not a valid storage account name. Storage account name must be between 3 and 24 "
+            "characters in length and use numbers and lower-case letters only.",
+            "name",
+        )
+    taken = [a for a in store.list(type=TYPE) if a["name"] == name and a["id"].lower() != resource_id.lower()]
+    if taken:
+        raise SimError(
+            409, "StorageAccountAlreadyTaken", f"The storage account named {name} is already taken."
+        )
 
 
 def _id(req: SimRequest) -> str:

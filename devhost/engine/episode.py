@@ -48,29 +48,37 @@ def run_episode(
     if handle is None:
         return fail_without_replay(store, inst, f"The orchestrator function '{inst.name}' doesn't exist")
     now = ev.fmt_time(ev.utcnow())
-    new_rows: list[NewRow] = [(ev.ORCH_STARTED, None, None, ev.event(ev.ORCH_STARTED, now))]
-    if first:
-        new_rows.append((ev.EXECUTION_STARTED, None, inst.name, _execution_started(inst, now)))
-    new_rows.extend(
-        (r.event_type or ev.EVENT_RAISED, r.ref_id, r.name, r.body or "") for r in delivery.events
-    )
+    new_rows = _new_rows(inst, delivery, now, first=first)
     context_json = build_context_json(
         [h.body for h in history] + [row[3] for row in new_rows],
         inst.input,
         instance_id,
         inst.parent_instance_id,
     )
-    scheduled = {
-        h.ref_id: (SCHEDULING_KIND[h.event_type], h.name or "")
-        for h in history
-        if h.ref_id is not None and h.event_type in SCHEDULING_KIND
-    }
     started = time.perf_counter()
-    result = run_replay(handle, context_json, scheduled)
+    result = run_replay(handle, context_json, _scheduled(history))
     _log_episode(log, inst, result, (time.perf_counter() - started) * 1000)
     effects = commit_episode(store, inst, len(history), new_rows, delivery, result, now)
     effects.again = effects.again or any(delivery.waiting_events[name] for name in result.waits)
     return effects
+
+
+def _scheduled(history: list[HistoryRow]) -> dict[int, tuple[str, str]]:
+    """What each sequence id in the history scheduled: (activity | timer | suborch, name)."""
+    return {
+        h.ref_id: (SCHEDULING_KIND[h.event_type], h.name or "")
+        for h in history
+        if h.ref_id is not None and h.event_type in SCHEDULING_KIND
+    }
+
+
+def _new_rows(inst: Instance, delivery: Delivery, now: str, *, first: bool) -> list[NewRow]:
+    """The history rows this episode appends before replaying: started, the input on the first, deliveries."""
+    rows: list[NewRow] = [(ev.ORCH_STARTED, None, None, ev.event(ev.ORCH_STARTED, now))]
+    if first:
+        rows.append((ev.EXECUTION_STARTED, None, inst.name, _execution_started(inst, now)))
+    rows.extend((r.event_type or ev.EVENT_RAISED, r.ref_id, r.name, r.body or "") for r in delivery.events)
+    return rows
 
 
 def select_delivery(inst: Instance, inbox: list[InboxRow], history: list[HistoryRow]) -> Delivery:

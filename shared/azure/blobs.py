@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
 from shared.azure.errors import azure_errors, missing_ok
 from shared.models.azure import CopyState
 
 CopyStatus = Literal["pending", "success", "aborted", "failed"]
+CLOCK_SKEW = timedelta(minutes=5)  # a SAS starting "now" can be refused by a storage clock a little behind
 
 
 class AzureBlobs:
@@ -84,3 +86,27 @@ class AzureBlobs:
             progress=copy.progress,
             description=copy.status_description,
         )
+
+    def writable_url(self, *, container: str, name: str, valid_seconds: int) -> str:
+        """A SAS URL to create, write and append the blob: signed with the account key when the client has
+        one (Azurite, azuresim), else with a user-delegation key got with kiln's Entra credential (kiln's
+        identity needs a data role on the account, as for every other blob call)."""
+        now = datetime.now(UTC)
+        start, expiry = now - CLOCK_SKEW, now + timedelta(seconds=valid_seconds)
+        permission = BlobSasPermissions(read=True, add=True, create=True, write=True)
+        blob = self._blob(container, name)
+        account_key = getattr(self._service.credential, "account_key", None)
+        signing: dict[str, Any] = {"account_key": account_key}
+        with azure_errors(f"{container}/{name}"):
+            if not account_key:
+                signing = {"user_delegation_key": self._service.get_user_delegation_key(start, expiry)}
+            sas = generate_blob_sas(
+                account_name=str(self._service.account_name),
+                container_name=container,
+                blob_name=name,
+                permission=permission,
+                start=start,
+                expiry=expiry,
+                **signing,
+            )
+        return f"{blob.url}?{sas}"

@@ -55,47 +55,36 @@ class BlobDocuments:
     def create(self, *, key: str, data: bytes, metadata: dict[str, str] | None = None) -> str:
         """Write ``key`` only if it does not exist; return the new ETag."""
         from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
-        from azure.storage.blob import ContentSettings
 
         try:
-            result = (
-                self._container()
-                .get_blob_client(key)
-                .upload_blob(
-                    data,
-                    overwrite=True,
-                    if_none_match="*",
-                    metadata=metadata,
-                    content_settings=ContentSettings(content_type=_JSON),
-                )
-            )
+            return self._upload(key, data, metadata, if_none_match="*")
         except (ResourceExistsError, ResourceModifiedError) as exc:
             raise DocumentExists(key) from exc
-        return str(result["etag"])
 
     def replace(self, *, key: str, data: bytes, etag: str, metadata: dict[str, str] | None = None) -> str:
         """Overwrite ``key`` only if its ETag is still ``etag``; return the new ETag."""
         from azure.core import MatchConditions
         from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-        from azure.storage.blob import ContentSettings
 
         try:
-            result = (
-                self._container()
-                .get_blob_client(key)
-                .upload_blob(
-                    data,
-                    overwrite=True,
-                    etag=etag,
-                    match_condition=MatchConditions.IfNotModified,
-                    metadata=metadata,
-                    content_settings=ContentSettings(content_type=_JSON),
-                )
-            )
+            return self._upload(key, data, metadata, etag=etag, match_condition=MatchConditions.IfNotModified)
         except ResourceModifiedError as exc:
             raise EtagMismatch(key) from exc
         except ResourceNotFoundError as exc:
             raise DocumentMissing(key) from exc
+
+    def _upload(self, key: str, data: bytes, metadata: dict[str, str] | None, **condition: Any) -> str:
+        """Upload a JSON blob under an access ``condition``; return its new ETag."""
+        from azure.storage.blob import ContentSettings
+
+        blob = self._container().get_blob_client(key)
+        result = blob.upload_blob(
+            data,
+            overwrite=True,
+            metadata=metadata,
+            content_settings=ContentSettings(content_type=_JSON),
+            **condition,
+        )
         return str(result["etag"])
 
     def delete(self, *, key: str, etag: str | None = None) -> bool:

@@ -20,6 +20,7 @@ Phase = Literal[
     "deploy",
     "artifacts",
     "customize",
+    "optimize",
     "validate",
     "generalize",
     "distribute",
@@ -205,12 +206,32 @@ class PollOutput(_Msg):
 class StepSpec(_Msg):
     """One customizer, validator or generalize step, as the build runs it."""
 
-    phase: Literal["customize", "validate", "generalize"]
+    phase: Literal["customize", "optimize", "validate", "generalize"]
     index: int
     name: str = ""
     kind: StepKind
     os_type: Literal["Linux", "Windows"] = "Linux"
     spec: dict[str, Any] = Field(default_factory=dict)  # the customizer's wire JSON
+
+
+def workload_step(
+    template_properties: dict[str, Any], os_type: Literal["Linux", "Windows"]
+) -> StepSpec | None:
+    """The step running ``optimize.workload`` (after customization, before validation), if it is Enabled.
+
+    Its script is the artifact ``stage_artifacts`` staged for phase ``optimize``, index 0 (checksum verified):
+    a Shell script on Linux, a PowerShell script on Windows. Pure, so the orchestrator can call it.
+    """
+    workload = ((template_properties.get("optimize") or {}).get("workload")) or {}
+    if str(workload.get("state") or "") != "Enabled" or not workload.get("scriptUri"):
+        return None
+    kind: StepKind = "PowerShell" if os_type == "Windows" else "Shell"
+    spec = {
+        "type": kind,
+        "scriptUri": workload["scriptUri"],
+        "sha256Checksum": workload.get("sha256Checksum", ""),
+    }
+    return StepSpec(phase="optimize", index=0, name="workload", kind=kind, os_type=os_type, spec=spec)
 
 
 class StepInput(_Msg):
@@ -300,6 +321,10 @@ class RunStatusUpdate(_Msg):
     finished: bool = False
     exact_version: str | None = None
     exact_staging_resource_group: str | None = None
+    # errorHandling "abort": the build VM stays for debugging until the template is deleted. The janitor
+    # reads this (the run document's properties.keptBuildVm), never the message.
+    keep_build_vm: bool = False
+    kept_vm: BuildVm | None = None  # where it is: resource group, VM name, admin secret name
 
 
 class UndoInput(_Msg):

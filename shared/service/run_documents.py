@@ -6,7 +6,8 @@ A run document (``runs/{sub}/{rg}/{name}/{runId}.json``, see docs/store.md)::
      "properties": {runId, runNumber, trigger, runState, runSubState, message, startTime, endTime,
                     phases: [{phase, startTime, endTime, state}], step: {phase, index, name, state},
                     targets: [{runOutputName, type, state, artifactId, artifactUri, regions, error}],
-                    errors: [{code, message, phase?, target?}], exactVersion, stagingResourceGroup},
+                    errors: [{code, message, phase?, target?}], exactVersion, stagingResourceGroup,
+                    keptBuildVm?: {resourceGroup, vmName, adminSecretName}},
      "kiln": {"operations": [{id, kind}], "applied": [fingerprints], "lastUpdate": time, "finished": bool}}
 
 Activities run at least once, so an update is applied only if its fingerprint is new and its time is not
@@ -98,12 +99,29 @@ def apply_update(run: dict[str, Any], update: dict[str, Any]) -> bool:
     for name, regions in (update.get("regions") or {}).items():
         entry = _target_entry(props, name)
         entry["regions"] = {**entry.get("regions", {}), **regions}
+    if update.get("keep_build_vm"):
+        props["keptBuildVm"] = kept_build_vm(update.get("kept_vm"))
     if update.get("finished"):
         _finish(props, time)
         kiln["finished"] = True
     kiln["applied"] = [*kiln["applied"], mark][-_KEEP_FINGERPRINTS:]
     kiln["lastUpdate"] = max(time, kiln.get("lastUpdate") or time)
     return True
+
+
+def kept_build_vm(vm: dict[str, Any] | None) -> dict[str, Any]:
+    """``keptBuildVm`` of a run whose build VM errorHandling ``abort`` kept: where it is, how to log in."""
+    vm = vm or {}
+    return {
+        "resourceGroup": vm.get("resource_group"),
+        "vmName": vm.get("vm_name"),
+        "adminSecretName": vm.get("admin_secret_name"),
+    }
+
+
+def keeps_build_vm(run: dict[str, Any]) -> bool:
+    """Whether the run kept its build VM (errorHandling ``abort``): nothing may sweep it."""
+    return run["properties"].get("keptBuildVm") is not None
 
 
 def _enter_phase(props: dict[str, Any], phase: str, time: str) -> None:

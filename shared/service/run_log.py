@@ -16,18 +16,15 @@ from shared import naming
 from shared.errors import AzureNotFound, KilnError
 from shared.service import run_documents as rd
 from shared.service.run_control import RunService
+from shared.storage_urls import staging_account_url
 from shared.store import TemplateRef
+
+__all__ = ["LogChunk", "RunLog", "log_account", "parse_offset", "staging_account_url"]
 
 if TYPE_CHECKING:
     from shared.ports import Blobs
-    from shared.settings import Settings
 
 MAX_CHUNK = 4 * 1024 * 1024
-_SUFFIXES = {
-    "AzureCloud": "core.windows.net",
-    "AzureUSGovernment": "core.usgovcloudapi.net",
-    "AzureChinaCloud": "core.chinacloudapi.cn",
-}
 
 
 @dataclass(frozen=True)
@@ -52,22 +49,9 @@ def parse_offset(value: str | None) -> int:
     return int(value)
 
 
-def staging_account_url(settings: Settings, account: str) -> str:
-    """The blob endpoint of a staging storage account (in sim mode every account is Azurite's)."""
-    if settings.azure_mode == "sim":
-        conn = settings.storage_connection_string
-        if conn.strip().lower().startswith("usedevelopmentstorage=true"):
-            return "http://127.0.0.1:10000/devstoreaccount1"
-        parts = dict(p.split("=", 1) for p in conn.split(";") if "=" in p)
-        return parts.get("BlobEndpoint", "http://127.0.0.1:10000/devstoreaccount1").rstrip("/")
-    return f"https://{account}.blob.{_SUFFIXES[settings.azure_cloud]}"
-
-
 def log_account(run_id: str) -> str:
-    """The staging storage account holding a run's log (named from the run id, as the deployment does)."""
-    from shared.deployment_template import BuildVmNames
-
-    return BuildVmNames.for_run(run_id).storage_account
+    """The staging storage account holding a run's log: its template's, as the deployment names it."""
+    return naming.staging_account_of_run(run_id)
 
 
 class RunLog:

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from activities import run_status
 from activities.janitor import sweep
 from shared import naming
+from shared.models.build import BuildVm, RunRef, RunStatusUpdate
 from shared.service import ApiService, Caller, build_service
 from shared.store import TemplateRef, open_store
 from tests.api import bodies
@@ -162,3 +164,71 @@ def test_a_delete_azure_refuses_is_reported_and_left_for_the_next_sweep(service:
     second = sweep(azure, service.store, now=NOW)
     assert second.skipped == {}
     assert [k for k, rid in ids.items() if _exists(azure, rid)] == ["storage"]
+
+
+def _kept(service: ApiService, run_id: str) -> None:
+    """A run that ended Failed keeping its build VM, said by the explicit field, not by its message."""
+    run = RunRef(
+        subscription_id=REF.subscription,
+        resource_group=REF.resource_group,
+        template_name=REF.name,
+        run_id=run_id,
+        location="eastus",
+    )
+    vm = BuildVm(
+        resource_group=STAGING,
+        vm_name="vmx",
+        deployment_name="d",
+        storage_account="s",
+        admin_secret_name="kiln-admin-x",
+    )
+    update = RunStatusUpdate(
+        run=run,
+        time="2026-06-01T10:00:00Z",
+        run_state="Failed",
+        message="Run failed during customize: exit code 1.",
+        finished=True,
+        keep_build_vm=True,
+        kept_vm=vm,
+    )
+    run_status.run(update, runs=service.runs)
+
+
+def test_a_build_vm_kept_by_the_explicit_field_is_never_swept_whatever_the_message_says(
+    service: ApiService,
+) -> None:
+    azure = FakeAzure()
+    azure.resource_groups.create(name=STAGING, location="eastus", tags={})
+    kept = service.runs.begin(REF).run_id
+    _kept(service, kept)
+    ids = _build_set(azure, kept, REF, expires="2026-06-01T11:00:00Z")  # expired too
+
+    report = sweep(azure, service.store, now=NOW)
+
+    assert all(_exists(azure, rid) for rid in ids.values())
+    assert report.deleted == []
+    props = service.runs.get(REF, kept)["properties"]
+    assert props["keptBuildVm"] == {
+        "resourceGroup": STAGING,
+        "vmName": "vmx",
+        "adminSecretName": "kiln-admin-x",
+    }
+
+
+def test_a_staging_account_tagged_only_with_its_template_stays_while_the_template_lives(
+    service: ApiService,
+) -> None:
+    azure = FakeAzure()
+    azure.resource_groups.create(name="byo", location="eastus", tags={"usedBy": "kiln"})
+    ours = arm_id("byo", "Microsoft.Storage/storageAccounts", "kilnlive")
+    gone = arm_id("byo", "Microsoft.Storage/storageAccounts", "kilngone")
+    azure.cloud.put(ours, {"tags": {naming.TEMPLATE_TAG: _template_id(REF)}, "location": "eastus"})
+    azure.cloud.put(gone, {"tags": {naming.TEMPLATE_TAG: _template_id(GONE)}, "location": "eastus"})
+    finished = service.runs.begin(REF).run_id
+    _finish(service, finished, "Succeeded", "Run succeeded.")
+
+    report = sweep(azure, service.store, now=NOW)
+
+    assert _exists(azure, ours)
+    assert not _exists(azure, gone) and report.deleted == [gone]
+    assert azure.resource_groups.exists(name="byo")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from activities import deploy_vm, staging_group
+from activities.context import template_id
 from shared import naming
 from shared.deployment_template import BuildVmNames
 from shared.models.azure import ErrorInfo
@@ -69,10 +70,19 @@ def test_the_build_vm_is_deployed_tagged_with_a_password_kept_in_key_vault() -> 
         names.os_disk,
         names.storage_account,
     } <= set(made)
+    account = made.pop(names.storage_account)
     for resource in made.values():
         assert resource["tags"][naming.RUN_TAG] == run.run_id
         assert resource["tags"][naming.EXPIRES_TAG] == run.expires_at
         assert resource["tags"]["costCenter"] == "42"
+    # The staging account lives as long as the template: the template's tags, never the run's.
+    assert account["tags"] == {
+        "costCenter": "42",
+        "createdBy": "kiln",
+        "imageTemplateName": run.template_name,
+        "imageTemplateResourceGroupName": run.resource_group,
+        naming.TEMPLATE_TAG: template_id(run),
+    }
     password = fake.cloud.secrets[naming.admin_secret_name(run.run_id)]
     assert len(password) >= 12
     assert password not in json.dumps(vm.model_dump(mode="json"))
@@ -83,6 +93,20 @@ def test_the_build_vm_is_deployed_tagged_with_a_password_kept_in_key_vault() -> 
     assert list(vm_res["identity"]["userAssignedIdentities"]) == [
         template["properties"]["vmProfile"]["userAssignedIdentities"][0]
     ]
+
+
+def test_a_second_run_of_the_template_deploys_its_own_build_vm_beside_the_first_runs_leftovers() -> None:
+    fake = world()
+    first, _, plan, first_vm = deployed(fake, linux_template())
+    second, _, _, second_vm = deployed(fake, linux_template(), run_ref(2))
+
+    assert first_vm.vm_name != second_vm.vm_name
+    assert first_vm.deployment_name != second_vm.deployment_name
+    assert not set(first_vm.resource_ids) & set(second_vm.resource_ids)
+    assert first_vm.storage_account == second_vm.storage_account  # one staging account per template
+    by_name = {r["name"]: r for r in fake.cloud.in_group(plan.resource_group)}
+    assert by_name[first_vm.vm_name]["tags"][naming.RUN_TAG] == first.run_id
+    assert by_name[second_vm.vm_name]["tags"][naming.RUN_TAG] == second.run_id
 
 
 def test_a_given_subnet_means_no_public_ip_or_vnet() -> None:

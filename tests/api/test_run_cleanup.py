@@ -150,3 +150,34 @@ def test_delete_through_the_api_settles_a_run_whose_orchestration_is_gone(
     assert status.json["status"] == "Succeeded"
     assert api.get(path).status == 404
     assert run_id.endswith("-run-00001")
+
+
+def test_delete_removes_the_staging_account_from_a_pre_existing_group_though_it_has_no_run_tag(
+    service: ApiService, azure: FakeAzure
+) -> None:
+    from activities.context import template_model
+    from activities.deploy_vm import staging_account_tags
+    from shared import naming
+    from shared.models.build import RunRef
+
+    run_id = _ran(service)
+    run = RunRef(
+        subscription_id=SUBSCRIPTION,
+        resource_group="rg-images",
+        template_name="Tpl1",
+        run_id=run_id,
+        location="eastus",
+    )
+    tags = staging_account_tags(run, template_model(bodies.ubuntu(), "deploy"), created=False)
+    assert naming.RUN_TAG not in tags and naming.EXPIRES_TAG not in tags
+    azure.resource_groups.create(name="byo-staging", location="eastus", tags={"usedBy": "kiln", **AIB_TAGS})
+    account = arm_id(
+        "byo-staging", "Microsoft.Storage/storageAccounts", naming.staging_account_of_run(run_id)
+    )
+    azure.cloud.put(account, {"tags": tags})
+
+    operation = service.deletion.delete(REF).operation
+
+    assert operation is not None and operation["status"] == "Succeeded"
+    assert azure.cloud.find(account) is None
+    assert azure.resource_groups.exists(name="byo-staging")

@@ -13,18 +13,8 @@ import pytest
 
 from tests.azure.backends import Backend, azure_configured, azure_ports, sim_ports
 from tests.fakes import FakeAzure, FakeCloud
-from tests.support.azuresim import AzureSim, start_azuresim
+from tests.support.azuresim import AzureSim
 from tests.support.azurite import Azurite
-
-
-@pytest.fixture(scope="session")
-def azuresim(azurite: Azurite) -> Iterator[AzureSim]:
-    """One azuresim for the contract suite, its storage accounts served by the session's Azurite."""
-    sim = start_azuresim(storage_connection_string=azurite.connection_string)
-    try:
-        yield sim
-    finally:
-        sim.stop()
 
 
 @pytest.fixture(

@@ -45,23 +45,18 @@ def _group_gets(sim: AzureSim, name: str) -> list[dict[str, object]]:
     ]
 
 
+def _throttle_once(sim: AzureSim, group: str, *, retry_after: int) -> None:
+    """The next GET of ``group`` is answered 429 TooManyRequests with ``retry_after`` seconds."""
+    rule = {"method": "GET", "path": f"/resourcegroups/{group}$", "status": 429, "code": "TooManyRequests"}
+    sim.control("POST", "/_sim/faults", {**rule, "times": 1, "retryAfter": retry_after})
+
+
 def test_a_429_with_a_short_retry_after_is_retried_after_waiting_that_long(
     sim: AzureSim, ports: AzurePorts
 ) -> None:
     group = f"kiln-throttle-{uuid.uuid4().hex[:6]}"
     ports.resource_groups.create(name=group, location="westeurope", tags={})
-    sim.control(
-        "POST",
-        "/_sim/faults",
-        {
-            "method": "GET",
-            "path": f"/resourcegroups/{group}$",
-            "status": 429,
-            "code": "TooManyRequests",
-            "times": 1,
-            "retryAfter": 1,
-        },
-    )
+    _throttle_once(sim, group, retry_after=1)
 
     found = ports.resource_groups.get(name=group)
 
@@ -76,18 +71,7 @@ def test_a_429_with_a_long_retry_after_is_handed_back_instead_of_slept(
     sim: AzureSim, ports: AzurePorts
 ) -> None:
     group = f"kiln-throttle-{uuid.uuid4().hex[:6]}"
-    sim.control(
-        "POST",
-        "/_sim/faults",
-        {
-            "method": "GET",
-            "path": f"/resourcegroups/{group}$",
-            "status": 429,
-            "code": "TooManyRequests",
-            "times": 1,
-            "retryAfter": 120,
-        },
-    )
+    _throttle_once(sim, group, retry_after=120)
 
     with pytest.raises(TransientAzureError) as throttled:
         ports.resource_groups.get(name=group)

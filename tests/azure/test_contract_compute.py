@@ -91,9 +91,12 @@ def _log_blobs(backend: Backend, vm: BuildVm, tag: str) -> tuple[object, str, st
     blobs = backend.ports.blobs(account_url=backend.blob_account_url(vm.names.storage_account))
     container = f"packerlogs-{uuid.uuid4().hex[:8]}"
     blobs.ensure_container(container=container)
-    out = blobs.create_append_blob(container=container, name=f"{tag}.out.log")
-    err = blobs.create_append_blob(container=container, name=f"{tag}.err.log")
-    return blobs, out, err
+    # Azure writes Run Command output only through a SAS URL (or the VM's identity).
+    urls = []
+    for name in (f"{tag}.out.log", f"{tag}.err.log"):
+        blobs.create_append_blob(container=container, name=name)
+        urls.append(blobs.writable_url(container=container, name=name, valid_seconds=3600))
+    return blobs, urls[0], urls[1]
 
 
 @pytest.mark.parametrize("exit_code", [0, 3])
@@ -115,7 +118,7 @@ def test_run_command_runs_async_and_reports_exit_code_and_output(backend: Backen
     )
     assert state.exit_code == exit_code
     assert state.execution_state == ("Succeeded" if exit_code == 0 else "Failed")
-    container, name = out.rsplit("/", 2)[-2:]
+    container, name = out.split("?", 1)[0].rsplit("/", 2)[-2:]
     assert marker.encode() in blobs.download(container=container, name=name)  # type: ignore[attr-defined]
     commands.begin_delete(resource_group=vm.group, vm_name=vm.names.vm, name="customizer-0")
     commands.begin_delete(resource_group=vm.group, vm_name=vm.names.vm, name="customizer-0")

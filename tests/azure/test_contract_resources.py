@@ -151,7 +151,10 @@ def test_build_vm_deployment_completes_and_creates_vm_network_and_storage_tagged
     assert by_name[names.public_ip] == "microsoft.network/publicipaddresses"
     assert by_name[names.vnet] == "microsoft.network/virtualnetworks"
     assert by_name[names.nsg] == "microsoft.network/networksecuritygroups"
-    assert by_name[names.storage_account] == "microsoft.storage/storageaccounts"
+    # The staging account outlives the run: it never carries the run's tag (the janitor sweeps by it).
+    assert names.storage_account not in by_name
+    in_group = {r.name: r for r in backend.ports.resources.list_in_group(resource_group=group)}
+    assert in_group[names.storage_account].type.lower() == "microsoft.storage/storageaccounts"
     vm = backend.ports.virtual_machines.get(resource_group=group, name=names.vm)
     assert vm.provisioning_state == "Succeeded"
     assert vm.power_state == "running"
@@ -204,7 +207,9 @@ def test_deletes_out_of_dependency_order_are_refused_as_transient_until_the_user
     remaining = {
         r.type.lower() for r in backend.ports.resources.list_by_tag(tag_name="kiln.run", tag_value=run)
     }
-    assert remaining == {"microsoft.storage/storageaccounts"}
+    assert remaining == set()  # the staging account carries no run tag and stays
+    left = {r.type.lower() for r in backend.ports.resources.list_in_group(resource_group=group)}
+    assert "microsoft.storage/storageaccounts" in left
 
 
 def test_deleting_the_staging_group_removes_everything_in_it(backend: Backend) -> None:

@@ -1,4 +1,4 @@
-"""Finding templates in their wrappers, and placeholder substitution (no validator involved)."""
+"""Finding templates in their wrappers and reading template files (no validator involved)."""
 
 from __future__ import annotations
 
@@ -9,34 +9,7 @@ from typing import Any
 import pytest
 
 from shared.template_files import TemplateFileError, find_templates, parse_template_text, read_template_file
-
-TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
-
-
-def body(location: str = "eastus") -> dict[str, Any]:
-    return {
-        "location": location,
-        "identity": {"type": "UserAssigned", "userAssignedIdentities": {"<identityId>": {}}},
-        "properties": {
-            "source": {
-                "type": "PlatformImage",
-                "publisher": "Canonical",
-                "offer": "o",
-                "sku": "s",
-                "version": "latest",
-            },
-            "distribute": [{"type": "VHD", "runOutputName": "<runOutputName>"}],
-        },
-    }
-
-
-def deployment(resources: list[Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-        "contentVersion": "1.0.0.0",
-        "resources": resources,
-        **extra,
-    }
+from tests.cli.template_docs import TEMPLATE_TYPE, body, deployment
 
 
 def test_a_raw_resource_body_is_one_template_at_the_root() -> None:
@@ -105,129 +78,6 @@ def test_nested_resources_and_nested_deployments_are_searched() -> None:
     ]
     assert "resources" not in found[0].body
     assert found[1].body == {"properties": {"kind": "SourceImage"}}
-
-
-def test_parameters_resolve_from_plain_default_values_and_variables_from_plain_values() -> None:
-    resource = {
-        "type": TEMPLATE_TYPE,
-        "apiVersion": "[parameters('apiVersion')]",
-        "name": "[parameters('name')]",
-        **body("[parameters('Location')]"),
-    }
-    resource["properties"]["distribute"] = "[variables('targets')]"
-    resource["tags"] = {"[variables('tagName')]": "[parameters('owner')]"}
-    doc = deployment(
-        [resource],
-        parameters={
-            "location": {"type": "string", "defaultValue": "westeurope"},
-            "apiVersion": {"type": "string", "defaultValue": "2024-02-01"},
-            "name": {"type": "string", "defaultValue": "nightly"},
-            "owner": {"type": "string", "defaultValue": "[resourceGroup().tags.owner]"},
-        },
-        variables={"targets": [{"type": "VHD", "runOutputName": "vhd"}], "tagName": "team"},
-    )
-    [found] = find_templates(doc)
-    assert found.body["location"] == "westeurope"
-    assert found.api_version == "2024-02-01" and found.name == "nightly"
-    assert found.body["properties"]["distribute"] == [{"type": "VHD", "runOutputName": "vhd"}]
-    # an expression default is never evaluated: the reference stays for the validator to report
-    assert found.body["tags"] == {"team": "[parameters('owner')]"}
-
-
-def test_expression_variables_and_functions_stay_unresolved() -> None:
-    resource = {
-        "type": TEMPLATE_TYPE,
-        "apiVersion": "2025-10-01",
-        "name": "t",
-        **body("[resourceGroup().location]"),
-    }
-    resource["properties"]["source"]["sku"] = "[variables('sku')]"
-    doc = deployment([resource], variables={"sku": "[concat('20', '22')]"})
-    [found] = find_templates(doc)
-    assert found.body["location"] == "[resourceGroup().location]"
-    assert found.body["properties"]["source"]["sku"] == "[variables('sku')]"
-
-
-def test_unresolved_api_version_falls_back_to_the_latest_with_a_note() -> None:
-    doc = deployment(
-        [{"type": TEMPLATE_TYPE, "apiVersion": "[parameters('api-version')]", **body()}],
-        parameters={"api-version": {"type": "string"}},
-    )
-    [found] = find_templates(doc)
-    assert found.api_version == "2025-10-01" and found.name is None
-    assert "unresolved" in found.notes[0]
-    [given] = find_templates(doc, params={"api-version": "2022-07-01"})
-    assert given.api_version == "2022-07-01" and given.notes == []
-
-
-def test_an_unsupported_api_version_is_validated_against_the_latest_with_a_note() -> None:
-    doc = deployment([{"type": TEMPLATE_TYPE, "apiVersion": "2020-02-14", **body()}])
-    [found] = find_templates(doc)
-    assert found.api_version == "2025-10-01"
-    assert found.declared_api_version == "2020-02-14"
-    assert "'2020-02-14' is not one kiln validates" in found.notes[0]
-
-
-def test_params_replace_whole_values_tokens_inside_strings_and_object_keys() -> None:
-    raw = body("<region>")
-    raw["properties"]["distribute"][0]["uri"] = (
-        "https://<account>.blob.core.windows.net/vhds/[parameters('vhd')].vhd"
-    )
-    params = {
-        "region": "westus2",
-        "identityId": "/subscriptions/x/id",
-        "runOutputName": "out",
-        "account": "st1",
-        "vhd": "image",
-    }
-    [found] = find_templates(raw, params=params)
-    assert found.body["location"] == "westus2"
-    assert found.body["identity"]["userAssignedIdentities"] == {"/subscriptions/x/id": {}}
-    assert found.body["properties"]["distribute"][0] == {
-        "type": "VHD",
-        "runOutputName": "out",
-        "uri": "https://st1.blob.core.windows.net/vhds/image.vhd",
-    }
-
-
-def test_unknown_angle_tokens_are_left_alone() -> None:
-    raw = body("<region>")
-    raw["properties"]["customize"] = [{"type": "Shell", "inline": ["echo <html> > /tmp/x"]}]
-    [found] = find_templates(raw, params={"x": "y"})
-    assert found.body["location"] == "<region>"
-    assert found.body["properties"]["customize"][0]["inline"] == ["echo <html> > /tmp/x"]
-
-
-def test_params_take_precedence_over_default_values_and_follow_the_declared_type() -> None:
-    resource = {"type": TEMPLATE_TYPE, "apiVersion": "2025-10-01", **body("[parameters('location')]")}
-    resource["properties"]["buildTimeoutInMinutes"] = "[parameters('timeout')]"
-    resource["properties"]["distribute"] = "[parameters('targets')]"
-    doc = deployment(
-        [resource],
-        parameters={
-            "location": {"type": "string", "defaultValue": "eastus"},
-            "timeout": {"type": "int", "defaultValue": 60},
-            "targets": {"type": "array"},
-        },
-    )
-    params = {
-        "LOCATION": "northeurope",
-        "timeout": "90",
-        "targets": '[{"type": "VHD", "runOutputName": "v"}]',
-    }
-    [found] = find_templates(doc, params=params)
-    assert found.body["location"] == "northeurope"
-    assert found.body["properties"]["buildTimeoutInMinutes"] == 90
-    assert found.body["properties"]["distribute"] == [{"type": "VHD", "runOutputName": "v"}]
-
-
-def test_a_double_bracket_in_a_deployment_template_is_a_literal_bracket() -> None:
-    resource = {"type": TEMPLATE_TYPE, "apiVersion": "2025-10-01", **body()}
-    resource["properties"]["customize"] = [
-        {"type": "Shell", "inline": ["[[ -f /etc/os-release ] && echo ok"]}
-    ]
-    [found] = find_templates(deployment([resource]))
-    assert found.body["properties"]["customize"][0]["inline"] == ["[ -f /etc/os-release ] && echo ok"]
 
 
 def test_a_deployment_template_without_an_image_template_names_what_it_holds() -> None:
@@ -382,37 +232,3 @@ def test_a_file_that_is_not_text_is_invalid_json(tmp_path: Path) -> None:
     with pytest.raises(TemplateFileError) as caught:
         read_template_file(path)
     assert caught.value.code == "InvalidJson"
-
-
-def nested(template: dict[str, Any], **properties: Any) -> dict[str, Any]:
-    return {
-        "type": "Microsoft.Resources/deployments",
-        "name": "n",
-        "properties": {"template": template, **properties},
-    }
-
-
-def test_a_nested_deployment_uses_the_parent_scope_by_default() -> None:
-    inner = deployment(
-        [{"type": TEMPLATE_TYPE, "apiVersion": "2025-10-01", **body("[parameters('region')]")}]
-    )
-    inner["parameters"] = {"region": {"type": "string", "defaultValue": "inner-default"}}
-    doc = deployment([nested(inner)], parameters={"region": {"type": "string", "defaultValue": "westus3"}})
-    [found] = find_templates(doc)
-    assert found.body["location"] == "westus3"
-
-
-def test_an_inner_scope_nested_deployment_uses_the_values_passed_to_it() -> None:
-    inner = deployment(
-        [{"type": TEMPLATE_TYPE, "apiVersion": "2025-10-01", **body("[parameters('region')]")}]
-    )
-    inner["parameters"] = {"region": {"type": "string", "defaultValue": "inner-default"}}
-    passed = nested(
-        inner,
-        expressionEvaluationOptions={"scope": "inner"},
-        parameters={"region": {"value": "northeurope"}},
-    )
-    default = nested(inner, expressionEvaluationOptions={"scope": "Inner"})
-    first, second = find_templates(deployment([passed, default]))
-    assert first.body["location"] == "northeurope"
-    assert second.body["location"] == "inner-default"

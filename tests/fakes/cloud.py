@@ -65,6 +65,7 @@ class FakeCloud:
     blobs: dict[str, bytearray] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     failing_deployments: dict[str, ErrorInfo] = field(default_factory=dict)
+    sas: dict[str, str] = field(default_factory=dict)  # signature -> the blob URL it lets Azure write
 
     def fail(self, op: str, error: AzureError, *, times: int = 1) -> None:
         """Make the next ``times`` calls of ``op`` raise ``error``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from shared.errors import AzureNotFound, PermanentAzureError
 from shared.models.azure import RunCommandSpec, RunCommandState, VmState
@@ -58,6 +59,8 @@ class FakeVirtualMachines:
             vm.update(power_state="running", agent_ready=True)
         elif action == "delete":
             self.cloud.resources.pop(vm["id"].lower())
+            for child in [k for k in self.cloud.resources if k.startswith(vm["id"].lower() + "/")]:
+                self.cloud.resources.pop(child)  # its Run Commands go with it, as in Azure
             for used in vm["uses"]:
                 # deleteOption: Delete on the OS disk and the NIC goes with the VM, as in Azure.
                 if "/disks/" in used or "/networkInterfaces/" in used:
@@ -126,8 +129,19 @@ class FakeRunCommands:
             rid,
             {"spec": spec, "outcome": outcome, "pending": outcome.reads, "execution_state": "Running"},
         )
-        self.cloud.blobs.setdefault(spec.output_blob_uri, bytearray())
-        self.cloud.blobs.setdefault(spec.error_blob_uri, bytearray())
+        for uri in (spec.output_blob_uri, spec.error_blob_uri):
+            target = self._writable(spec, uri)
+            if target is not None:
+                self.cloud.blobs.setdefault(target, bytearray())
+
+    def _writable(self, spec: RunCommandSpec, uri: str) -> str | None:
+        """The blob Azure can write for ``uri``: a SAS this subscription's storage issued, or the VM's
+        identity (outputBlobManagedIdentity). A plain URL of a private container is not writable."""
+        base, _, query = uri.partition("?")
+        if spec.blob_identity_client_id:
+            return base
+        signature = parse_qs(query).get("sig", [""])[0]
+        return base if self.cloud.sas.get(signature) == base else None
 
     def get(self, *, resource_group: str, vm_name: str, name: str) -> RunCommandState:
         self.cloud.enter("run_commands.get", f"{vm_name}/{name}")
@@ -135,8 +149,13 @@ class FakeRunCommands:
         outcome: ScriptOutcome = command["outcome"]
         finished = command["pending"] == 0 or self.cloud.step(command)
         if finished and command["execution_state"] == "Running":
-            self.cloud.blobs[command["spec"].output_blob_uri] += outcome.stdout.encode()
-            self.cloud.blobs[command["spec"].error_blob_uri] += outcome.stderr.encode()
+            spec = command["spec"]
+            for uri, text in ((spec.output_blob_uri, outcome.stdout), (spec.error_blob_uri, outcome.stderr)):
+                target = self._writable(spec, uri)
+                if target is None:  # Azure runs the script but cannot upload its output
+                    command["upload_error"] = "Failed to upload to the output blob: AuthorizationFailure"
+                else:
+                    self.cloud.blobs.setdefault(target, bytearray()).extend(text.encode())
             command["execution_state"] = "Succeeded" if outcome.exit_code == 0 else "Failed"
         done = command["execution_state"] != "Running"
         return RunCommandState(
@@ -144,7 +163,7 @@ class FakeRunCommands:
             provisioning_state="Succeeded",
             execution_state=command["execution_state"],
             exit_code=outcome.exit_code if done else None,
-            error_message=None,
+            error_message=command.get("upload_error"),
         )
 
     def begin_delete(self, *, resource_group: str, vm_name: str, name: str) -> None:

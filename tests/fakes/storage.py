@@ -81,6 +81,7 @@ class FakeBlobs:
     def delete(self, *, container: str, name: str) -> None:
         self.cloud.enter("blobs.delete", f"{container}/{name}")
         self.cloud.blobs.pop(self._url(container, name), None)
+        self.copies.pop(self._url(container, name), None)  # a deleted blob's pending copy ends with it
 
     def begin_copy_from_url(self, *, source_url: str, container: str, name: str) -> str:
         self.cloud.enter("blobs.copy", f"{container}/{name}")
@@ -90,6 +91,13 @@ class FakeBlobs:
         self.copies[self._url(container, name)] = {"id": copy_id, "source": source, "reads": self.copy_reads}
         self.cloud.blobs[self._url(container, name)] = bytearray()
         return copy_id
+
+    def writable_url(self, *, container: str, name: str, valid_seconds: int) -> str:
+        self.cloud.enter("blobs.sas", f"{container}/{name}")
+        url = self._url(container, name)
+        signature = uuid.uuid4().hex
+        self.cloud.sas[signature] = url
+        return f"{url}?sp=racw&se=+{valid_seconds}s&sig={signature}"
 
     def get_copy_state(self, *, container: str, name: str) -> CopyState:
         self.cloud.enter("blobs.copy_state", f"{container}/{name}")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from shared import naming
 from shared.deployment_template import (
     BuildVmNames,
     BuildVmSpec,
@@ -26,7 +27,8 @@ from shared.deployment_template import (
 from shared.models.azure import PurchasePlan
 
 GOLDEN = Path(__file__).parent
-SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+SUB_ID = "00000000-0000-0000-0000-000000000000"
+SUB = f"/subscriptions/{SUB_ID}"
 VAULT = KeyVaultSecretRef(
     vault_id=f"{SUB}/resourceGroups/kiln/providers/Microsoft.KeyVault/vaults/kiln-kv",
     secret_name="build-admin",
@@ -119,9 +121,22 @@ def test_new_network_has_an_nsg_without_inbound_rules_and_a_public_ip_for_outbou
     assert types["Microsoft.Network/publicIPAddresses"]["sku"] == {"name": "Standard"}
 
 
-def test_every_resource_carries_the_spec_tags() -> None:
+def test_every_build_resource_carries_the_spec_tags_and_the_staging_account_only_the_templates() -> None:
     template = build_vm_deployment(CASES["linux_marketplace_trusted_launch_new_vnet"])
-    assert all(r["tags"] == TAGS for r in template["resources"])
+    build = [r for r in template["resources"] if r["type"] != "Microsoft.Storage/storageAccounts"]
+    (account,) = [r for r in template["resources"] if r["type"] == "Microsoft.Storage/storageAccounts"]
+    assert build and all(r["tags"] == TAGS for r in build)
+    # The account outlives the run: the janitor, which sweeps by kiln.run, must never find it.
+    assert account["tags"] == {k: v for k, v in TAGS.items() if k != "kiln.run"}
+
+
+def test_explicit_staging_account_tags_replace_the_spec_tags_on_the_account_only() -> None:
+    spec = CASES["rhel_byos_marketplace_plan"].model_copy(
+        update={"storage_account_tags": {"kiln.template": "t", "createdBy": "kiln"}}
+    )
+    types = _by_type(build_vm_deployment(spec))
+    assert types["Microsoft.Storage/storageAccounts"]["tags"] == {"kiln.template": "t", "createdBy": "kiln"}
+    assert types["Microsoft.Compute/virtualMachines"]["tags"] == spec.tags
 
 
 def test_admin_password_is_a_key_vault_reference_never_a_literal() -> None:
@@ -148,9 +163,28 @@ def test_plan_and_trusted_launch_appear_only_when_the_source_needs_them() -> Non
 def test_names_derive_from_the_run_id_and_respect_azure_limits() -> None:
     names = BuildVmNames.for_run("9B3E41D0-7C2A-4F9E-8D11-0A6B5C4D3E2F")
     assert names == BuildVmNames.for_run("9B3E41D0-7C2A-4F9E-8D11-0A6B5C4D3E2F")
-    assert names.vm == "kiln-vm-9b3e41d07c2a"
+    assert names.vm == naming.build_vm_name("9B3E41D0-7C2A-4F9E-8D11-0A6B5C4D3E2F")
     assert re.fullmatch(r"[a-z0-9]{3,24}", names.storage_account)
-    assert len(names.computer) <= 15
+    assert re.fullmatch(r"[a-zA-Z0-9-]{1,15}", names.computer)
+    assert len(names.deployment) <= 64
+
+
+def test_two_runs_of_one_template_share_no_build_resource_name_but_the_staging_account() -> None:
+    first = BuildVmNames.for_run(naming.run_id(SUB_ID, "rg", "tpl", 1)).model_dump()
+    second = BuildVmNames.for_run(naming.run_id(SUB_ID, "rg", "tpl", 2)).model_dump()
+    other = BuildVmNames.for_run(naming.run_id(SUB_ID, "rg", "other", 1)).model_dump()
+    per_run = {"deployment", "vm", "computer", "nic", "public_ip", "vnet", "nsg", "os_disk"}
+    assert all(first[k] != second[k] for k in per_run), (first, second)
+    # One staging account per template (AIB keeps it, and the logs, until the template is deleted).
+    assert first["storage_account"] == second["storage_account"] != other["storage_account"]
+    assert first["storage_account"] == naming.staging_storage_account_name(SUB_ID, "rg", "tpl")
+
+
+@pytest.mark.parametrize("number", [1, 99999])
+def test_names_of_real_run_ids_respect_azure_limits(number: int) -> None:
+    names = BuildVmNames.for_run(naming.run_id(SUB_ID, "a" * 90, "b" * 64, number))
+    assert len(names.computer) <= 15 and len(names.deployment) <= 64
+    assert re.fullmatch(r"[a-z0-9]{3,24}", names.storage_account)
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from shared.errors import ValidationFailed
 from shared.models import (
     SUPPORTED_API_VERSIONS,
-    ImageTemplate,
     template_to_wire,
     validate_template,
     validate_template_update,
     validate_trigger,
 )
+from tests.models.helpers import assert_round_trips
 from tests.models.strategies import damaged_templates, json_values, templates
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -23,11 +23,7 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @FAST
 @given(templates())
 def test_generated_valid_templates_round_trip_unchanged(body: dict[str, Any]) -> None:
-    t = validate_template(body)
-    wire = template_to_wire(t)
-    assert validate_template(wire) == t
-    assert ImageTemplate.model_validate(wire) == t
-    assert template_to_wire(validate_template(wire)) == wire
+    assert_round_trips(body)
 
 
 @FAST

@@ -9,9 +9,8 @@ from tests.models.builders import (
     IDENTITY,
     RG,
     VNET,
-    minimal_template,
 )
-from tests.models.helpers import Mutation, mutated, problems
+from tests.models.helpers import Mutation, assert_rule
 from tests.models.mutations import MI, SIG, distribute, drop, set_in, vnet
 
 # (rule, valid mutation, invalid mutation, expected (code, target) of the invalid one)
@@ -285,5 +284,4 @@ RULES: list[tuple[str, Mutation, Mutation, tuple[str, str]]] = [
 def test_rule_accepts_the_valid_case_and_reports_the_invalid_one(
     rule: str, valid: Mutation, invalid: Mutation, expected: tuple[str, str]
 ) -> None:
-    assert problems(mutated(minimal_template(), valid)) == []
-    assert problems(mutated(minimal_template(), invalid)) == [expected]
+    assert_rule(valid, invalid, expected)

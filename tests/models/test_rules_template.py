@@ -12,7 +12,7 @@ from tests.models.builders import (
     full_template,
     minimal_template,
 )
-from tests.models.helpers import Mutation, messages, mutated, problems
+from tests.models.helpers import Mutation, assert_rule, messages, mutated, problems
 from tests.models.mutations import DIRECT_SHARED, MI, SIG, customize, distribute, drop, set_in
 
 # (rule, valid mutation, invalid mutation, expected (code, target) of the invalid one)
@@ -237,8 +237,7 @@ RULES: list[tuple[str, Mutation, Mutation, tuple[str, str]]] = [
 def test_rule_accepts_the_valid_case_and_reports_the_invalid_one(
     rule: str, valid: Mutation, invalid: Mutation, expected: tuple[str, str]
 ) -> None:
-    assert problems(mutated(minimal_template(), valid)) == []
-    assert problems(mutated(minimal_template(), invalid)) == [expected]
+    assert_rule(valid, invalid, expected)
 
 
 def test_case_mismatch_in_a_field_name_suggests_the_right_spelling() -> None:

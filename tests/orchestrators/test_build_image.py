@@ -110,6 +110,8 @@ def test_error_handling_abort_keeps_the_build_vm_and_says_where_it_is(harness: H
     assert output["runState"] == "Failed"
     assert "cleanup_build_vm" not in harness.script.names()
     assert "kilnabcd1234" in output["message"] and "kiln-admin-abcd1234" in output["message"]
+    final = statuses(harness)[-1]
+    assert final["keep_build_vm"] is True and final["kept_vm"]["vm_name"] == "kilnabcd1234"
 
 
 def test_a_failed_distribute_target_gives_partially_succeeded_and_undoes_only_that_target(
@@ -304,3 +306,18 @@ def test_serial_distribution_adds_one_region_after_another_and_one_target_after_
     ]
     names = harness.script.names()
     assert names.index("check_distribute") < max(i for i, n in enumerate(names) if n == "start_distribute")
+
+
+def test_an_enabled_workload_optimization_runs_after_the_customizers_and_before_validation(
+    harness: Harness,
+) -> None:
+    optimize = {"workload": {"state": "Enabled", "scriptUri": "https://example.com/tune.sh"}}
+    validate = {"inVMValidations": [{"type": "Shell", "inline": ["true"]}]}
+    harness.start(build_input(template(optimize=optimize, validate=validate)))
+    output = harness.finish()
+
+    assert output["runState"] == "Succeeded"
+    phases = [p["step"]["phase"] for p in harness.script.payloads("start_step")]
+    assert phases == ["customize", "customize", "optimize", "validate", "generalize"]
+    sub_states = [s["run_sub_state"] for s in statuses(harness) if s.get("run_sub_state")]
+    assert sub_states.index("Optimizing") < sub_states.index("Validating")

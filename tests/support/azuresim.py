@@ -10,29 +10,32 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
-from azure.core.credentials import AccessToken
+from azure.core.exceptions import HttpResponseError
+from azure.keyvault.secrets import SecretClient
+
+from shared.azure.credentials import StaticTokenCredential
+from tests.support.process import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "AZURESIM READY "
+T = TypeVar("T")
 
 
-class SimCredential:
-    """A TokenCredential returning a fixed bearer token (azuresim checks presence, not signatures)."""
+# One fixed-token credential for every azuresim client: the app's own (azuresim checks presence, not
+# signatures). The old name stays for the benchmarks and the API tests.
+SimCredential = StaticTokenCredential
 
-    def __init__(self, token: str = "azuresim-token") -> None:
-        self.token = token
 
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken(self.token, int(time.time()) + 3600)
-
-    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
-        from azure.core.credentials import AccessTokenInfo
-
-        return AccessTokenInfo(self.token, int(time.time()) + 3600)
+def arm_error(exc: HttpResponseError) -> tuple[str, str]:
+    """(code, message) of the ARM error an SDK call raised."""
+    assert exc.error is not None, exc
+    return str(exc.error.code), str(exc.error.message)
 
 
 @dataclass
@@ -59,17 +62,39 @@ class AzureSim:
             body = resp.read()
         return json.loads(body) if body else None
 
+    def sdk_kwargs(self) -> dict[str, Any]:
+        """What an azure-mgmt client needs to reach this azuresim: its URL, its CA, and fast polling."""
+        return {"base_url": self.base_url, "connection_verify": self.ca_file, "polling_interval": 0.05}
+
+    def mgmt_client(
+        self, factory: Callable[..., T], subscription: str, *, token: str = "azuresim-token"
+    ) -> T:
+        """An official azure-mgmt client (``factory``: its class) for ``subscription``, over HTTPS to here."""
+        return factory(StaticTokenCredential(token), subscription, **self.sdk_kwargs())
+
+    def secret_client(self) -> SecretClient:
+        """The official Key Vault secrets client, over HTTPS to this azuresim's vault endpoint."""
+        # The challenge names resource https://vault.azure.net, which is not a parent domain of 127.0.0.1.
+        return SecretClient(
+            self.base_url,
+            StaticTokenCredential("azuresim-token"),
+            connection_verify=self.ca_file,
+            verify_challenge_resource=False,
+        )
+
     def stop(self) -> None:
         """Stop it with SIGTERM (it writes its state file on the way out); SIGKILL after 10 s."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+    def __enter__(self) -> AzureSim:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
 
 
 def start_azuresim(
@@ -81,7 +106,10 @@ def start_azuresim(
     extra_args: list[str] | None = None,
     timeout: float = 30.0,
 ) -> AzureSim:
-    """Start ``python -m azuresim`` on 127.0.0.1 and wait for its ready line."""
+    """Start ``python -m azuresim`` on 127.0.0.1 and wait for its ready line.
+
+    The answer is a context manager that stops it: ``with start_azuresim(...) as sim:``.
+    """
     ca_dir = Path(tempfile.mkdtemp(prefix="azuresim-test-"))
     args = [sys.executable, "-m", "azuresim", "--port", str(port), "--ca-out", str(ca_dir / "ca.pem")]
     args += ["--latency-scale", str(latency_scale)]
@@ -100,6 +128,12 @@ def start_azuresim(
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+    info = _ready_line(proc, stderr_path, timeout)
+    return AzureSim(proc, info["base_url"], info["ca_file"], info["port"], state_file, stderr_path)
+
+
+def _ready_line(proc: subprocess.Popen[str], stderr_path: Path, timeout: float) -> dict[str, Any]:
+    """The JSON of azuresim's ready line; the process is killed when none comes in ``timeout`` seconds."""
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -107,10 +141,8 @@ def start_azuresim(
         if ready:
             line = proc.stdout.readline()
             if line.startswith(READY):
-                info = json.loads(line[len(READY) :])
-                return AzureSim(
-                    proc, info["base_url"], info["ca_file"], info["port"], state_file, stderr_path
-                )
+                info: dict[str, Any] = json.loads(line[len(READY) :])
+                return info
         if proc.poll() is not None:
             raise RuntimeError(f"azuresim exited early: {stderr_path.read_text()}")
     proc.kill()

@@ -1,49 +1,34 @@
-"""Fixtures for the azuresim compute tests: one azuresim per module, official SDK clients over HTTPS."""
+"""Fixtures for the azuresim compute tests: official SDK clients over HTTPS to the module's azuresim."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from tests.support.azuresim import AzureSim, SimCredential, start_azuresim
-from tests.support.azurite import Azurite
+from tests.support.azuresim import AzureSim
 
 SUB = "00000000-0000-0000-0000-0000000000c0"
 LOCATION = "eastus"
 UBUNTU = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}
 
 
-@pytest.fixture(scope="module")
-def sim(azurite: Azurite) -> Iterator[AzureSim]:
-    server = start_azuresim(storage_connection_string=azurite.connection_string)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def client_kwargs(sim: AzureSim) -> dict[str, Any]:
-    return {"base_url": sim.base_url, "connection_verify": sim.ca_file, "polling_interval": 0.05}
-
-
 @pytest.fixture
 def compute(sim: AzureSim) -> Any:
     # Typed Any: the SDK's overloads accept only its models, while at run time it takes the JSON dicts the
     # tests send (the same bodies kiln's adapters send).
-    return ComputeManagementClient(SimCredential(), SUB, **client_kwargs(sim))
+    return sim.mgmt_client(ComputeManagementClient, SUB)
 
 
 @pytest.fixture
 def rg(sim: AzureSim) -> str:
     """A fresh resource group."""
     name = f"rg-{uuid.uuid4().hex[:8]}"
-    client = ResourceManagementClient(SimCredential(), SUB, **client_kwargs(sim))
+    client = sim.mgmt_client(ResourceManagementClient, SUB)
     client.resource_groups.create_or_update(name, {"location": LOCATION})
     return name
 
@@ -72,9 +57,3 @@ def make_vm(compute: Any, rg: str) -> Callable[..., Any]:
         return compute.virtual_machines.begin_create_or_update(rg, name, vm_body(**kwargs)).result()
 
     return make
-
-
-def arm_error(exc: HttpResponseError) -> tuple[str, str]:
-    """(code, message) of the ARM error an SDK call raised."""
-    assert exc.error is not None, exc
-    return str(exc.error.code), str(exc.error.message)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
-from tests.azuresim.compute.conftest import arm_error, vm_body
-from tests.support.azuresim import AzureSim
+from tests.azuresim.compute.conftest import vm_body
+from tests.support.azuresim import AzureSim, arm_error
 
 pytestmark = pytest.mark.timeout(60)
 DEFINITION: dict[str, Any] = {

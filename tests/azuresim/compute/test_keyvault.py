@@ -11,17 +11,14 @@ import requests
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.secrets import SecretClient
 
-from tests.support.azuresim import AzureSim, SimCredential
+from tests.support.azuresim import AzureSim
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
 def secrets(sim: AzureSim) -> SecretClient:
-    # The challenge names resource https://vault.azure.net, which is not a parent domain of 127.0.0.1.
-    return SecretClient(
-        sim.base_url, SimCredential(), connection_verify=sim.ca_file, verify_challenge_resource=False
-    )
+    return sim.secret_client()
 
 
 def name() -> str:

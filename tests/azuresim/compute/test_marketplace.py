@@ -9,8 +9,8 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from tests.azuresim.compute.conftest import SUB, arm_error, vm_body
-from tests.support.azuresim import AzureSim
+from tests.azuresim.compute.conftest import SUB, vm_body
+from tests.support.azuresim import AzureSim, arm_error
 
 pytestmark = pytest.mark.timeout(60)
 WS = ("eastus", "MicrosoftWindowsServer", "WindowsServer")

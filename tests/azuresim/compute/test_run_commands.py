@@ -12,8 +12,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
-from tests.azuresim.compute.conftest import arm_error
-from tests.support.azuresim import AzureSim
+from tests.support.azuresim import AzureSim, arm_error
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.timeout(60)

@@ -12,23 +12,19 @@ from azure.keyvault.secrets import SecretClient
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from tests.azuresim.compute.conftest import SUB, client_kwargs, vm_body
-from tests.support.azuresim import AzureSim, SimCredential, start_azuresim
+from tests.azuresim.compute.conftest import SUB, vm_body
+from tests.support.azuresim import AzureSim, start_azuresim
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.timeout(90)
 
 
 def clients(sim: AzureSim) -> tuple[Any, SecretClient]:
-    compute = ComputeManagementClient(SimCredential(), SUB, **client_kwargs(sim))
-    secrets = SecretClient(
-        sim.base_url, SimCredential(), connection_verify=sim.ca_file, verify_challenge_resource=False
-    )
-    return compute, secrets
+    return sim.mgmt_client(ComputeManagementClient, SUB), sim.secret_client()
 
 
 def populate(sim: AzureSim) -> str:
-    ResourceManagementClient(SimCredential(), SUB, **client_kwargs(sim)).resource_groups.create_or_update(
+    sim.mgmt_client(ResourceManagementClient, SUB).resource_groups.create_or_update(
         "rg-state", {"location": "eastus"}
     )
     compute, secrets = clients(sim)
@@ -49,14 +45,10 @@ def populate(sim: AzureSim) -> str:
 
 def test_compute_state_survives_a_restart(azurite: Azurite, tmp_path: Path) -> None:
     state = tmp_path / "azuresim.json"
-    first = start_azuresim(storage_connection_string=azurite.connection_string, state_file=state)
-    try:
+    with start_azuresim(storage_connection_string=azurite.connection_string, state_file=state) as first:
         version = populate(first)
-    finally:
-        first.stop()
     assert "protectedParameters" not in state.read_text()
-    second = start_azuresim(storage_connection_string=azurite.connection_string, state_file=state)
-    try:
+    with start_azuresim(storage_connection_string=azurite.connection_string, state_file=state) as second:
         compute, secrets = clients(second)
         view = compute.virtual_machines.instance_view("rg-state", "vm1")
         assert [s.code for s in view.statuses][1:] == ["OSState/generalized", "PowerState/deallocated"]
@@ -69,6 +61,4 @@ def test_compute_state_survives_a_restart(azurite: Azurite, tmp_path: Path) -> N
         )
         assert newest[0].name == "24.04.202601010"
         assert secrets.get_secret("kept", version).value == "value-1"
-    finally:
-        second.stop()
     assert json.loads(state.read_text())["control"]["keyvault.secrets"]["kept"]["name"] == "kept"

@@ -10,8 +10,8 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
-from tests.azuresim.compute.conftest import arm_error, vm_body
-from tests.support.azuresim import AzureSim
+from tests.azuresim.compute.conftest import vm_body
+from tests.support.azuresim import AzureSim, arm_error
 
 pytestmark = pytest.mark.timeout(60)
 

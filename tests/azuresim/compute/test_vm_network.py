@@ -10,8 +10,8 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from tests.azuresim.compute.conftest import SUB, client_kwargs, vm_body
-from tests.support.azuresim import AzureSim, SimCredential
+from tests.azuresim.compute.conftest import SUB, vm_body
+from tests.support.azuresim import AzureSim
 
 pytestmark = pytest.mark.timeout(60)
 NET_API = "2024-05-01"
@@ -54,7 +54,7 @@ TEMPLATE = {
 
 @pytest.fixture
 def resources(sim: AzureSim) -> Any:
-    return ResourceManagementClient(SimCredential(), SUB, **client_kwargs(sim))
+    return sim.mgmt_client(ResourceManagementClient, SUB)
 
 
 def nic_id(rg: str, name: str) -> str:
@@ -62,7 +62,7 @@ def nic_id(rg: str, name: str) -> str:
 
 
 def test_nic_is_in_use_until_the_vm_is_deleted(sim: AzureSim, compute: Any, resources: Any, rg: str) -> None:
-    deployments = DeploymentsMgmtClient(SimCredential(), SUB, **client_kwargs(sim))
+    deployments = sim.mgmt_client(DeploymentsMgmtClient, SUB)
     body = {"properties": {"mode": "Incremental", "template": TEMPLATE}}
     deployments.deployments.begin_create_or_update(rg, "net", body).result()  # type: ignore[call-overload]
     nics = [

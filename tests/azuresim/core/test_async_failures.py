@@ -11,9 +11,9 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from tests.azuresim.core.conftest import SUB, client_kwargs
+from tests.azuresim.core.conftest import SUB, slow_azuresim
 from tests.azuresim.core.test_deployments import NETWORK_TEMPLATE
-from tests.support.azuresim import AzureSim, SimCredential, start_azuresim
+from tests.support.azuresim import AzureSim, arm_error
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.timeout(60)
@@ -50,8 +50,7 @@ def test_an_async_rule_accepts_the_request_and_fails_the_operation(
     )
     with pytest.raises(HttpResponseError) as info:
         poller.result(timeout=30)
-    assert info.value.error is not None
-    assert info.value.error.code == "AllocationFailed"
+    assert arm_error(info.value)[0] == "AllocationFailed"
     served: Any = resources.resources.get_by_id(rid, api_version="2024-05-01")
     assert served.properties["provisioningState"] == "Failed"
 
@@ -77,19 +76,12 @@ def test_a_rule_on_a_resource_fails_it_inside_a_deployment(
 
 @pytest.fixture
 def slow_sim(azurite: Azurite) -> Iterator[AzureSim]:
-    server = start_azuresim(storage_connection_string=azurite.connection_string, latency_scale=1.0)
-    server.control("PUT", "/_sim/latency", {"ops": {"arm.request": 0.0, "resources.deployment.put": 30.0}})
-    try:
+    with slow_azuresim(azurite, {"resources.deployment.put": 30.0}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _slow_clients(sim: AzureSim) -> tuple[ResourceManagementClient, DeploymentsMgmtClient]:
-    kwargs: Any = client_kwargs(sim)
-    return ResourceManagementClient(SimCredential(), SUB, **kwargs), DeploymentsMgmtClient(
-        SimCredential(), SUB, **kwargs
-    )
+    return sim.mgmt_client(ResourceManagementClient, SUB), sim.mgmt_client(DeploymentsMgmtClient, SUB)
 
 
 def _state(deployments: DeploymentsMgmtClient, rg: str, name: str) -> Any:

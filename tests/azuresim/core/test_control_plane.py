@@ -14,8 +14,8 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from tests.azuresim.core.conftest import SUB, client_kwargs
-from tests.support.azuresim import AzureSim, SimCredential
+from tests.azuresim.core.conftest import SUB
+from tests.support.azuresim import AzureSim, arm_error
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -60,7 +60,7 @@ def test_arm_calls_without_a_bearer_token_get_401(sim: AzureSim, rg_name: str) -
 
 
 def test_sdk_client_with_an_empty_token_is_refused(sim: AzureSim, rg_name: str) -> None:
-    client = ResourceManagementClient(SimCredential(""), SUB, **client_kwargs(sim))  # type: ignore[arg-type]
+    client = sim.mgmt_client(ResourceManagementClient, SUB, token="")
     with pytest.raises(HttpResponseError) as info:
         client.resource_groups.get(rg_name)
     assert info.value.status_code == 401
@@ -84,8 +84,7 @@ def test_a_once_rule_fails_exactly_one_matching_request(
     with pytest.raises(HttpResponseError) as info:
         resources.resource_groups.get(rg_name)
     assert info.value.status_code == 409
-    assert info.value.error is not None
-    assert info.value.error.code == "Conflict"
+    assert arm_error(info.value)[0] == "Conflict"
     assert resources.resource_groups.get(rg_name).name == rg_name
     assert sim.control("GET", "/_sim/faults")["rules"] == []
 
@@ -122,8 +121,7 @@ def test_a_rule_with_body_contains_only_fails_matching_bodies(
     resources.resource_groups.create_or_update(rg_name, {"location": "eastus", "tags": {"fine": "yes"}})
     with pytest.raises(HttpResponseError) as info:
         resources.resource_groups.create_or_update(rg_name, {"location": "eastus", "tags": {"x": "poison"}})
-    assert info.value.error is not None
-    assert info.value.error.code == "Poisoned"
+    assert arm_error(info.value)[0] == "Poisoned"
 
 
 def test_probability_rules_fire_at_their_rate(sim: AzureSim, rg_name: str) -> None:

@@ -8,20 +8,11 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.keyvault.secrets import SecretClient
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from shared.deployment_template import (
-    BuildVmNames,
-    BuildVmSpec,
-    ImageReference,
-    KeyVaultSecretRef,
-    build_vm_deployment,
-    build_vm_parameters,
-)
-from tests.azuresim.core.conftest import SUB
-from tests.support.azuresim import AzureSim, SimCredential
+from tests.azuresim.core.conftest import SUB, deploy_build_vm
+from tests.support.azuresim import AzureSim, arm_error
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.timeout(60)
@@ -186,9 +177,9 @@ def test_invalid_templates_are_rejected_synchronously_with_invalid_template(
     with pytest.raises(HttpResponseError) as info:
         _deploy(deployments, rg_name, "v", template, params)
     assert info.value.status_code == 400
-    assert info.value.error is not None
-    assert info.value.error.code == "InvalidTemplate"
-    assert fragment in str(info.value.error.message)
+    code, message = arm_error(info.value)
+    assert code == "InvalidTemplate"
+    assert fragment in message
 
 
 def test_circular_dependencies_are_invalid_templates(
@@ -208,32 +199,20 @@ def test_deploying_into_a_missing_group_is_resource_group_not_found(
 ) -> None:
     with pytest.raises(ResourceNotFoundError) as info:
         _deploy(deployments, "rg-missing-xyz", "d", NETWORK_TEMPLATE, _params("rg-missing"))
-    assert info.value.error is not None
-    assert info.value.error.code == "ResourceGroupNotFound"
+    assert arm_error(info.value)[0] == "ResourceGroupNotFound"
 
 
 def test_kiln_build_vm_template_creates_the_vm_its_network_disk_and_storage(
     sim: AzureSim, resources: ResourceManagementClient, deployments: DeploymentsMgmtClient, rg_name: str
 ) -> None:
-    secrets = SecretClient(
-        sim.base_url, SimCredential(), connection_verify=sim.ca_file, verify_challenge_resource=False
-    )
-    secrets.set_secret("build-admin", "S3cret-Passw0rd!")
-    resources.resource_groups.create_or_update(rg_name, {"location": "eastus"})
-    spec = BuildVmSpec(
+    names, result = deploy_build_vm(
+        sim,
+        resources,
+        deployments,
+        rg_name,
         run_id="run-0001-abc",
-        location="eastus",
-        os_type="Linux",
-        vm_size="Standard_D2s_v5",
-        image_reference=ImageReference(
-            publisher="Canonical", offer="ubuntu-24_04-lts", sku="server", version="24.04.202411030"
-        ),
-        admin_password=KeyVaultSecretRef(vault_id="/subscriptions/x/vaults/kv", secret_name="build-admin"),
+        secret_name="build-admin",
         tags={"kiln-run": "run-0001-abc"},
-    )
-    names = BuildVmNames.for_run(spec.run_id)
-    result = _deploy(
-        deployments, rg_name, names.deployment, build_vm_deployment(spec), build_vm_parameters(spec)
     )
     group_id = f"/subscriptions/{SUB}/resourceGroups/{rg_name}"
     vm_id = f"{group_id}/providers/Microsoft.Compute/virtualMachines/{names.vm}"
@@ -268,8 +247,7 @@ def test_deleting_a_deployment_removes_the_record_but_keeps_its_resources(
     deployments.deployments.begin_delete(rg_name, "gone").result(timeout=30)
     with pytest.raises(ResourceNotFoundError) as info:
         deployments.deployments.get(rg_name, "gone")
-    assert info.value.error is not None
-    assert info.value.error.code == "DeploymentNotFound"
+    assert arm_error(info.value)[0] == "DeploymentNotFound"
     assert len(list(resources.resources.list_by_resource_group(rg_name))) == 3
 
 

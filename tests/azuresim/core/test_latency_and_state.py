@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from tests.azuresim.core.conftest import SUB, client_kwargs
+from tests.azuresim.core.conftest import SUB, slow_azuresim
 from tests.azuresim.core.test_control_plane import raw
-from tests.support.azuresim import AzureSim, SimCredential, start_azuresim
+from tests.support.azuresim import AzureSim, start_azuresim
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.timeout(60)
@@ -21,16 +21,12 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture
 def slow_sim(azurite: Azurite) -> Iterator[AzureSim]:
-    server = start_azuresim(storage_connection_string=azurite.connection_string, latency_scale=1.0)
-    server.control("PUT", "/_sim/latency", {"ops": {"arm.request": 0.0, "resources.group.delete": 1.5}})
-    try:
+    with slow_azuresim(azurite, {"resources.group.delete": 1.5}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _client(sim: AzureSim) -> ResourceManagementClient:
-    return ResourceManagementClient(SimCredential(), SUB, **client_kwargs(sim))  # type: ignore[arg-type]
+    return sim.mgmt_client(ResourceManagementClient, SUB)
 
 
 def test_a_slow_delete_reports_in_progress_with_retry_after_until_its_latency_has_passed(
@@ -87,8 +83,7 @@ def test_the_latency_scale_is_read_and_changed_through_the_control_plane(slow_si
 
 def test_resources_survive_a_restart_through_the_state_file(azurite: Azurite, tmp_path: Path) -> None:
     state = tmp_path / "azuresim.json"
-    first = start_azuresim(storage_connection_string=azurite.connection_string, state_file=state)
-    try:
+    with start_azuresim(storage_connection_string=azurite.connection_string, state_file=state) as first:
         client = _client(first)
         client.resource_groups.create_or_update("rg-keep", {"location": "eastus", "tags": {"k": "v"}})
         nsg = (
@@ -97,27 +92,18 @@ def test_resources_survive_a_restart_through_the_state_file(azurite: Azurite, tm
         client.resources.begin_create_or_update_by_id(
             nsg, {"location": "eastus"}, api_version="2024-05-01"
         ).result()
-    finally:
-        first.stop()
-    second = start_azuresim(storage_connection_string=azurite.connection_string, state_file=state)
-    try:
+    with start_azuresim(storage_connection_string=azurite.connection_string, state_file=state) as second:
         client = _client(second)
         assert client.resource_groups.get("rg-keep").tags == {"k": "v"}
         served: Any = client.resources.get_by_id(nsg, api_version="2024-05-01")
         assert served.id == nsg
         assert served.properties["provisioningState"] == "Succeeded"
-    finally:
-        second.stop()
 
 
 def test_work_in_flight_at_a_restart_is_settled(azurite: Azurite, tmp_path: Path) -> None:
     state = tmp_path / "azuresim.json"
-    first = start_azuresim(
-        storage_connection_string=azurite.connection_string, state_file=state, latency_scale=1
-    )
-    slow = {"arm.request": 0.0, "resources.group.delete": 60.0, "resources.deployment.put": 60.0}
-    first.control("PUT", "/_sim/latency", {"ops": slow})
-    try:
+    slow = {"resources.group.delete": 60.0, "resources.deployment.put": 60.0}
+    with slow_azuresim(azurite, slow, state_file=state) as first:
         client = _client(first)
         client.resource_groups.create_or_update("rg-doomed", {"location": "eastus"})
         group = f"/subscriptions/{SUB}/resourceGroups/rg-doomed"
@@ -139,10 +125,7 @@ def test_work_in_flight_at_a_restart_is_settled(azurite: Azurite, tmp_path: Path
         )
         assert status == 202
         poll = headers["Azure-AsyncOperation"].removeprefix(first.base_url)
-    finally:
-        first.stop()
-    second = start_azuresim(storage_connection_string=azurite.connection_string, state_file=state)
-    try:
+    with start_azuresim(storage_connection_string=azurite.connection_string, state_file=state) as second:
         client = _client(second)
         assert not client.resource_groups.check_existence("rg-doomed")
         assert not client.resources.check_existence_by_id(nsg, api_version="2024-05-01")
@@ -150,5 +133,3 @@ def test_work_in_flight_at_a_restart_is_settled(azurite: Azurite, tmp_path: Path
         deployment = raw(second, "GET", deploy + "?api-version=2026-06-01")[2]
         assert deployment["properties"]["provisioningState"] == "Failed"
         assert deployment["properties"]["error"]["code"] == "DeploymentFailed"
-    finally:
-        second.stop()

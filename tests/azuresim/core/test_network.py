@@ -7,20 +7,12 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.keyvault.secrets import SecretClient
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from shared.deployment_template import (
-    BuildVmNames,
-    BuildVmSpec,
-    ImageReference,
-    KeyVaultSecretRef,
-    build_vm_deployment,
-    build_vm_parameters,
-)
-from tests.azuresim.core.conftest import SUB
-from tests.support.azuresim import AzureSim, SimCredential
+from shared.deployment_template import BuildVmNames
+from tests.azuresim.core.conftest import SUB, deploy_build_vm
+from tests.support.azuresim import AzureSim, arm_error
 
 pytestmark = pytest.mark.timeout(60)
 API = "2024-05-01"
@@ -47,24 +39,7 @@ def build_vm(
     sim: AzureSim, resources: ResourceManagementClient, deployments: DeploymentsMgmtClient, rg_name: str
 ) -> BuildVmNames:
     """kiln's build VM deployment (VM, NIC, public IP, NSG, VNet, storage) in a fresh group."""
-    SecretClient(
-        sim.base_url, SimCredential(), connection_verify=sim.ca_file, verify_challenge_resource=False
-    ).set_secret("net-admin", "S3cret-Passw0rd!")
-    resources.resource_groups.create_or_update(rg_name, {"location": "eastus"})
-    spec = BuildVmSpec(
-        run_id=rg_name,
-        location="eastus",
-        os_type="Linux",
-        vm_size="Standard_D2s_v5",
-        image_reference=ImageReference(
-            publisher="Canonical", offer="ubuntu-24_04-lts", sku="server", version="24.04.202411030"
-        ),
-        admin_password=KeyVaultSecretRef(vault_id="/subscriptions/x/vaults/kv", secret_name="net-admin"),
-    )
-    names = BuildVmNames.for_run(spec.run_id)
-    body: Any = {"properties": {"mode": "Incremental", "template": build_vm_deployment(spec)}}
-    body["properties"]["parameters"] = build_vm_parameters(spec)
-    deployments.deployments.begin_create_or_update(rg_name, names.deployment, body).result(timeout=30)
+    names, _ = deploy_build_vm(sim, resources, deployments, rg_name, run_id=rg_name, secret_name="net-admin")
     return names
 
 
@@ -163,5 +138,4 @@ def test_a_nic_keeps_its_public_ip_across_a_re_put_but_another_nic_cannot_take_i
     assert again.properties["ipConfigurations"][0]["properties"]["privateIPAddress"] == "10.0.0.4"
     with pytest.raises(HttpResponseError) as info:
         _put(resources, _net(rg_name, "networkInterfaces", "n2"), nic)
-    assert info.value.error is not None
-    assert info.value.error.code == "PublicIPAddressInUse"
+    assert arm_error(info.value)[0] == "PublicIPAddressInUse"

@@ -7,6 +7,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.azuresim.core.conftest import SUB
+from tests.support.azuresim import arm_error
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,8 +39,7 @@ def test_check_existence_is_true_only_for_existing_groups(
 def test_get_of_a_missing_group_is_resource_group_not_found(resources: ResourceManagementClient) -> None:
     with pytest.raises(ResourceNotFoundError) as info:
         resources.resource_groups.get("rg-does-not-exist")
-    assert info.value.error is not None
-    assert info.value.error.code == "ResourceGroupNotFound"
+    assert arm_error(info.value)[0] == "ResourceGroupNotFound"
 
 
 def test_delete_is_a_long_running_operation_that_removes_the_group(

@@ -9,6 +9,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.azuresim.core.conftest import SUB
+from tests.support.azuresim import arm_error
 
 pytestmark = pytest.mark.timeout(60)
 API = "2024-05-01"
@@ -49,8 +50,7 @@ def test_resources_are_listed_by_group_and_by_subscription_with_tag_filters(
 def test_listing_a_missing_group_is_resource_group_not_found(resources: ResourceManagementClient) -> None:
     with pytest.raises(ResourceNotFoundError) as info:
         list(resources.resources.list_by_resource_group("rg-nowhere"))
-    assert info.value.error is not None
-    assert info.value.error.code == "ResourceGroupNotFound"
+    assert arm_error(info.value)[0] == "ResourceGroupNotFound"
 
 
 def test_generic_resources_of_unserved_types_are_stored_read_and_deleted_by_id(
@@ -69,8 +69,7 @@ def test_generic_resources_of_unserved_types_are_stored_read_and_deleted_by_id(
     resources.resources.begin_delete_by_id(rid, api_version="2020-02-02").result(timeout=30)
     with pytest.raises(ResourceNotFoundError) as info:
         resources.resources.get_by_id(rid, api_version="2020-02-02")
-    assert info.value.error is not None
-    assert info.value.error.code == "ResourceNotFound"
+    assert arm_error(info.value)[0] == "ResourceNotFound"
 
 
 def test_tags_at_scope_are_read_replaced_and_merged(

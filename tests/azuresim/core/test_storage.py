@@ -13,7 +13,7 @@ from azure.storage.blob import BlobServiceClient
 
 from tests.azuresim.core.conftest import SUB
 from tests.azuresim.core.test_control_plane import raw
-from tests.support.azuresim import AzureSim
+from tests.support.azuresim import AzureSim, arm_error
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.timeout(60)
@@ -57,8 +57,7 @@ def test_storage_account_names_are_validated_and_global(
     _create(resources, _account_id(rg_name, name))
     with pytest.raises(HttpResponseError) as info:
         _create(resources, _account_id(rg_name + "-2", name))
-    assert info.value.error is not None
-    assert info.value.error.code == "StorageAccountAlreadyTaken"
+    assert arm_error(info.value)[0] == "StorageAccountAlreadyTaken"
     with pytest.raises(HttpResponseError) as info:
         _create(resources, _account_id(rg_name, "Bad_Name"))
     assert info.value.error is not None

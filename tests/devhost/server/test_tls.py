@@ -3,20 +3,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from azure.core.credentials import AccessToken
 from azure.mgmt.imagebuilder import ImageBuilderClient
 
+from shared.azure.credentials import StaticTokenCredential
 from tests.devhost.server.conftest import TESTAPP
 from tests.support.devhost import start_devhost
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class StaticToken:
-    """A TokenCredential: the SDK only asks it for a bearer token."""
-
-    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
-        return AccessToken("local-token", int(time.time()) + 3600)
 
 
 def test_official_azure_sdk_client_reaches_an_https_function_through_the_generated_ca(tmp_path: Path) -> None:
@@ -27,7 +20,10 @@ def test_official_azure_sdk_client_reaches_an_https_function_through_the_generat
         assert server.base_url.startswith("https://127.0.0.1:")
         assert server.ca_file == str(ca_out) and ca_out.exists()
         client = ImageBuilderClient(
-            StaticToken(), "0000-sub", base_url=f"{server.base_url}/api", connection_verify=str(ca_out)
+            StaticTokenCredential("local-token"),
+            "0000-sub",
+            base_url=f"{server.base_url}/api",
+            connection_verify=str(ca_out),
         )
         template = client.virtual_machine_image_templates.get("my-rg", "tpl-1")
         assert template.name == "tpl-1"

@@ -1,0 +1,139 @@
+"""Orphan pollers stop: once compensation deleted what a ``check_*`` activity follows, it answers done.
+
+A cancel or the build timeout interrupts the orchestrator, but the ``poll_until_done`` sub-orchestration of
+the phase in flight keeps calling its check; each check must therefore end the poll (``NotFound`` or
+``OperationCanceled``) instead of answering "not yet" or raising until the poll's own deadline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activities import cleanup, deploy_vm, distribute, steps, vm_power
+from shared.models.build import (
+    DeployInput,
+    DistributeInput,
+    DistributeTarget,
+    PollInput,
+    PollOutput,
+    RunRef,
+    StepInput,
+    StepSpec,
+    UndoInput,
+)
+from tests.activities.support import (
+    MANAGED_IMAGE,
+    UBUNTU_DEF,
+    deployed,
+    linux_template,
+    resolved,
+    run_ref,
+    world,
+)
+from tests.activities.test_distribute import generalized
+from tests.fakes import FakeAzure, ScriptOutcome
+
+
+def _cleaned_up(fake: FakeAzure, inp: UndoInput) -> None:
+    for _ in range(10):
+        if cleanup.run(inp, ports=fake).done:
+            return
+    raise AssertionError("cleanup_build_vm never finished")
+
+
+def _ended(out: PollOutput, *codes: str) -> None:
+    assert out.done and not out.succeeded, out
+    assert out.error is not None and out.error.code in codes, out.error
+
+
+def test_a_step_poll_ends_with_not_found_once_cleanup_deleted_the_build_vm() -> None:
+    fake = world()
+    run, _, plan, vm = deployed(fake, linux_template())
+    fake.run_commands.outcomes = [ScriptOutcome(".*", reads=50)]  # a long step
+    step = StepSpec(phase="customize", index=0, name="long", kind="Shell", spec={"inline": ["sleep 600"]})
+    inp = StepInput(run=run, vm=vm, step=step)
+    assert steps.start(inp, ports=fake).error is None
+    assert not steps.check(inp, ports=fake).done
+
+    _cleaned_up(fake, UndoInput(run=run, vm=vm, staging=plan))
+
+    _ended(steps.check(inp, ports=fake), "NotFound")
+
+
+def test_vm_polls_end_with_operation_canceled_while_the_vm_is_deleted_then_not_found() -> None:
+    fake = world()
+    run, _, plan, vm = deployed(fake, linux_template())
+    fake.cloud.lro_reads = 5
+    probe = PollInput(run=run, vm=vm, key=vm.vm_name)
+    assert not cleanup.run(UndoInput(run=run, vm=vm, staging=plan), ports=fake).done  # VM: Deleting
+
+    _ended(vm_power.check_ready(probe, ports=fake), "OperationCanceled")
+    _ended(vm_power.check_deallocated(probe, ports=fake), "OperationCanceled")
+    _cleaned_up(fake, UndoInput(run=run, vm=vm, staging=plan))
+    _ended(vm_power.check_ready(probe, ports=fake), "NotFound")
+    _ended(vm_power.check_deallocated(probe, ports=fake), "NotFound")
+
+
+def test_a_deployment_poll_ends_with_not_found_once_its_group_is_gone() -> None:
+    fake = world()
+    run: RunRef = run_ref()
+    template = linux_template()
+    source = resolved(fake, template, run)
+    _, _, plan, _ = deployed(fake, template, run_ref(7))  # the staging group exists
+    fake.cloud.lro_reads = 50
+    started = deploy_vm.run(DeployInput(run=run, template=template, source=source, staging=plan), ports=fake)
+    assert started.vm is not None
+    probe = PollInput(run=run, vm=started.vm)
+    assert not deploy_vm.check(probe, ports=fake).done
+
+    fake.resource_groups.begin_delete(name=plan.resource_group)  # template DELETE took the group
+
+    _ended(deploy_vm.check(probe, ports=fake), "NotFound")
+
+
+def _started(fake: FakeAzure, spec: dict[str, Any]) -> tuple[RunRef, PollInput, DistributeTarget, Any]:
+    run, source, vm = generalized(fake)
+    target = DistributeTarget(index=0, type=spec["type"], run_output_name=spec["runOutputName"], spec=spec)
+    started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
+    assert started.error is None, started.error
+    data = {"target": target.model_dump(mode="json"), "started": started.model_dump(mode="json")}
+    return run, PollInput(run=run, vm=vm, key=spec["runOutputName"], data=data), target, started
+
+
+def test_a_managed_image_poll_ends_with_not_found_once_undo_deleted_the_image() -> None:
+    fake = world()
+    spec = {"type": "ManagedImage", "imageId": MANAGED_IMAGE, "location": "westus2", "runOutputName": "mi"}
+    run, probe, target, started = _started(fake, spec)
+    fake.cloud.lro_reads = 50
+
+    distribute.undo(UndoInput(run=run, target=target, started=started), ports=fake)
+
+    _ended(distribute.check(probe, ports=fake), "NotFound")
+
+
+def test_gallery_polls_end_and_a_late_region_retry_never_recreates_a_deleted_version() -> None:
+    fake = world()
+    spec = {
+        "type": "SharedImage",
+        "galleryImageId": UBUNTU_DEF,
+        "runOutputName": "sig",
+        "replicationRegions": ["westus2", "eastus"],
+    }
+    run, probe, target, started = _started(fake, spec)
+    region = probe.model_copy(update={"key": "eastus"})
+
+    distribute.undo(UndoInput(run=run, target=target, started=started), ports=fake)
+
+    _ended(distribute.check(probe, ports=fake), "NotFound")
+    _ended(distribute.check_region(region, ports=fake), "NotFound")
+    _ended(distribute.retry_region(region, ports=fake), "NotFound")
+    assert fake.cloud.find(started.artifact_id or "") is None
+
+
+def test_a_vhd_copy_poll_ends_with_not_found_once_undo_deleted_the_blob() -> None:
+    fake = world()
+    run, probe, target, started = _started(fake, {"type": "VHD", "runOutputName": "vhd"})
+
+    distribute.undo(UndoInput(run=run, vm=probe.vm, target=target, started=started), ports=fake)
+
+    _ended(distribute.check(probe, ports=fake), "NotFound")

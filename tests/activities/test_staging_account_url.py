@@ -1,0 +1,44 @@
+"""The API (run logs) and the activities find a run's staging account at the same address."""
+
+from __future__ import annotations
+
+import pytest
+
+from activities.wiring import activity_ports
+from shared import naming
+from shared.deployment_template import BuildVmNames
+from shared.service.run_log import log_account, staging_account_url
+from shared.settings import Settings
+
+RUN = naming.run_id("00000000-0000-0000-0000-000000000000", "rg", "tpl", 3)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (Settings(azure_mode="azure"), f"https://{naming.staging_account_of_run(RUN)}.blob.core.windows.net"),
+        (
+            Settings(azure_mode="azure", azure_cloud="AzureChinaCloud"),
+            f"https://{naming.staging_account_of_run(RUN)}.blob.core.chinacloudapi.cn",
+        ),
+        (Settings(azure_mode="sim", KILN_STORAGE_CONNECTION_STRING="UseDevelopmentStorage=true"), None),
+        (
+            Settings(
+                azure_mode="sim",
+                KILN_STORAGE_CONNECTION_STRING="AccountName=a;AccountKey=k;BlobEndpoint=http://127.0.0.1:4711/a/",
+            ),
+            "http://127.0.0.1:4711/a",
+        ),
+    ],
+)
+def test_the_log_reader_and_the_activities_agree_on_the_staging_account_address(
+    settings: Settings, expected: str | None
+) -> None:
+    account = BuildVmNames.for_run(RUN).storage_account
+
+    api = staging_account_url(settings, log_account(RUN))
+    activities = activity_ports(settings).storage_account_url(account)
+
+    assert log_account(RUN) == account
+    assert api == activities
+    assert api == (expected or "http://127.0.0.1:10000/devstoreaccount1")
