@@ -13,6 +13,7 @@ import pytest
 
 from cli.main import main
 from tests.cli.conftest import EXAMPLES, REPO, shared_dir
+from tests.cli.template_docs import deployment
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 WIN_SIG = (
@@ -96,12 +97,7 @@ def test_text_output_has_a_verdict_line_per_template_then_its_problems(
 
 
 def deployment_with(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-        "contentVersion": "1.0.0.0",
-        "parameters": {"region": {"type": "string", "defaultValue": "eastus"}},
-        "resources": resources,
-    }
+    return deployment(resources, parameters={"region": {"type": "string", "defaultValue": "eastus"}})
 
 
 def test_each_template_of_a_deployment_template_gets_its_own_verdict_and_path(
