@@ -1,6 +1,7 @@
-"""The ``kiln`` command: one argparse subcommand per module (``validate`` now; ``template``, ``run``, ``logs``
-… later). Each module exposes ``register(subparsers)``, which sets ``handler`` to a function taking the parsed
-arguments and returning the exit code."""
+"""The ``kiln`` command: one argparse subcommand per module (``validate`` offline; ``template``, ``run``,
+``cancel``, ``runs``, ``logs``, ``outputs`` as clients of kiln's REST API). Each module exposes
+``register(subparsers)``, which sets ``handler`` to a function taking the parsed arguments and returning the
+exit code."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import validate
+from cli import runs, templates, validate
 
-COMMANDS = (validate,)
+COMMANDS = (validate, templates, runs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,9 +27,18 @@ def template_key(subscription_id: str, resource_group: str, template_name: str) 
     return "t" + _digest(subscription_id, resource_group, template_name, length=15)
 
 
-def run_id(subscription_id: str, resource_group: str, template_name: str, number: int) -> str:
-    """The run id, which is also the Durable instance id of the run's orchestration."""
-    return f"{template_key(subscription_id, resource_group, template_name)}-run-{number:05d}"
+def run_id(
+    subscription_id: str, resource_group: str, template_name: str, number: int, incarnation: str = ""
+) -> str:
+    """The run id, which is also the Durable instance id of the run's orchestration.
+
+    ``incarnation`` tells apart templates re-created under the same name (their run counters start
+    again): without it run 1 of the new template would reuse the names — and the soft-deleted Key Vault
+    secret — of run 1 of the deleted one.
+    """
+    key = template_key(subscription_id, resource_group, template_name)
+    suffix = f"-{_digest(incarnation, length=6)}" if incarnation else ""
+    return f"{key}-run-{number:05d}{suffix}"
 
 
 def template_key_of_run(run: str) -> str:

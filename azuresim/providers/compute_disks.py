@@ -27,6 +27,7 @@ from azuresim.state import canonical_id
 
 _RG = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute"
 ACCESS_CONTAINER = "md-access"
+_EXPORT_BYTES = 4 * 1024**2
 _VHD_FOOTER = 512
 
 
@@ -143,15 +144,16 @@ async def begin_get_access(req: SimRequest) -> web.StreamResponse:
 
 
 async def _export_vhd(sim: Any, disk: dict[str, Any], seconds: int) -> str:
-    # A real (sparse) page blob the size of the disk plus the VHD footer, so a copy to a gallery or a download
-    # sees a blob of the right size. The footer carries the VHD cookie "conectix".
+    # A real page blob with the VHD footer (cookie "conectix"), standing in for the disk: 4 MiB, not the
+    # disk's size, because Azurite holds a copy in memory and a 30 GiB sparse blob exhausts it. The disk's
+    # size is in the blob's metadata.
     blobs = sim.blobs
-    size = int(disk["properties"]["diskSizeGB"]) * 1024**3 + _VHD_FOOTER
+    size = _EXPORT_BYTES + _VHD_FOOTER
     container = blobs.service.get_container_client(ACCESS_CONTAINER)
     with contextlib.suppress(ResourceExistsError):  # two exports at once race to create it
         await container.create_container()
     blob = container.get_blob_client(f"{disk['name']}.vhd")
-    await blob.create_page_blob(size)
+    await blob.create_page_blob(size, metadata={"disksizegb": str(disk["properties"]["diskSizeGB"])})
     footer = b"conectix".ljust(_VHD_FOOTER, b"\0")
     await blob.upload_page(footer, offset=size - _VHD_FOOTER, length=_VHD_FOOTER)
     sas = generate_blob_sas(

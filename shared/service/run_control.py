@@ -72,7 +72,10 @@ class RunService:
             if active:
                 raise RunInFlight(ref.name, active)
             number = int(body["kiln"].get("runCounter") or 0) + 1
-            run_id = naming.run_id(ref.subscription, ref.resource_group, ref.name, number)
+            created = str(body["readOnly"]["systemData"].get("createdAt") or "")
+            run_id = naming.run_id(
+                ref.subscription, ref.resource_group, ref.name, number, incarnation=created
+            )
             body["kiln"].update(runCounter=number, activeRun=run_id)
             body["readOnly"]["lastRunStatus"] = {
                 "startTime": stamp,

@@ -1,0 +1,205 @@
+"""kiln's local mode: Azurite + azuresim + devhost serving kiln, on this machine. **Azure is simulated.**
+
+    python -m cli.local_stack demo   # start, create and build every template of examples/, stop
+    python -m cli.local_stack up     # start and leave it running; prints the environment for `kiln`
+    python -m cli.local_stack down   # stop what `up` started
+    python -m cli.local_stack env    # print that environment again
+
+Everything lives under ``--state-dir`` (default ``.state/local``): Azurite's data, azuresim's state file and
+CA, devhost's history, keys and TLS, each process's log, ``kiln.env`` (the CLI's profile) and ``pids.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from cli.config import Connection
+from cli.local_procs import REPO, Proc, StackError, start_azuresim, start_azurite, start_devhost, wait_healthy
+from cli.local_seed import KEY_VAULT, SUBSCRIPTION, TEMPLATE_GROUP, SimArm, seed_examples
+
+DEFAULT_STATE = REPO / ".state" / "local"
+# azuresim's latency model × 0.01: a 90 s VM deployment takes 0.9 s, a whole build a few seconds.
+DEFAULT_LATENCY_SCALE = 0.01
+SIMULATED = (
+    "LOCAL MODE: Azure is SIMULATED by azuresim. No VM is created, nothing runs your scripts and nothing is "
+    "billed; images, galleries and versions are records in .state/local. Storage is Azurite."
+)
+
+
+class LocalStack:
+    """Starts and stops the three processes; knows the settings kiln and the CLI need."""
+
+    def __init__(
+        self,
+        state_dir: Path = DEFAULT_STATE,
+        *,
+        latency_scale: float = DEFAULT_LATENCY_SCALE,
+        app_dir: Path = REPO,
+        devhost_env: dict[str, str] | None = None,
+    ) -> None:
+        self.state = state_dir
+        self.devhost_env = devhost_env or {}
+        self.latency_scale = latency_scale
+        self.app_dir = app_dir
+        self.procs: list[Proc] = []
+
+    def start(self, *, log: Any = print) -> LocalStack:
+        """Start Azurite, azuresim and devhost in order, wait until healthy, write the profile."""
+        try:
+            azurite = self._add(start_azurite(self.state))
+            storage = azurite.info["connectionString"]
+            log(f"  azurite   {azurite.info['blobEndpoint']}  (data in {self.state / 'azurite'})")
+            sim = self._add(start_azuresim(self.state, storage=storage, latency_scale=self.latency_scale))
+            wait_healthy(sim.info["base_url"] + "/_sim/health", ca_file=sim.info["ca_file"])
+            log(f"  azuresim  {sim.info['base_url']}  (latency scale {self.latency_scale})")
+            host = self._add(
+                start_devhost(
+                    self.state,
+                    storage=storage,
+                    env={**self.kiln_settings(), **self.devhost_env},
+                    app_dir=self.app_dir,
+                )
+            )
+            wait_healthy(host.info["baseUrl"] + "/healthz", ca_file=host.info.get("caFile"))
+            log(f"  kiln      {host.info['baseUrl']}  (devhost, function_app, KILN_AZURE_MODE=sim)")
+        except BaseException:
+            self.stop()
+            raise
+        self.write_profile()
+        return self
+
+    def _add(self, proc: Proc) -> Proc:
+        self.procs.append(proc)
+        self._write_pids()
+        return proc
+
+    def proc(self, name: str) -> Proc:
+        return next(p for p in self.procs if p.name == name)
+
+    def kiln_settings(self) -> dict[str, str]:
+        """The app settings of kiln's function app in local mode (shared/settings.py reads them)."""
+        sim = self.proc("azuresim").info
+        return {
+            "KILN_STORAGE_CONNECTION_STRING": self.proc("azurite").info["connectionString"],
+            "KILN_AZURE_MODE": "sim",
+            "KILN_SIM_BASE_URL": sim["base_url"],
+            "KILN_SIM_CA_FILE": sim["ca_file"],
+            "KILN_SUBSCRIPTION_ID": SUBSCRIPTION,
+            "KILN_KEY_VAULT_ID": KEY_VAULT,
+            "KILN_TIMING_PROFILE": "local",
+            "KILN_TASK_HUB": "kilnlocal",
+        }
+
+    def connection(self) -> Connection:
+        host = self.proc("devhost").info
+        return Connection(
+            url=host["baseUrl"],
+            function_key=host["functionKey"],
+            subscription=SUBSCRIPTION,
+            resource_group=TEMPLATE_GROUP,
+            ca_file=host.get("caFile"),
+        )
+
+    def sim_arm(self) -> SimArm:
+        sim = self.proc("azuresim").info
+        return SimArm(sim["base_url"], sim["ca_file"])
+
+    def seed(self) -> list[str]:
+        """Create in azuresim what the examples need (groups, identities, network, gallery)."""
+        return seed_examples(self.sim_arm())
+
+    def cli_env(self) -> dict[str, str]:
+        conn = self.connection()
+        return {
+            "KILN_URL": conn.url,
+            "KILN_FUNCTION_KEY": conn.function_key,
+            "KILN_CA_FILE": conn.ca_file or "",
+            "KILN_SUBSCRIPTION": conn.subscription,
+            "KILN_RESOURCE_GROUP": conn.resource_group or "",
+        }
+
+    def write_profile(self) -> Path:
+        path = self.state / "kiln.env"
+        lines = [f"# kiln local mode ({SIMULATED.split('.')[0]}); written by python -m cli.local_stack"]
+        lines += [f"export {k}={shlex.quote(v)}" for k, v in self.cli_env().items()]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    def _write_pids(self) -> None:
+        pids = {p.name: p.process.pid for p in self.procs}
+        (self.state / "pids.json").write_text(json.dumps(pids), encoding="utf-8")
+
+    def stop(self) -> None:
+        """Stop devhost, azuresim, then Azurite (the reverse of the start order)."""
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.procs.clear()
+        for name in ("pids.json", "kiln.env"):
+            (self.state / name).unlink(missing_ok=True)
+
+    def __enter__(self) -> LocalStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def stop_recorded(state: Path) -> list[str]:
+    """``down``: SIGTERM the processes ``up`` recorded in ``pids.json`` (newest first)."""
+    pids_file = state / "pids.json"
+    if not pids_file.is_file():
+        return []
+    stopped = []
+    for name, pid in reversed(list(json.loads(pids_file.read_text()).items())):
+        try:
+            os.kill(int(pid), signal.SIGTERM)
+            stopped.append(name)
+        except ProcessLookupError:
+            continue
+    pids_file.unlink()
+    (state / "kiln.env").unlink(missing_ok=True)
+    return stopped
+
+
+def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cli.local_stack", description=SIMULATED)
+    parser.add_argument("command", choices=("demo", "up", "down", "env"))
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    parser.add_argument("--latency-scale", type=float, default=DEFAULT_LATENCY_SCALE)
+    parser.add_argument("--example", action="append", default=[], help="demo: only these examples (stems)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    if args.command == "down":
+        stopped = stop_recorded(args.state_dir)
+        print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+        return 0
+    if args.command == "env":
+        profile = args.state_dir / "kiln.env"
+        if not profile.is_file():
+            print("the local stack is not running (python -m cli.local_stack up)", file=sys.stderr)
+            return 1
+        print(profile.read_text(), end="")
+        return 0
+    from cli import local_demo
+
+    try:
+        return local_demo.demo(args) if args.command == "demo" else local_demo.up(args)
+    except StackError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
