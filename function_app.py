@@ -6,7 +6,16 @@ import azure.functions as func
 from activities import functions as build_activities
 from activities import run_functions
 from orchestrators import functions as build_orchestrators
-from triggers import api_openapi, api_provider, api_runs, api_templates, api_triggers, janitor
+from triggers import (
+    api_openapi,
+    api_provider,
+    api_runs,
+    api_templates,
+    api_triggers,
+    janitor,
+    source_events,
+    source_poll,
+)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -24,3 +33,8 @@ app.register_functions(janitor.bp)
 # The build: its orchestrations and one activity per phase (issue 6).
 app.register_functions(build_orchestrators.bp)
 app.register_functions(build_activities.bp)
+
+# Builds that start by themselves: SourceImage triggers from Event Grid and the source poll (autoRun is in
+# the template PUT).
+app.register_functions(source_events.bp)
+app.register_functions(source_poll.bp)

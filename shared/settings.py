@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     log_follow_seconds: float = Field(
         default=15.0, ge=0, le=120, description="Longest wait of GET …/runs/{runId}/log?follow=true."
     )
+    # Builds that start by themselves. triggers/source_poll.py reads the schedule from the environment when
+    # the app is indexed (the host needs it before any Settings exists); the field documents it.
+    source_poll_schedule: str = Field(
+        default="0 */30 * * * *",
+        description="NCRONTAB schedule of the SourceImage trigger poll (Marketplace sources, missed events).",
+    )
 
 
 @lru_cache(maxsize=1)

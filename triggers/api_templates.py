@@ -1,20 +1,25 @@
 """HTTP functions of imageTemplates: lists (subscription, resource group), GET, PUT, PATCH.
 
-DELETE is in ``triggers/api_runs.py``: it needs the Durable client to cancel a run in flight.
+DELETE is in ``triggers/api_runs.py``: it needs the Durable client to cancel a run in flight. GET, PUT and
+PATCH hold the Durable client too: a PUT that creates a template with ``autoRun`` Enabled starts its first
+run (``shared/service/autorun.py``), so the function is async and the store's calls go to a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+
+import azure.durable_functions as df
 import azure.functions as func
 
-from shared.service import get_service
+from shared.service import autorun, get_service
 from triggers import _http as h
 
-bp = func.Blueprint()  # type: ignore[no-untyped-call]
+bp = df.Blueprint()
 
 
-@bp.function_name("image_templates_by_subscription")
-@bp.route(
+@bp.function_name("image_templates_by_subscription")  # type: ignore[untyped-decorator]
+@bp.route(  # type: ignore[untyped-decorator]
     route="subscriptions/{subscriptionId}/" + h.PROVIDER_ROUTE + "/imageTemplates",
     methods=["GET"],
     auth_level=h.FUNCTION,
@@ -28,8 +33,8 @@ def list_by_subscription(req: func.HttpRequest) -> func.HttpResponse:
     return h.page_response(req, page, version)
 
 
-@bp.function_name("image_templates_by_resource_group")
-@bp.route(route=h.TEMPLATES_ROUTE, methods=["GET"], auth_level=h.FUNCTION)
+@bp.function_name("image_templates_by_resource_group")  # type: ignore[untyped-decorator]
+@bp.route(route=h.TEMPLATES_ROUTE, methods=["GET"], auth_level=h.FUNCTION)  # type: ignore[untyped-decorator]
 @h.api
 def list_by_resource_group(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
@@ -38,22 +43,31 @@ def list_by_resource_group(req: func.HttpRequest) -> func.HttpResponse:
     return h.page_response(req, page, version)
 
 
-@bp.function_name("image_template")
-@bp.route(route=h.TEMPLATE_ROUTE, methods=["GET", "PUT", "PATCH"], auth_level=h.FUNCTION)
-@h.api
-def image_template(req: func.HttpRequest) -> func.HttpResponse:
+@bp.function_name("image_template")  # type: ignore[untyped-decorator]
+@bp.route(route=h.TEMPLATE_ROUTE, methods=["GET", "PUT", "PATCH"], auth_level=h.FUNCTION)  # type: ignore[untyped-decorator]
+@bp.durable_client_input(client_name="client")  # type: ignore[untyped-decorator]
+@h.api_async
+async def image_template(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     version = h.api_version(req)
     ref = h.template_ref(req)
     service = get_service()
     method = req.method.upper()
     if method == "GET":
-        return h.arm_json(200, service.templates.get(ref, api_version=version))
+        return h.arm_json(200, await asyncio.to_thread(service.templates.get, ref, api_version=version))
     if method == "PUT":
-        outcome = service.templates.put(ref, h.json_body(req), api_version=version, caller=h.caller(req))
+        body = h.json_body(req)
+        put = service.templates.put
+        outcome = await asyncio.to_thread(put, ref, body, api_version=version, caller=h.caller(req))
         if not outcome.created or outcome.operation is None:
             return h.arm_json(200, outcome.resource)
+        resource = outcome.resource
+        if autorun.wants_auto_run(resource):
+            await autorun.start_auto_run(service.store, service.runs, client, ref)
+            resource = await asyncio.to_thread(service.templates.get, ref, api_version=version)
         headers = h.async_headers(req, outcome.operation, version)
-        return h.arm_json(201, outcome.resource, {"Azure-AsyncOperation": headers["Azure-AsyncOperation"]})
+        return h.arm_json(201, resource, {"Azure-AsyncOperation": headers["Azure-AsyncOperation"]})
+    patch = service.templates.patch
+    body = h.json_body(req)
     return h.arm_json(
-        200, service.templates.patch(ref, h.json_body(req), api_version=version, caller=h.caller(req))
+        200, await asyncio.to_thread(patch, ref, body, api_version=version, caller=h.caller(req))
     )

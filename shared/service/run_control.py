@@ -8,6 +8,7 @@ HTTP functions (it is async); this service only reads and writes documents.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ from shared.service.operations import Operations
 from shared.service.resources import now
 from shared.service.run_book import RunBook
 from shared.store import DocumentMissing, JsonStore, TemplateRef, keys
+
+_log = logging.getLogger("kiln.runs")
 
 
 class RunInFlight(Conflict):
@@ -151,6 +154,7 @@ class RunService:
         run = self.book.update_run(ref, run_id, end)
         self.book.sync_template(ref, run)
         self.book.close_operations(ref, run)
+        self._on_run_end(ref, run)
 
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, ref: TemplateRef, run_id: str) -> dict[str, Any]:
@@ -183,7 +187,20 @@ class RunService:
     # -- the orchestration's updates -----------------------------------------------------------------
     def apply(self, update: dict[str, Any]) -> dict[str, Any]:
         """Apply a ``RunStatusUpdate`` (JSON) to the run document and the template's lastRunStatus."""
-        return self.book.apply(update)
+        run = self.book.apply(update)
+        if rd.is_finished(run):
+            r = update["run"]
+            self._on_run_end(TemplateRef(r["subscription_id"], r["resource_group"], r["template_name"]), run)
+        return run
+
+    def _on_run_end(self, ref: TemplateRef, run: dict[str, Any]) -> None:
+        """Let the template's SourceImage trigger count the run (deactivation / re-activation)."""
+        from shared.service import trigger_state
+
+        try:
+            trigger_state.on_run_end(self._store, ref, run)
+        except Exception:  # the trigger's health must never fail the run's own bookkeeping
+            _log.exception("trigger health after run %s", run.get("name"))
 
     def refresh_operation(self, op: dict[str, Any]) -> dict[str, Any]:
         """Close a run or cancel operation whose run has ended (a backstop for a lost update)."""
