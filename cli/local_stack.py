@@ -95,6 +95,7 @@ class LocalStack:
             "KILN_SUBSCRIPTION_ID": SUBSCRIPTION,
             "KILN_KEY_VAULT_ID": KEY_VAULT,
             "KILN_TIMING_PROFILE": "local",
+            "KILN_TIME_SCALE": str(self.latency_scale),
             "KILN_TASK_HUB": "kilnlocal",
         }
 

@@ -66,6 +66,7 @@ def poll_spec(
         retry_max_attempts=timing.retry_max_attempts,
         rounds_per_generation=timing.poll_rounds_per_generation,
         max_wait_seconds=timing.max_poll_wait_seconds,
+        hint_scale=timing.hint_scale,
         phase=phase,
     )
 

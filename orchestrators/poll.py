@@ -33,7 +33,7 @@ def poll_until_done(context: df.DurableOrchestrationContext) -> Steps:
             )
         wait = spec.interval_seconds
         if outcome.retry_after_seconds is not None:
-            wait = max(wait, float(outcome.retry_after_seconds))
+            wait = max(wait, float(outcome.retry_after_seconds) * spec.hint_scale)
         wait = min(wait, max(spec.max_wait_seconds, spec.interval_seconds))
         yield context.create_timer(min(now + timedelta(seconds=wait), timeout_at))
     context.continue_as_new(spec.model_dump(mode="json"))

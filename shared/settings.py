@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         default="azure",
         description="'azure': TimingPolicy defaults; 'local': short retries and polls (builds take seconds).",
     )
+    time_scale: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="local profile: how fast the simulated Azure's clock runs (azuresim's latency scale).",
+    )
     log_follow_seconds: float = Field(
         default=15.0, ge=0, le=120, description="Longest wait of GET …/runs/{runId}/log?follow=true."
     )

@@ -58,24 +58,43 @@ class RunRef(_Msg):
 
 class TimingPolicy(_Msg):
     """How patiently the orchestrator retries and polls. Part of the input so replays stay deterministic;
-    local mode shortens every interval."""
+    local mode runs the same policy on the simulator's faster clock (``scaled``)."""
 
     retry_first_interval_ms: int = 5_000
     retry_max_attempts: int = 5
     poll_interval_seconds: float = 15.0
-    deploy_timeout_minutes: int = 60
+    deploy_timeout_minutes: float = 60
     step_poll_interval_seconds: float = 10.0
-    region_timeout_minutes: int = 180
-    undo_timeout_minutes: int = 30
+    region_timeout_minutes: float = 180
+    undo_timeout_minutes: float = 30
     undo_poll_interval_seconds: float = 10.0
     poll_rounds_per_generation: int = 100
     # Activities suggest how long to wait before asking again (Azure's Retry-After, or their own estimate);
     # polls never wait longer than this.
     max_poll_wait_seconds: float = 300.0
     max_windows_update_rounds: int = 10
-    # Multiplies buildTimeoutInMinutes: 1 in Azure; local mode, whose simulated Azure runs a build in seconds,
-    # scales the timeout down by the same factor as the simulator's latencies.
+    # Multiplies buildTimeoutInMinutes, and the waits activities suggest: 1 in Azure; in local mode the
+    # simulator's latency scale, so a build makes as many polls on the fast clock as it would in Azure.
     timeout_scale: float = 1.0
+    hint_scale: float = 1.0
+
+    def scaled(self, factor: float) -> TimingPolicy:
+        """This policy on a clock ``factor`` times Azure's (floors keep a zero factor workable)."""
+        f = max(factor, 0.0)
+        return self.model_copy(
+            update={
+                "retry_first_interval_ms": max(20, int(self.retry_first_interval_ms * f)),
+                "poll_interval_seconds": max(0.05, self.poll_interval_seconds * f),
+                "step_poll_interval_seconds": max(0.05, self.step_poll_interval_seconds * f),
+                "undo_poll_interval_seconds": max(0.05, self.undo_poll_interval_seconds * f),
+                "deploy_timeout_minutes": max(1.0, self.deploy_timeout_minutes * f),
+                "region_timeout_minutes": max(1.0, self.region_timeout_minutes * f),
+                "undo_timeout_minutes": max(1.0, self.undo_timeout_minutes * f),
+                "max_poll_wait_seconds": max(0.2, self.max_poll_wait_seconds * f),
+                "timeout_scale": max(f, 0.005),
+                "hint_scale": f,
+            }
+        )
 
 
 class BuildInput(_Msg):
@@ -103,6 +122,7 @@ class PollSpec(_Msg):
     retry_max_attempts: int = 5
     rounds_per_generation: int = 100
     max_wait_seconds: float = 300.0
+    hint_scale: float = 1.0
     phase: Phase | None = None
 
 

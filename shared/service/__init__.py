@@ -73,18 +73,13 @@ def _no_blobs(account: str) -> Blobs:
     raise RuntimeError(f"no Blobs port configured for the staging account '{account}'")
 
 
-def timing_policy(profile: str) -> dict[str, Any]:
-    """The ``TimingPolicy`` JSON of a profile: ``azure`` (the defaults) or ``local`` (seconds, not hours)."""
+def timing_policy(profile: str, scale: float = 0.01) -> dict[str, Any]:
+    """The ``TimingPolicy`` JSON of a profile: ``azure`` (the defaults), or ``local``: the same policy on the
+    simulator's clock, ``scale`` times Azure's (the local stack's latency scale, ``KILN_TIME_SCALE``)."""
     from shared.models.build import TimingPolicy
 
     if profile == "local":
-        return TimingPolicy(
-            retry_first_interval_ms=200,
-            poll_interval_seconds=0.5,
-            step_poll_interval_seconds=0.2,
-            undo_poll_interval_seconds=0.2,
-            max_poll_wait_seconds=1.0,
-        ).model_dump(mode="json")
+        return TimingPolicy().scaled(scale).model_dump(mode="json")
     return TimingPolicy().model_dump(mode="json")
 
 
@@ -100,7 +95,7 @@ def compose(settings: Settings, *, ports: Callable[[], Any]) -> ApiService:
         store,
         page_size=settings.api_page_size,
         cleanup=StagingCleanup(store, ports=ports),
-        timing=timing_policy(settings.timing_profile),
+        timing=timing_policy(settings.timing_profile, settings.time_scale),
         blobs_for=lambda account: ports().blobs(account_url=staging_account_url(settings, account)),
         log_follow_seconds=settings.log_follow_seconds,
     )

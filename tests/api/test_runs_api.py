@@ -116,7 +116,7 @@ def test_a_bad_offset_or_an_unknown_run_is_an_arm_error(sim_api: DirectApi) -> N
         reply = sim_api.get(f"{PATH}/runs/{run_id}/log", params={"offset": bad})
         assert reply.status == 400
         assert reply.json["error"]["code"] == "InvalidOffset" and reply.json["error"]["target"] == "offset"
-    missing = sim_api.get(f"{PATH}/runs/{run_id[:-1]}9/log")
+    missing = sim_api.get(f"{PATH}/runs/{run_id.replace('-run-00001', '-run-00099')}/log")
     assert missing.status == 404 and missing.json["error"]["code"] == "ResourceNotFound"
     assert sim_api.get(bodies.template_path("nope") + f"/runs/{run_id}").status == 404
 

@@ -1,0 +1,195 @@
+"""Build benchmark (issue 6): prints figures (not a test).
+
+    python -m bench.build [--minute 1.0] [--concurrent 100] [--skip-serial] [--state-dir DIR]
+
+Runs kiln on the local stack (Azurite + azuresim + devhost serving function_app, ``cli.local_stack``) with
+azuresim's latency model set to Azure-like durations (``OPS``: VM deploy 3 min, each customizer 2 min,
+generalize 3 min, image capture 3 min, gallery replication 20 min per region in parallel, …) scaled so that
+one simulated minute takes ``--minute`` seconds, and prints:
+
+1. makespan / critical-path lower bound of one build (5 customizers; SharedImage to 10 regions, ManagedImage,
+   SharedImage to a second definition in 2 regions), beside the same build with ``distribution: serial`` (one
+   target and one region after another); the lower bound is computed from ``OPS``: the sequential phases
+   plus the longest distribute branch;
+2. the makespan of ``--concurrent`` builds started at once, over the makespan of one build;
+3. history events per build (the run's orchestration and every sub-orchestration, through devhost's
+   instance query by id prefix and showHistory);
+4. orchestrator replay CPU per build (sum of ``durationMs`` of orchestrator executions in devhost's log for
+   the run's instances) and devhost's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.build_plan import CUSTOMIZER_UNITS, DEPROVISION_UNITS, OPS, lower_bound_seconds, template  # noqa: E402
+from bench.build_stack import BenchStack  # noqa: E402
+
+
+def _ts(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def span(stack: BenchStack, run_id: str) -> tuple[float, float]:
+    """When the run's orchestration started and completed: its first and last history events (devhost's
+    clock, in microseconds; the status's createdTime and lastUpdatedTime are whole seconds)."""
+    events = stack.status(run_id, showHistory="true").get("historyEvents") or []
+    stamps = [_ts(e["Timestamp"]) for e in events if e.get("Timestamp")]
+    return min(stamps), max(stamps)
+
+
+def measure_builds(
+    stack: BenchStack, names: list[str], *, timeout: float, serial: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Start a run of each template at once (those in ``serial`` with serial distribution); wait for all;
+    each run's id, start, end and makespan, and the CPU seconds per build each process of the stack spent."""
+    before = stack.cpu_seconds()
+    with ThreadPoolExecutor(min(16, len(names))) as pool:
+        run_ids = list(pool.map(lambda n: stack.start_run(n, serial=n in serial), names))
+    began = time.monotonic()
+    statuses = stack.wait_all(run_ids, timeout=timeout)
+    wall = time.monotonic() - began
+    after = stack.cpu_seconds()
+    cpu = {name: (after[name] - before[name]) / len(names) for name in after}
+    results = []
+    for run_id, status in zip(run_ids, statuses, strict=True):
+        start, end = span(stack, run_id)
+        state = (status.get("output") or {}).get("runState")
+        if state != "Succeeded":
+            print(f"  !! {run_id}: {state}: {(status.get('output') or {}).get('message')}", flush=True)
+        results.append(
+            {"run_id": run_id, "start": start, "end": end, "makespan": end - start, "wall": wall, "cpu": cpu}
+        )
+    return results
+
+
+def report_phases(stack: BenchStack, name: str, run_id: str, minute: float) -> None:
+    """Each phase's measured duration in simulated minutes (where a gap to the lower bound comes from)."""
+    run = stack.client.get_run(name, run_id)
+    cells = []
+    for phase in run["properties"].get("phases") or []:
+        if phase.get("endTime"):
+            took = (_ts(phase["endTime"]) - _ts(phase["startTime"])) / minute
+            cells.append(f"{phase['phase']} {took:.1f}")
+    print(f"    {name} phases (simulated minutes): " + ", ".join(cells))
+
+
+def row(label: str, value: str, target: str = "") -> None:
+    print(f"  {label:<58} {value:>16}   {target}")
+
+
+def parse_args() -> argparse.Namespace:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    parser.add_argument("--minute", type=float, default=1.0, help="seconds one simulated minute takes")
+    parser.add_argument("--concurrent", type=int, default=100)
+    parser.add_argument("--skip-serial", action="store_true")
+    parser.add_argument(
+        "--timing",
+        type=json.loads,
+        default={},
+        help="diagnostic: TimingPolicy fields (JSON) overriding those of the local profile",
+    )
+    parser.add_argument("--state-dir", type=Path, default=None, help="keep the stack's state and logs here")
+    return parser.parse_args()
+
+
+def run(args: argparse.Namespace, scale: float, bound: float) -> dict[str, Any]:
+    """Start the stack, run the builds, collect what the figures need, stop the stack."""
+    if args.state_dir is not None:
+        return _run_in(args.state_dir, args, scale, bound)
+    with tempfile.TemporaryDirectory(prefix="kiln-bench-build-", ignore_cleanup_errors=True) as folder:
+        return _run_in(Path(folder), args, scale, bound)
+
+
+def _run_in(folder: Path, args: argparse.Namespace, scale: float, bound: float) -> dict[str, Any]:
+    with BenchStack(folder, latency_scale=scale, timing=args.timing) as stack:
+        stack.configure(OPS, CUSTOMIZER_UNITS, DEPROVISION_UNITS)
+        sub = stack.connection().subscription
+        names = ["bench-one", "bench-serial"] + [f"bench-c{i:03d}" for i in range(args.concurrent)]
+        stack.create_templates({n: template(i, sub) for i, n in enumerate(names)})
+        print(f"  stack up, {len(names)} templates created; latency scale {scale:.5f}", flush=True)
+        # Generous: a run that stops making progress should end the benchmark, not hang it.
+        patience = 60 + 20 * bound * scale
+        # The serial baseline runs beside the parallel build: both wait on latencies, not on the CPU.
+        first = ["bench-one"] if args.skip_serial else ["bench-one", "bench-serial"]
+        alone = measure_builds(stack, first, timeout=patience, serial=frozenset({"bench-serial"}))
+        for name, result in zip(first, alone, strict=True):
+            report_phases(stack, name, result["run_id"], args.minute)
+        many = measure_builds(stack, names[2:], timeout=patience)
+        one = alone[0]
+        return {
+            "one": one,
+            "serial": alone[1] if len(alone) > 1 else None,
+            "many": many,
+            "events": [stack.history_events(r["run_id"]) for r in [one, *many]],
+            "replay": stack.replay_cpu_ms([r["run_id"] for r in [one, *many]]),
+            "peak": stack.devhost_peak_rss_mib(),
+        }
+
+
+def print_figures(got: dict[str, Any], *, minute: float, bound_s: float) -> None:
+    one, serial, many = got["one"], got["serial"], got["many"]
+    events, replay, count = got["events"], got["replay"], len(many)
+    print(f"\nfigures (1 simulated minute = {minute} s; lower bound {bound_s:.1f} s)")
+    ratio = f"{one['makespan'] / bound_s:.3f}"
+    row("1. makespan / lower bound, parallel distribution", ratio, "target ≤ 1.10")
+    row("   makespan, parallel (s)", f"{one['makespan']:.2f}")
+    if serial is not None:
+        row("   makespan / lower bound, serial baseline", f"{serial['makespan'] / bound_s:.3f}", "(baseline)")
+        row("   makespan, serial (s)", f"{serial['makespan']:.2f}")
+    spans = [r["makespan"] for r in many]
+    overall = max(r["end"] for r in many) - min(r["start"] for r in many)
+    row(f"2. makespan of {count} concurrent builds / one build", f"{overall / one['makespan']:.3f}", "≤ 1.5")
+    row(f"   {count} builds: all done after (s)", f"{overall:.1f}")
+    row("   per-build makespan p50 / max (s)", f"{statistics.median(spans):.1f} / {max(spans):.1f}")
+    row("3. history events per build (one build)", f"{events[0]}")
+    row(f"   history events per build ({count} concurrent, median)", f"{statistics.median(events[1:]):.0f}")
+    row("4. orchestrator replay CPU per build, one build (ms)", f"{replay[0]:.0f}")
+    row(f"   replay CPU per build, {count} concurrent (median ms)", f"{statistics.median(replay[1:]):.0f}")
+    row("   devhost peak RSS (MiB)", f"{got['peak']:.1f}")
+    cells = ", ".join(f"{name} {seconds:.2f}" for name, seconds in many[0]["cpu"].items())
+    print(f"  CPU seconds per build ({count} concurrent): {cells}")
+
+
+def main() -> None:
+    args = parse_args()
+    args.concurrent = max(1, args.concurrent)
+    scale = args.minute / 60.0
+    bound, phases = lower_bound_seconds(OPS)
+    print(f"build benchmark — {datetime.now():%Y-%m-%d %H:%M}, 1 simulated minute = {args.minute} s")
+    if args.timing:
+        print(f"  timing policy: the local profile with {args.timing}")
+    cells = ", ".join(f"{k} {v / 60:.1f}" for k, v in phases.items())
+    print(f"  lower bound (simulated minutes): {cells} = {bound / 60:.1f}")
+    got = run(args, scale, bound)
+    print_figures(got, minute=args.minute, bound_s=bound * scale)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds the stack's ``with``: its three processes are stopped
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        main()
+    except requests.RequestException as exc:
+        sys.exit(f"error: {exc}")
+    except KeyboardInterrupt:
+        sys.exit("interrupted: the local stack was stopped")
