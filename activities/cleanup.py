@@ -10,6 +10,7 @@ keeps the staging group and its storage account (they belong to the template).
 from __future__ import annotations
 
 from activities.context import Ports
+from activities.deploy_vm import build_vm_of
 from shared import naming
 from shared.errors import AzureError, AzureNotFound
 from shared.models.build import BuildVm, UndoInput, UndoOutput
@@ -32,10 +33,24 @@ def _type_of(resource_id: str) -> str:
 
 def run(inp: UndoInput, *, ports: Ports) -> UndoOutput:
     """Delete the build VM, then its NIC, public IP, VNet, NSG and disks; report what is still there."""
-    if inp.vm is None:
+    if inp.vm is None and inp.staging is None:
         return UndoOutput(done=True, message="no build VM was deployed")
+    if inp.vm is None:
+        # Pushed before deploy_build_vm answered: the deployment may exist all the same. Names derive from
+        # the run id, so the VM and its deployment can be found without that answer.
+        assert inp.staging is not None
+        inp = inp.model_copy(
+            update={"vm": build_vm_of(inp.run, inp.staging.resource_group, inp.staging.storage_account)}
+        )
+    assert inp.vm is not None
     problems: list[str] = []
     try:
+        if not _deployment_stopped(inp.vm, ports):
+            return UndoOutput(
+                done=False,
+                remaining=[inp.vm.deployment_name],
+                message="the build VM's deployment is stopping",
+            )
         if not _vm_gone(inp.vm, ports):
             return UndoOutput(done=False, remaining=[_vm_id(inp.vm)], message="the build VM is being deleted")
     except AzureError as e:
@@ -61,6 +76,19 @@ def run(inp: UndoInput, *, ports: Ports) -> UndoOutput:
 
 def _vm_id(vm: BuildVm) -> str:
     return next((r for r in vm.resource_ids if "/virtualmachines/" in r.lower()), vm.vm_name)
+
+
+def _deployment_stopped(vm: BuildVm, ports: Ports) -> bool:
+    """Cancel the build VM's deployment if it still runs: deleting the VM first would see a 404 and end,
+    and the deployment would then create the VM behind the cleanup's back."""
+    try:
+        state = ports.deployments.get(resource_group=vm.resource_group, name=vm.deployment_name)
+    except AzureNotFound:
+        return True
+    if state.terminal:
+        return True
+    ports.deployments.cancel(resource_group=vm.resource_group, name=vm.deployment_name)
+    return ports.deployments.get(resource_group=vm.resource_group, name=vm.deployment_name).terminal
 
 
 def _vm_gone(vm: BuildVm, ports: Ports) -> bool:

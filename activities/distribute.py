@@ -56,7 +56,7 @@ def _start_image(inp: DistributeInput, dist: ManagedImageDistributor, ports: Por
             name=rid.name,
             location=dist.location,
             source_vm_id=vm_id,
-            tags=dict(dist.artifactTags or {}),
+            tags={**(dist.artifactTags or {}), gallery.OUTPUT_RUN_TAG: inp.run.run_id},
             hyper_v_generation=inp.source.hyper_v_generation,
         )
     return DistributeStarted(artifact_id=image_id)
@@ -164,15 +164,40 @@ def retry_region(inp: PollInput, *, ports: Ports) -> PollOutput:
 
 def undo(inp: UndoInput, *, ports: Ports) -> UndoOutput:
     """Delete what a failed or cancelled target produced; never raises, not-found counts as done."""
-    if inp.target is None or inp.started is None:
+    if inp.target is None:
         return UndoOutput(done=True, message="nothing was started")
     try:
-        remaining = _undo(inp, inp.target, inp.started, ports)
+        started = inp.started or _what_was_started(inp, inp.target, ports)
+        if started is None:
+            return UndoOutput(done=True, message="nothing of this run is there")
+        remaining = _undo(inp, inp.target, started, ports)
     except AzureError as e:
         return UndoOutput(
             done=False, remaining=[inp.target.run_output_name], message=f"{e.code}: {e.message}"
         )
     return UndoOutput(done=not remaining, remaining=remaining)
+
+
+def _what_was_started(inp: UndoInput, target: DistributeTarget, ports: Ports) -> DistributeStarted | None:
+    """What ``start_distribute`` produced for this run, found again by name and tag: the orchestrator pushes
+    the undo before the start, so it cannot hand over the start's answer."""
+    if target.type == "VHD":
+        if inp.vm is None:
+            return None
+        dist = VhdDistributor.model_validate(target.spec)
+        account, container, blob = vhd.destination(
+            inp.run, dist, ports.storage_account_url(inp.vm.storage_account)
+        )
+        return DistributeStarted(artifact_uri=f"{account}/{container}/{blob}")
+    if target.type == "ManagedImage":
+        return DistributeStarted(artifact_id=str(target.spec.get("imageId") or "")) or None
+    place, _ = gallery.where(str(target.spec.get("galleryImageId") or ""))
+    try:
+        versions = ports.galleries.list_versions(**place)
+    except AzureNotFound:
+        return None
+    ours = [v for v in versions if v.tags.get(gallery.OUTPUT_RUN_TAG) == inp.run.run_id]
+    return DistributeStarted(artifact_id=ours[0].id, version=ours[0].name) if ours else None
 
 
 def _undo(inp: UndoInput, target: DistributeTarget, started: DistributeStarted, ports: Ports) -> list[str]:
@@ -185,6 +210,11 @@ def _undo(inp: UndoInput, target: DistributeTarget, started: DistributeStarted, 
     group = rid.resource_group or ""
     try:
         if target.type == "ManagedImage":
+            if (
+                ports.managed_images.get(resource_group=group, name=rid.name).tags.get(gallery.OUTPUT_RUN_TAG)
+                != inp.run.run_id
+            ):
+                return []  # not ours: an image this run did not create is never deleted
             ports.managed_images.begin_delete(resource_group=group, name=rid.name)
             ports.managed_images.get(resource_group=group, name=rid.name)
         else:

@@ -7,7 +7,6 @@ same template, lands in the same group.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from activities.context import PhaseFailed, Ports, guard, region_key, run_tags, template_id, template_model
@@ -17,7 +16,6 @@ from shared.models import staging_resource_group_name
 from shared.models.build import RunRef, StagingInput, StagingOutput, StagingPlan
 from shared.models.resource_ids import ResourceIdError, parse_resource_id
 
-_STAGING_NAMESPACE = uuid.UUID("6f1c3d2e-5a4b-4c8d-9e0f-1a2b3c4d5e6f")
 CREATED_BY = "createdBy"
 USED_BY = "usedBy"
 KILN = "kiln"
@@ -25,8 +23,7 @@ KILN = "kiln"
 
 def staging_guid(run: RunRef) -> str:
     """The GUID in the default staging group's name: fixed for a template, so retries repeat the name."""
-    key = naming.template_key(run.subscription_id, run.resource_group, run.template_name)
-    return str(uuid.uuid5(_STAGING_NAMESPACE, key))
+    return naming.staging_group_guid(run.subscription_id, run.resource_group, run.template_name)
 
 
 def default_staging_group(run: RunRef) -> str:

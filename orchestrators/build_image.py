@@ -321,9 +321,8 @@ def _distribute(
             index=index, type=spec["type"], run_output_name=spec["runOutputName"], spec=spec
         )
         inp = DistributeInput(run=build.run, vm=vm, source=source, target=target, template_tags=tags)
-        flow.push_undo(
-            "undo_distribute", {"run": build.run.model_dump(), "target": target.model_dump(mode="json")}
-        )
+        undo = UndoInput(run=build.run, vm=vm, target=target)
+        flow.push_undo("undo_distribute", undo.model_dump(mode="json"))
         payload = {
             "input": inp.model_dump(mode="json"),
             "timing": flow.timing.model_dump(mode="json"),

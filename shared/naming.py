@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 
 RUN_TAG = "kiln.run"
 TEMPLATE_TAG = "kiln.template"
@@ -25,6 +26,15 @@ def _digest(*parts: str, length: int) -> str:
 def template_key(subscription_id: str, resource_group: str, template_name: str) -> str:
     """A short, stable key for a template (ARM names are case-insensitive, so the key is too)."""
     return "t" + _digest(subscription_id, resource_group, template_name, length=15)
+
+
+_STAGING_NAMESPACE = uuid.UUID("6f1c3d2e-5a4b-4c8d-9e0f-1a2b3c4d5e6f")
+
+
+def staging_group_guid(subscription_id: str, resource_group: str, template_name: str) -> str:
+    """The GUID in the default staging group's name (``IT_<rg>_<template>_<guid>``): fixed for a template, so
+    the API shows at create the group every run then uses, and a retried activity repeats the same name."""
+    return str(uuid.uuid5(_STAGING_NAMESPACE, template_key(subscription_id, resource_group, template_name)))
 
 
 def run_id(

@@ -10,6 +10,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 
 from shared.azure._wire import api_version_for, dig, error_info, tags_of, wire
 from shared.azure.errors import azure_errors, missing_ok
+from shared.errors import AzureNotFound, PermanentAzureError
 from shared.models.azure import DeploymentOperationInfo, DeploymentState, ResourceGroupInfo, ResourceInfo
 
 
@@ -139,6 +140,14 @@ class AzureDeployments:
             outputs=outputs,
             error=error_info(props.get("error")),
         )
+
+    def cancel(self, *, resource_group: str, name: str) -> None:
+        """Stop a running deployment; one that is gone or already finished needs no cancel."""
+        try:
+            with azure_errors(f"{resource_group}/{name}"):
+                self._client.deployments.cancel(resource_group, name)
+        except (AzureNotFound, PermanentAzureError):  # 404, or 409: the deployment is not running
+            return
 
     def list_operations(self, *, resource_group: str, name: str) -> list[DeploymentOperationInfo]:
         with azure_errors(f"{resource_group}/{name}"):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from shared import naming
 from shared.errors import Conflict, ErrorDetail, ValidationFailed
 from shared.service import contract, documents
 from shared.service.operations import Operations
@@ -116,7 +116,12 @@ class TemplateService:
         self, ref: TemplateRef, spec: dict[str, Any], api_version: str, caller: Caller
     ) -> dict[str, Any]:
         staging = spec.get("properties", {}).get("stagingResourceGroup") or resource_group_id(
-            ref.subscription, contract.staging_group_name(ref.resource_group, ref.name, str(uuid.uuid4()))
+            ref.subscription,
+            contract.staging_group_name(
+                ref.resource_group,
+                ref.name,
+                naming.staging_group_guid(ref.subscription, ref.resource_group, ref.name),
+            ),
         )
         return {
             "schemaVersion": documents.SCHEMA_VERSION,

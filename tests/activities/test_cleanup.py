@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from activities import cleanup
+from activities import cleanup, deploy_vm, preflight, staging_group
 from shared.deployment_template import BuildVmNames
 from shared.errors import PermanentAzureError, TransientAzureError
-from shared.models.build import UndoInput
-from tests.activities.support import deployed, linux_template, run_ref, world
+from shared.models.build import DeployInput, PreflightInput, StagingInput, UndoInput
+from tests.activities.support import deployed, linux_template, resolved, run_ref, world
 from tests.fakes import FakeAzure
 
 
@@ -95,3 +95,27 @@ def test_cleanup_is_idempotent_and_never_raises() -> None:
 
 def test_cleanup_without_a_build_vm_is_done() -> None:
     assert cleanup.run(UndoInput(run=run_ref()), ports=world()).done
+
+
+def test_a_deployment_still_running_is_cancelled_before_the_vm_is_deleted() -> None:
+    fake = world()
+    template = linux_template()
+    run = run_ref()
+    source = resolved(fake, template, run)
+    plan = preflight.run(PreflightInput(run=run, template=template, source=source), ports=fake).staging
+    assert plan is not None
+    staging_group.run(StagingInput(run=run, template=template, plan=plan), ports=fake)
+    fake.cloud.lro_reads = 2  # the deployment is still running when the run is cancelled
+    deploy_vm.run(DeployInput(run=run, template=template, source=source, staging=plan), ports=fake)
+    names = BuildVmNames.for_run(run.run_id)
+
+    # The undo was pushed before deploy_build_vm answered: it knows the staging group, not the VM.
+    rounds = 0
+    while not cleanup.run(UndoInput(run=run, staging=plan), ports=fake).done:
+        rounds += 1
+        assert rounds < 10
+
+    deployment = fake.deployments.get(resource_group=plan.resource_group, name=names.deployment)
+    assert deployment.provisioning_state == "Canceled"
+    assert names.vm not in _left(fake, plan.resource_group)
+    assert _left(fake, plan.resource_group) <= {names.storage_account}

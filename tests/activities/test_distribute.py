@@ -72,7 +72,7 @@ def test_generalize_refuses_nothing_once_the_vm_is_deallocated() -> None:
     assert state["power_state"] == "deallocated" and state["generalized"] is True
 
 
-def test_a_managed_image_is_captured_with_its_artifact_tags_and_no_run_tag() -> None:
+def test_a_managed_image_is_captured_with_its_artifact_tags_and_marked_as_this_runs_output() -> None:
     fake = world()
     run, source, vm = generalized(fake)
     spec = {
@@ -87,7 +87,8 @@ def test_a_managed_image_is_captured_with_its_artifact_tags_and_no_run_tag() -> 
 
     assert result.succeeded and result.artifact_id == MANAGED_IMAGE
     image = fake.cloud.get(MANAGED_IMAGE)
-    assert image["tags"] == {"release": "1"}
+    # kiln.outputOfRun, never kiln.run: the janitor sweeps kiln.run, and must not sweep a build's output
+    assert image["tags"] == {"release": "1", gallery.OUTPUT_RUN_TAG: run.run_id}
     assert image["hyper_v_generation"] == "V2"
 
 
@@ -263,3 +264,33 @@ def test_undo_of_a_managed_image_deletes_it() -> None:
     out = distribute.undo(UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake)
 
     assert out.done and fake.cloud.find(MANAGED_IMAGE) is None
+
+
+def test_undo_pushed_before_the_start_finds_this_runs_version_and_image_by_their_tags() -> None:
+    fake = world()
+    _seed_version(fake, "9.9.9")
+    run, source, vm = generalized(fake)
+    sig = {"type": "SharedImage", "galleryImageId": UBUNTU_DEF, "runOutputName": "sig"}
+    image = {"type": "ManagedImage", "imageId": MANAGED_IMAGE, "location": "westus2", "runOutputName": "mi"}
+    _distribute(fake, run, source, vm, sig)
+    _distribute(fake, run, source, vm, image)
+
+    out_sig = distribute.undo(UndoInput(run=run, vm=vm, target=_target(sig)), ports=fake)
+    out_image = distribute.undo(UndoInput(run=run, vm=vm, target=_target(image, 1)), ports=fake)
+
+    names = [v.name for v in fake.galleries.list_versions(resource_group=RG, gallery=GALLERY, image="ubuntu")]
+    assert out_sig.done and out_image.done
+    assert names == ["9.9.9"]
+    assert fake.cloud.find(MANAGED_IMAGE) is None
+
+
+def test_undo_without_a_start_leaves_an_image_another_run_made() -> None:
+    fake = world()
+    run, source, vm = generalized(fake)
+    image = {"type": "ManagedImage", "imageId": MANAGED_IMAGE, "location": "westus2", "runOutputName": "mi"}
+    _distribute(fake, run, source, vm, image)
+    other = run.model_copy(update={"run_id": run.run_id + "-other"})
+
+    out = distribute.undo(UndoInput(run=other, vm=vm, target=_target(image)), ports=fake)
+
+    assert out.done and fake.cloud.find(MANAGED_IMAGE) is not None

@@ -222,6 +222,14 @@ class FakeDeployments:
             error=ErrorInfo(**error) if error else None,
         )
 
+    def cancel(self, *, resource_group: str, name: str) -> None:
+        self.cloud.enter("deployments.cancel", name)
+        deployment = self.cloud.deployments.get(
+            arm_id(resource_group, "Microsoft.Resources/deployments", name).lower()
+        )
+        if deployment is not None and deployment["state"] == "Running":
+            deployment["state"] = "Canceled"  # what ARM had created so far stays, as in Azure
+
     def list_operations(self, *, resource_group: str, name: str) -> list[DeploymentOperationInfo]:
         self.cloud.enter("deployments.operations", name)
         deployment = self.cloud.deployments.get(

@@ -1,0 +1,124 @@
+"""Every template of examples/ builds through kiln's REST API on the local stack (Azure simulated).
+
+The builds run concurrently (one template each); chained-gallery starts once the Ubuntu gallery image it
+layers on has a version. The RHEL example's File customizer downloads from GitHub: here it downloads the same
+kind of file from the stack's HTTPS artifact server (no traffic leaves 127.0.0.1), with that file's checksum,
+and its VHD, whose ``uri`` names a storage account on the internet, goes where AIB puts a VHD without ``uri``:
+the staging storage account (Azurite).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support import secrets
+from tests.support.scenarios import EXAMPLES, example
+from tests.support.stack import KilnStack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
+
+VHD_EXAMPLE = "rhel-planinfo-vhd"
+STEMS = sorted(p.stem for p in EXAMPLES.glob("*.json") if p.stem != VHD_EXAMPLE)
+LATER = {"chained-gallery": "ubuntu-2404-gallery-3-regions"}  # example → the example it builds on
+INDEX_HTML = b"<html><body><h1>Built by kiln (e2e)</h1></body></html>\n"
+
+
+def local_body(stack: KilnStack, stem: str) -> dict[str, Any]:
+    body = example(stem)
+    for step in body["properties"].get("customize", []):
+        if step.get("type") == "File" and step.get("sourceUri", "").startswith(
+            "https://raw.githubusercontent"
+        ):
+            step["sourceUri"], step["sha256Checksum"] = stack.artifacts.add(f"{stem}/index.html", INDEX_HTML)
+    for target in body["properties"]["distribute"]:
+        if target["type"] == "VHD" and ".blob.core.windows.net/" in target.get("uri", ""):
+            del target["uri"]
+    return body
+
+
+@pytest.fixture(scope="module")
+def builds(stack: KilnStack) -> dict[str, dict[str, Any]]:
+    """stem → {"run_id", "run" (the terminal run document), "created" (the template as PUT answered)}."""
+    started: dict[str, str] = {}
+    created: dict[str, dict[str, Any]] = {}
+    for stem in STEMS:
+        created[stem] = stack.create_template(stem, local_body(stack, stem))
+        if stem not in LATER:
+            started[stem] = stack.start_run(stem)
+    done: dict[str, dict[str, Any]] = {}
+    for stem in [s for s in STEMS if s not in LATER] + list(LATER):
+        if stem in LATER:
+            base = done[LATER[stem]]["run"]["properties"]
+            assert base["runState"] == "Succeeded", f"{stem} needs {LATER[stem]}, which ended {base}"
+            started[stem] = stack.start_run(stem)
+        run = stack.wait_run(stem, started[stem], timeout=420)
+        done[stem] = {"run_id": started[stem], "run": run, "created": created[stem]}
+    return done
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_example_builds_and_publishes_one_run_output_per_target(
+    stack: KilnStack, builds: dict[str, dict[str, Any]], stem: str
+) -> None:
+    props = builds[stem]["run"]["properties"]
+    assert props["runState"] == "Succeeded", props["message"]
+    outputs = stack.run_outputs(stem)
+    targets = example(stem)["properties"]["distribute"]
+    assert sorted(outputs) == sorted(t["runOutputName"] for t in targets)
+    inventory = {r["id"].lower() for r in stack.inventory()}
+    for target in targets:
+        out = outputs[target["runOutputName"]]["properties"]
+        assert out.get("artifactUri") or out.get("artifactId"), out
+        if target["type"] in ("ManagedImage", "SharedImage"):
+            assert out["artifactId"].lower() in inventory, f"{out['artifactId']} is not in azuresim"
+        if target["type"] == "VHD":
+            assert out["artifactUri"].lower().startswith("https://"), out
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_example_build_leaves_no_temporary_resource(
+    stack: KilnStack, builds: dict[str, dict[str, Any]], stem: str
+) -> None:
+    assert stack.leftovers(builds[stem]["run_id"]) == []
+
+
+def test_the_build_uses_the_staging_group_the_template_announced_at_create(
+    builds: dict[str, dict[str, Any]],
+) -> None:
+    built = builds["ubuntu-2404-gallery-3-regions"]
+    announced = built["created"]["properties"]["exactStagingResourceGroup"]
+    used = built["run"]["properties"]["stagingResourceGroup"]
+    assert announced.rsplit("/", 1)[-1].lower() == used.rsplit("/", 1)[-1].lower()
+
+
+def test_chained_gallery_builds_on_the_version_the_ubuntu_example_published(
+    stack: KilnStack, builds: dict[str, dict[str, Any]]
+) -> None:
+    published = stack.run_outputs("ubuntu-2404-gallery-3-regions")["ubuntu-2404-gallery"]["properties"]
+    chained = builds["chained-gallery"]["run"]["properties"]
+    assert chained["exactVersion"], chained
+    assert published["artifactId"].lower().endswith(chained["exactVersion"].rsplit("/", 1)[-1].lower())
+
+
+def test_the_vhd_example_builds_and_publishes_its_vhd(stack: KilnStack) -> None:
+    stack.create_template(VHD_EXAMPLE, local_body(stack, VHD_EXAMPLE))
+    run_id = stack.start_run(VHD_EXAMPLE)
+    props = stack.wait_run(VHD_EXAMPLE, run_id, timeout=300)["properties"]
+    assert props["runState"] == "Succeeded", props["message"]
+    vhd = stack.run_outputs(VHD_EXAMPLE)["rhel-9-byos-vhd"]["properties"]
+    assert vhd["artifactUri"].startswith(stack.proc("azurite").info["blobEndpoint"]), vhd
+    assert stack.leftovers(run_id) == []
+
+
+def test_no_admin_password_appears_in_history_logs_or_api_responses(
+    stack: KilnStack, builds: dict[str, dict[str, Any]]
+) -> None:
+    passwords = stack.admin_passwords()
+    assert len(passwords) >= len(builds), "each build VM's admin password should be in azuresim's Key Vault"
+    texts = secrets.places(stack, {stem: built["run_id"] for stem, built in builds.items()})
+    for stem, built in builds.items():
+        assert len(stack.durable_histories(built["run_id"])) > 1, "the run and its sub-orchestrations"
+        assert "customize" in texts[f"{stem}: customization.log (API)"], f"{stem}: customization.log is empty"
+    assert secrets.exposures(passwords, texts) == []
