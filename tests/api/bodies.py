@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.support.fixtures import aib_fixtures
+
 REPO = Path(__file__).resolve().parents[2]
-REST_EXAMPLES = Path("/work/shared/fixtures/aib-templates/Azure_azure-rest-api-specs")
+REST_SPECS = "Azure_azure-rest-api-specs"
 SUB = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 RG = "rg-images"
 PROVIDER = "providers/Microsoft.VirtualMachineImages"
@@ -30,7 +32,7 @@ def example_names() -> list[str]:
 
 def rest_example(stem: str, *, sub: str = SUB) -> dict[str, Any]:
     """The request body of an official 2025-10-01 REST example, with its placeholders filled in."""
-    path = next(REST_EXAMPLES.glob(f"*__{stem}.json"))
+    path = next(aib_fixtures(REST_SPECS).glob(f"*__{stem}.json"))
     text = path.read_text().replace("{subscription-id}", sub)
     body: dict[str, Any] = json.loads(text)["parameters"]["parameters"]
     # The example's distribute location is the literal "1_location", not a region.

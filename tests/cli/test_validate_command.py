@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from cli.main import main
-from tests.cli.conftest import EXAMPLES, REPO, shared_dir
+from tests.cli.conftest import EXAMPLES, REPO
 from tests.cli.template_docs import deployment
+from tests.support.fixtures import shared_dir
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 WIN_SIG = (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from shared.models import (
 )
 from tests.models.builders import SUB
 from tests.models.helpers import problems
+from tests.support.fixtures import aib_fixtures
 
-EXAMPLES = Path("/work/shared/fixtures/aib-templates/Azure_azure-rest-api-specs")
+REST_SPECS = "Azure_azure-rest-api-specs"
 PREFIX = (
     "specification__imagebuilder__resource-manager__Microsoft.VirtualMachineImages__ImageBuilder__"
     "stable__2025-10-01__examples__"
@@ -27,7 +27,7 @@ PREFIX = (
 
 
 def example(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EXAMPLES / f"{PREFIX}{name}.json").read_text())
+    data: dict[str, Any] = json.loads((aib_fixtures(REST_SPECS) / f"{PREFIX}{name}.json").read_text())
     return data
 
 
@@ -36,9 +36,6 @@ def filled(body: Any) -> Any:
     text = json.dumps(body).replace("{subscription-id}", SUB).replace('"1_location"', '"westus"')
     text = text.replace("/Microsoft.Compute/gallery/", "/Microsoft.Compute/galleries/")
     return json.loads(text)
-
-
-pytestmark = pytest.mark.skipif(not EXAMPLES.exists(), reason="fixtures not present")
 
 
 @pytest.mark.parametrize("name", ["CreateImageTemplateLinux", "CreateImageTemplateWindows"])
