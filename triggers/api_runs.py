@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.errors import NotFound
 from shared.service import Page, checks, get_service
-from shared.service.run_control import RunInFlight
 from shared.service.run_log import parse_offset
+from shared.service.run_start import RUNNING, runtime_status, start_run
 from shared.store import TemplateRef
 from triggers import _http as h
 
 bp = df.Blueprint()
-ORCHESTRATOR = "build_image"
 CANCEL_EVENT = "cancel"
-RUNNING = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
-NEVER_STARTED_AFTER = timedelta(seconds=60)
 RUN_ID_HEADER = "x-kiln-run-id"  # AIB answers a run with no body; kiln names the run it started here
 _log = logging.getLogger("kiln.api.runs")
 
@@ -36,23 +31,7 @@ _log = logging.getLogger("kiln.api.runs")
 async def run_template(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     version = h.api_version(req)
     ref = h.template_ref(req)
-    runs = get_service().runs
-    try:
-        start = await asyncio.to_thread(runs.begin, ref)
-    except RunInFlight as busy:
-        if not await _settle_if_gone(client, ref, busy.run_id):
-            raise
-        start = await asyncio.to_thread(runs.begin, ref)
-    try:
-        await client.start_new(ORCHESTRATOR, start.run_id, start.input)
-    except Exception as exc:
-        status = await _runtime_status(client, start.run_id)
-        if status in RUNNING:  # a run of an earlier template of the same name is still compensating
-            message = f"The orchestration '{start.run_id}' is still running."
-            await asyncio.to_thread(runs.abandon, ref, start.run_id, message)
-            raise RunInFlight(ref.name, start.run_id) from exc
-        await asyncio.to_thread(runs.abandon, ref, start.run_id, "The run could not be started.")
-        raise
+    start = await start_run(get_service().runs, client, ref, trigger="Manual")
     headers = {**h.async_headers(req, start.operation, version), RUN_ID_HEADER: start.run_id}
     return h.arm_json(202, None, headers)
 
@@ -122,15 +101,6 @@ def get_run_log(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-async def _runtime_status(client: df.DurableOrchestrationClient, instance_id: str) -> str | None:
-    try:
-        status = await client.get_status(instance_id)
-    except Exception:
-        return None
-    runtime = getattr(status, "runtime_status", None) if status else None
-    return None if runtime is None else str(runtime.value)
-
-
 async def _raise_cancel(client: df.DurableOrchestrationClient, ref: TemplateRef, run_id: str) -> None:
     """Raise ``cancel`` on the run; a run whose orchestration is gone is settled as Canceled."""
     try:
@@ -138,7 +108,7 @@ async def _raise_cancel(client: df.DurableOrchestrationClient, ref: TemplateRef,
         return
     except Exception as exc:  # 404 / 410: the orchestration never started or already ended
         _log.info("cancel of %s: %s", run_id, exc)
-    if await _runtime_status(client, run_id) not in RUNNING:
+    if await runtime_status(client, run_id) not in RUNNING:
         await asyncio.to_thread(
             get_service().runs.settle,
             ref,
@@ -146,23 +116,3 @@ async def _raise_cancel(client: df.DurableOrchestrationClient, ref: TemplateRef,
             state="Canceled",
             message="The run was canceled; its orchestration had already ended.",
         )
-
-
-async def _settle_if_gone(client: df.DurableOrchestrationClient, ref: TemplateRef, run_id: str) -> bool:
-    """Free the template of a run whose orchestration ended without reporting it (True if freed)."""
-    status = await _runtime_status(client, run_id)
-    if status in RUNNING:
-        return False
-    runs = get_service().runs
-    if status is None:
-        try:
-            doc = await asyncio.to_thread(runs.document, ref, run_id)
-        except NotFound:
-            doc = None
-        if doc is not None:
-            started = datetime.fromisoformat(doc["properties"]["startTime"].replace("Z", "+00:00"))
-            if datetime.now(UTC) - started < NEVER_STARTED_AFTER:
-                return False  # another request is starting it right now
-    message = f"The run's orchestration ended ({status or 'not found'}) without reporting its outcome."
-    await asyncio.to_thread(runs.settle, ref, run_id, state="Failed", message=message)
-    return True

@@ -1,8 +1,7 @@
-"""Starting a run without an HTTP caller: autoRun, Event Grid and the source poll.
+"""Starting a run, whoever asks: ``POST …/run``, autoRun, Event Grid and the source poll.
 
-The HTTP run function (``triggers/api_runs.py``) holds its own copy of this sequence with ARM answers; here
-the same steps serve the functions that start builds by themselves: reserve the run on the template's ETag
-(``RunService.begin``), then start ``build_image`` with the run id through the Durable client. The client is
+Reserve the run on the template's ETag (``RunService.begin``), then start ``build_image`` with the run id
+through the Durable client. The client is
 a port (``DurableStarter``): ``azure.durable_functions.DurableOrchestrationClient`` satisfies it.
 """
 
