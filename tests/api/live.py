@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from azure.core.credentials import AccessToken
 from azure.core.pipeline.policies import HeadersPolicy
 
+from shared.azure.credentials import StaticTokenCredential as StaticToken  # kiln ignores the token
+from tests.support.azuresim import AzureSim
 from tests.support.azurite import Azurite
 from tests.support.devhost import REPO, Devhost, start_devhost
-
-
-class StaticToken:
-    """A TokenCredential: the SDK insists on a bearer token (and therefore on TLS); kiln ignores it."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("kiln-test-token", int(time.time()) + 3600)
 
 
 @dataclass
@@ -41,14 +35,30 @@ class LiveKiln:
         )
 
 
-def start_live_kiln(azurite: Azurite, *, page_size: int = 2) -> Iterator[LiveKiln]:
+def start_live_kiln(
+    azurite: Azurite,
+    *,
+    page_size: int = 2,
+    app_dir: Path = REPO,
+    sim: AzureSim | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[LiveKiln]:
+    """A function app (kiln's, or a test app) under devhost over HTTPS, on its own store container; in sim
+    mode against ``sim`` when one is given."""
     container = f"live{uuid.uuid4().hex[:20]}"
-    env = {
+    settings = {
         "KILN_STORAGE_CONNECTION_STRING": azurite.connection_string,
         "KILN_STORE_CONTAINER": container,
         "KILN_API_PAGE_SIZE": str(page_size),
     }
-    host = start_devhost(REPO, env=env, https=True)
+    if sim is not None:
+        settings.update(
+            KILN_AZURE_MODE="sim",
+            KILN_SIM_BASE_URL=sim.base_url,
+            KILN_SIM_CA_FILE=sim.ca_file,
+            KILN_TIMING_PROFILE="local",
+        )
+    host = start_devhost(app_dir, env={**settings, **(env or {})}, https=True)
     try:
         yield LiveKiln(host, container)
     finally:

@@ -4,7 +4,6 @@ engine, real activities, a stand-in build orchestrator: tests/api/apps/runs), st
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,9 @@ import requests
 from azure.core.exceptions import HttpResponseError
 
 from tests.api import bodies
-from tests.api.live import LiveKiln
+from tests.api.live import LiveKiln, start_live_kiln
 from tests.support.azuresim import AzureSim, SimCredential, start_azuresim
 from tests.support.azurite import Azurite
-from tests.support.devhost import start_devhost
 
 pytestmark = pytest.mark.timeout(180)
 APP = Path(__file__).parent / "apps" / "runs"
@@ -27,29 +25,14 @@ RG = "rg-images"
 
 @pytest.fixture(scope="module")
 def sim(azurite: Azurite) -> Iterator[AzureSim]:
-    sim = start_azuresim(storage_connection_string=azurite.connection_string)
-    try:
+    """A simulator of this module's own: its tests publish images and change what others would see."""
+    with start_azuresim(storage_connection_string=azurite.connection_string) as sim:
         yield sim
-    finally:
-        sim.stop()
 
 
 @pytest.fixture(scope="module")
 def kiln(azurite: Azurite, sim: AzureSim) -> Iterator[LiveKiln]:
-    container = f"runs{uuid.uuid4().hex[:20]}"
-    env = {
-        "KILN_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "KILN_STORE_CONTAINER": container,
-        "KILN_AZURE_MODE": "sim",
-        "KILN_SIM_BASE_URL": sim.base_url,
-        "KILN_SIM_CA_FILE": sim.ca_file,
-        "KILN_TIMING_PROFILE": "local",
-    }
-    host = start_devhost(APP, env=env, https=True)
-    try:
-        yield LiveKiln(host, container)
-    finally:
-        host.stop()
+    yield from start_live_kiln(azurite, page_size=100, app_dir=APP, sim=sim)
 
 
 def _template(name: str, **tags: str) -> dict[str, Any]:

@@ -18,10 +18,9 @@ import pytest
 import requests
 
 from tests.api import bodies
-from tests.api.live import LiveKiln
+from tests.api.live import LiveKiln, start_live_kiln
 from tests.support.azuresim import AzureSim, start_azuresim
 from tests.support.azurite import Azurite
-from tests.support.devhost import start_devhost
 
 pytestmark = pytest.mark.timeout(180)
 APP = Path(__file__).parent / "apps" / "selfstart"
@@ -32,45 +31,26 @@ GALLERY_RG = "rg-src"
 
 @pytest.fixture(scope="module")
 def sim(azurite: Azurite) -> Iterator[AzureSim]:
-    sim = start_azuresim(storage_connection_string=azurite.connection_string)
-    try:
+    """A simulator of this module's own: its tests publish images and change what others would see."""
+    with start_azuresim(storage_connection_string=azurite.connection_string) as sim:
         yield sim
-    finally:
-        sim.stop()
 
 
-def _start(azurite: Azurite, sim: AzureSim, schedule: str) -> LiveKiln:
-    container = f"self{uuid.uuid4().hex[:20]}"
-    env = {
-        "KILN_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "KILN_STORE_CONTAINER": container,
-        "KILN_AZURE_MODE": "sim",
-        "KILN_SIM_BASE_URL": sim.base_url,
-        "KILN_SIM_CA_FILE": sim.ca_file,
-        "KILN_TIMING_PROFILE": "local",
-        "KILN_SOURCE_POLL_SCHEDULE": schedule,
-    }
-    return LiveKiln(start_devhost(APP, env=env, https=True), container)
+def _start(azurite: Azurite, sim: AzureSim, schedule: str) -> Iterator[LiveKiln]:
+    env = {"KILN_SOURCE_POLL_SCHEDULE": schedule}
+    yield from start_live_kiln(azurite, page_size=100, app_dir=APP, sim=sim, env=env)
 
 
 @pytest.fixture(scope="module")
 def kiln(azurite: Azurite, sim: AzureSim) -> Iterator[LiveKiln]:
     """The app whose source poll runs once a year: whatever starts here, the poll did not start."""
-    live = _start(azurite, sim, "0 0 0 1 1 *")
-    try:
-        yield live
-    finally:
-        live.devhost.stop()
+    yield from _start(azurite, sim, "0 0 0 1 1 *")
 
 
 @pytest.fixture(scope="module")
 def polling_kiln(azurite: Azurite, sim: AzureSim) -> Iterator[LiveKiln]:
     """The app with the source poll every 2 seconds."""
-    live = _start(azurite, sim, "*/2 * * * * *")
-    try:
-        yield live
-    finally:
-        live.devhost.stop()
+    yield from _start(azurite, sim, "*/2 * * * * *")
 
 
 def _raw(kiln: LiveKiln, method: str, path: str, body: Any = None) -> requests.Response:
