@@ -26,8 +26,6 @@ from shared.service.cleanup import CREATED_BY, DELETE_ORDER, KILN, delete_rank
 from shared.store import JsonStore, TemplateRef, keys
 
 STORAGE_ACCOUNT = "microsoft.storage/storageaccounts"
-# Runs recorded before RunStatusUpdate.keep_build_vm existed say so only in their message.
-KEPT_FOR_DEBUGGING = "kept for debugging"
 
 
 @dataclass
@@ -78,8 +76,7 @@ class Janitor:
         run = self._store.get(keys.child(keys.RUNS, ref, tags.get(naming.RUN_TAG, "")))
         if run is None or not rd.is_finished(run.body):
             return "live"
-        kept = rd.keeps_build_vm(run.body) or KEPT_FOR_DEBUGGING in str(run.body["properties"].get("message"))
-        return "kept" if kept else "finished"
+        return "kept" if rd.keeps_build_vm(run.body) else "finished"
 
     def _expired(self, tags: dict[str, str]) -> bool:
         stamp = tags.get(naming.EXPIRES_TAG)

@@ -87,7 +87,6 @@ def build_image(context: df.DurableOrchestrationContext) -> Steps:
         finished=True,
         targets=outcome.targets or None,
         phase=flow.phase,
-        keep_build_vm=outcome.keep_vm,
         kept_vm=outcome.vm if outcome.keep_vm else None,
     )
     return {

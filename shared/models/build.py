@@ -341,10 +341,10 @@ class RunStatusUpdate(_Msg):
     finished: bool = False
     exact_version: str | None = None
     exact_staging_resource_group: str | None = None
-    # errorHandling "abort": the build VM stays for debugging until the template is deleted. The janitor
-    # reads this (the run document's properties.keptBuildVm), never the message.
-    keep_build_vm: bool = False
-    kept_vm: BuildVm | None = None  # where it is: resource group, VM name, admin secret name
+    # errorHandling "abort": the build VM stays for debugging until the template is deleted, and this says
+    # where it is (resource group, VM name, admin secret name). The janitor reads the run document's
+    # properties.keptBuildVm, never the message.
+    kept_vm: BuildVm | None = None
 
 
 class UndoInput(_Msg):

@@ -99,8 +99,8 @@ def apply_update(run: dict[str, Any], update: dict[str, Any]) -> bool:
     for name, regions in (update.get("regions") or {}).items():
         entry = _target_entry(props, name)
         entry["regions"] = {**entry.get("regions", {}), **regions}
-    if update.get("keep_build_vm"):
-        props["keptBuildVm"] = kept_build_vm(update.get("kept_vm"))
+    if update.get("kept_vm"):
+        props["keptBuildVm"] = kept_build_vm(update["kept_vm"])
     if update.get("finished"):
         _finish(props, time)
         kiln["finished"] = True
@@ -109,9 +109,8 @@ def apply_update(run: dict[str, Any], update: dict[str, Any]) -> bool:
     return True
 
 
-def kept_build_vm(vm: dict[str, Any] | None) -> dict[str, Any]:
+def kept_build_vm(vm: dict[str, Any]) -> dict[str, Any]:
     """``keptBuildVm`` of a run whose build VM errorHandling ``abort`` kept: where it is, how to log in."""
-    vm = vm or {}
     return {
         "resourceGroup": vm.get("resource_group"),
         "vmName": vm.get("vm_name"),
