@@ -1,40 +1,31 @@
-"""The kiln Functions app: creates the DFApp and registers every blueprint. No logic lives here."""
+"""The kiln Functions app: creates the DFApp and registers the blueprints of ``functions/`` (no logic)."""
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities import functions as build_activities
-from activities import run_functions
-from orchestrators import functions as build_orchestrators
-from triggers import (
+from functions import (
+    activities,
     api_openapi,
     api_provider,
     api_runs,
     api_templates,
     api_triggers,
-    janitor,
-    source_events,
-    source_poll,
+    events,
+    orchestrations,
+    timers,
 )
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-# The imageTemplates REST API (issue 4).
-app.register_functions(api_templates.bp)
-app.register_functions(api_triggers.bp)
-app.register_functions(api_provider.bp)
-app.register_functions(api_openapi.bp)
+# The imageTemplates REST API.
+for api in (api_templates, api_triggers, api_provider, api_openapi, api_runs):
+    app.register_functions(api.bp)
 
-# Runs through the API, their bookkeeping activities and the janitor (issue 6).
-app.register_functions(api_runs.bp)
-app.register_functions(run_functions.bp)
-app.register_functions(janitor.bp)
+# The build: its orchestrations and its activities.
+app.register_functions(orchestrations.bp)
+app.register_functions(activities.bp)
 
-# The build: its orchestrations and one activity per phase (issue 6).
-app.register_functions(build_orchestrators.bp)
-app.register_functions(build_activities.bp)
-
-# Builds that start by themselves: SourceImage triggers from Event Grid and the source poll (autoRun is in
-# the template PUT).
-app.register_functions(source_events.bp)
-app.register_functions(source_poll.bp)
+# Builds that start by themselves (SourceImage triggers from Event Grid; autoRun is in the template PUT) and
+# the timers: the SourceImage poll and the janitor.
+app.register_functions(events.bp)
+app.register_functions(timers.bp)

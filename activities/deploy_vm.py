@@ -10,7 +10,7 @@ import secrets
 import string
 
 from activities import staging_group
-from activities.context import (
+from activities.support.context import (
     PhaseFailed,
     Ports,
     arm_id,
@@ -20,8 +20,7 @@ from activities.context import (
     template_id,
     template_model,
 )
-from shared import naming
-from shared.deployment_template import (
+from activities.support.deployment_template import (
     BuildVmNames,
     BuildVmSpec,
     ImageReference,
@@ -29,6 +28,7 @@ from shared.deployment_template import (
     build_vm_deployment,
     build_vm_parameters,
 )
+from shared import naming
 from shared.errors import AzureNotFound
 from shared.models.azure import PurchasePlan
 from shared.models.build import (

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from activities import gallery, vhd
-from activities.context import PhaseFailed, Ports, arm_id, guard, poll_failed
+from activities.support import gallery, vhd
+from activities.support.context import PhaseFailed, Ports, arm_id, guard, poll_failed
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models import ManagedImageDistributor, SharedImageDistributor, VhdDistributor
 from shared.models.build import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.models.build import RunRef, TargetResult
-from shared.service.runs import record_run_outputs
+from shared.service.run_outputs import record_run_outputs
 from shared.store import JsonStore
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from activities import stage_artifacts, staging_group
-from activities.context import PhaseFailed, Ports, template_model
-from activities.uris import artifact_uris, is_storage_url
+from activities.support.context import PhaseFailed, Ports, template_model
+from activities.support.uris import artifact_uris, is_storage_url
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models import (
     FileCustomizer,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from activities.context import PhaseFailed, Ports, fail, guard, template_model
+from activities.support.context import PhaseFailed, Ports, fail, guard, template_model
 from shared.models import (
     ManagedImageSource,
     PlatformImageSource,

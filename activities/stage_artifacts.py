@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from activities.context import PhaseFailed, Ports, fail, guard, template_model
-from activities.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url
+from activities.support.context import PhaseFailed, Ports, fail, guard, template_model
+from activities.support.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url
 from shared import naming
 from shared.models.build import ArtifactsInput, ArtifactsOutput, RunRef
 from shared.ports import Blobs

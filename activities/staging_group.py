@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.context import PhaseFailed, Ports, guard, region_key, run_tags, template_id, template_model
+from activities.support.context import (
+    PhaseFailed,
+    Ports,
+    guard,
+    region_key,
+    run_tags,
+    template_id,
+    template_model,
+)
+from activities.support.deployment_template import BuildVmNames
 from shared import naming
-from shared.deployment_template import BuildVmNames
 from shared.models import staging_resource_group_name
 from shared.models.build import RunRef, StagingInput, StagingOutput, StagingPlan
 from shared.models.resource_ids import ResourceIdError, parse_resource_id

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from activities import steplog
-from activities.context import PhaseFailed, Ports, fail, guard, poll_failed
-from shared import naming, scripts
+from activities.support import scripts, steplog
+from activities.support.context import PhaseFailed, Ports, fail, guard, poll_failed
+from shared import naming
 from shared.errors import AzureNotFound
 from shared.models.azure import RunCommandSpec
 from shared.models.build import PhaseError, PollOutput, StepInput, StepOutcome, StepSpec, StepStarted

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from activities import steplog
-from activities.context import PhaseFailed, Ports, canceled_error, gone_error, guard
 from activities.steps import describe
+from activities.support import steplog
+from activities.support.context import PhaseFailed, Ports, canceled_error, gone_error, guard
 from shared import naming
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models.azure import RunCommandSpec, VmState

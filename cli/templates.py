@@ -11,8 +11,8 @@ from cli import config
 from cli.client import KilnClient
 from cli.output import guarded, print_json, table
 from cli.progress import state_words
+from cli.template_files import FoundTemplate, TemplateFileError, read_template_file
 from cli.validate import parse_params
-from shared.template_files import FoundTemplate, TemplateFileError, read_template_file
 
 
 def register(subparsers: Any) -> None:

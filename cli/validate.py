@@ -12,8 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from shared.errors import ErrorDetail, KilnError
-from shared.template_files import (
+from cli.template_files import (
     VALIDATABLE_API_VERSIONS,
     TemplateFileError,
     Verdict,
@@ -21,6 +20,7 @@ from shared.template_files import (
     read_template_file,
     validate_found,
 )
+from shared.errors import ErrorDetail, KilnError
 
 KIND_WORDS = {"template": "image template", "trigger": "trigger", "update": "image template update (PATCH)"}
 

@@ -11,6 +11,6 @@ echo "== ruff"
 ruff check .
 ruff format --check .
 echo "== mypy"
-mypy shared orchestrators activities cli triggers function_app.py devhost azuresim
+mypy shared orchestrators activities functions cli function_app.py devhost azuresim
 echo "== pytest"
 pytest "$@"

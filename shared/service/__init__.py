@@ -12,7 +12,7 @@ from shared.service.operations import Operations
 from shared.service.resources import Caller
 from shared.service.run_control import RunService
 from shared.service.run_log import RunLog
-from shared.service.runs import RunOutputService
+from shared.service.run_outputs import RunOutputService
 from shared.service.templates import Page, PutOutcome, TemplateService
 from shared.service.triggers import TriggerService
 from shared.store import JsonStore, open_store
@@ -85,8 +85,8 @@ def timing_policy(profile: str, scale: float = 0.01) -> dict[str, Any]:
 
 def compose(settings: Settings, *, ports: Callable[[], Any]) -> ApiService:
     """The service over the settings' store, with kiln's cleanup and the staging accounts' blobs."""
-    from shared.service.cleanup import StagingCleanup
     from shared.service.run_log import staging_account_url
+    from shared.service.staging_cleanup import StagingCleanup
 
     store = open_store(
         connection_string=settings.storage_connection_string, container=settings.store_container

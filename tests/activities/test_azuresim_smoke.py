@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from activities import functions
 from activities.wiring import ActivityPorts, activity_ports
+from functions import activities as functions
 from shared import naming
 from shared.settings import Settings
 from tests.activities.support import linux_template

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from activities import cleanup, deploy_vm, preflight, staging_group
-from shared.deployment_template import BuildVmNames
+from activities import delete_build_vm as cleanup
+from activities import deploy_vm, preflight, staging_group
+from activities.support.deployment_template import BuildVmNames
 from shared.errors import PermanentAzureError, TransientAzureError
 from shared.models.build import DeployInput, PreflightInput, StagingInput, UndoInput
 from tests.activities.support import deployed, linux_template, resolved, run_ref, world

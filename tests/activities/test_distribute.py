@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities import distribute, gallery, vm_power
+from activities import distribute, vm_power
+from activities.support import gallery
+from activities.support.deployment_template import BuildVmNames
 from shared import naming
-from shared.deployment_template import BuildVmNames
 from shared.models.azure import ImageVersionSpec
 from shared.models.build import (
     BuildVm,

@@ -10,7 +10,7 @@ import azure.functions as func
 import pytest
 from pydantic import ValidationError
 
-from activities import functions
+from functions import activities as functions
 from shared import naming
 from tests.activities.support import MANAGED_IMAGE, linux_template, run_ref, world
 from tests.fakes import FakeAzure, ScriptOutcome
@@ -19,7 +19,8 @@ NAMES = {
     "resolve_source", "preflight", "prepare_staging_group", "deploy_build_vm", "check_deployment",
     "stage_artifacts", "start_step", "check_step", "restart_vm", "check_vm_ready", "deallocate_vm",
     "check_vm_deallocated", "generalize_vm", "start_distribute", "check_distribute", "check_region",
-    "retry_region", "undo_distribute", "cleanup_build_vm", "append_log",
+    "retry_region", "undo_distribute", "cleanup_build_vm", "append_log", "update_run_status",
+    "record_outputs",
 }  # fmt: skip
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from activities import run_status
-from activities.janitor import sweep
 from shared import naming
 from shared.models.build import BuildVm, RunRef, RunStatusUpdate
 from shared.service import ApiService, Caller, build_service
+from shared.service.janitor import sweep
 from shared.store import TemplateRef, open_store
 from tests.api import bodies
 from tests.fakes import SUBSCRIPTION, FakeAzure, arm_id

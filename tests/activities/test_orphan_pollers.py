@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities import cleanup, deploy_vm, distribute, steps, vm_power
+from activities import delete_build_vm as cleanup
+from activities import deploy_vm, distribute, steps, vm_power
 from shared.models.build import (
     DeployInput,
     DistributeInput,

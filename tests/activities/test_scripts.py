@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import scripts
+from activities.support import scripts
 
 
 def _payload(script: str, opener: str, closer: str) -> bytes:

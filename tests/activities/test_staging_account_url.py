@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from activities.support.deployment_template import BuildVmNames
 from activities.wiring import activity_ports
 from shared import naming
-from shared.deployment_template import BuildVmNames
 from shared.service.run_log import log_account, staging_account_url
 from shared.settings import Settings
 

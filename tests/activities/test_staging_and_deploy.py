@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from activities import deploy_vm, staging_group
-from activities.context import template_id
+from activities.support.context import template_id
+from activities.support.deployment_template import BuildVmNames
 from shared import naming
-from shared.deployment_template import BuildVmNames
 from shared.models.azure import ErrorInfo
 from shared.models.build import DeployInput, PollInput, StagingInput, StagingPlan
 from tests.activities.support import RG, deployed, linux_template, poll, resolved, run_ref, world

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.openapi import openapi_document
+from functions.openapi import openapi_document
 from tests.api import bodies
 from tests.api.direct import DirectApi, app_functions
 from tests.api.live import LiveKiln

@@ -9,7 +9,7 @@ import pytest
 
 from shared.errors import PermanentAzureError
 from shared.service import ApiService, Caller, build_service
-from shared.service.cleanup import StagingCleanup
+from shared.service.staging_cleanup import StagingCleanup
 from shared.store import JsonStore, TemplateRef, keys
 from tests.api import bodies
 from tests.api.direct import DirectApi
@@ -155,8 +155,8 @@ def test_delete_through_the_api_settles_a_run_whose_orchestration_is_gone(
 def test_delete_removes_the_staging_account_from_a_pre_existing_group_though_it_has_no_run_tag(
     service: ApiService, azure: FakeAzure
 ) -> None:
-    from activities.context import template_model
     from activities.deploy_vm import staging_account_tags
+    from activities.support.context import template_model
     from shared import naming
     from shared.models.build import RunRef
 

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema_rs
 import pytest
 
+from functions.openapi import openapi_document
 from shared import naming
 from shared.bootstrap import bootstrap
-from shared.openapi import openapi_document
 from shared.service import get_service
 from shared.service.run_log import log_account, staging_account_url
 from shared.settings import get_settings

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from devhost.eventgrid import to_event
+from functions.events import gallery_version_of
 from shared.service import get_service
 from shared.service.source_triggers import SourceTriggers
 from shared.store import TemplateRef, keys
@@ -23,7 +24,6 @@ from tests.api import bodies
 from tests.api.direct import DirectApi
 from tests.api.fake_durable import FakeDurable
 from tests.fakes import SUBSCRIPTION, FakeAzure, arm_id
-from triggers.source_events import gallery_version_of
 
 pytestmark = pytest.mark.timeout(60)
 RG = "rg-images"

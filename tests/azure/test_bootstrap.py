@@ -23,7 +23,7 @@ SUB = "11111111-2222-3333-4444-555555555555"
 def test_importing_the_composition_root_imports_no_azure_sdk() -> None:
     code = (
         "import sys, json; import shared.bootstrap, shared.ports, shared.settings, shared.models.azure, "
-        "shared.deployment_template\n"
+        "activities.support.deployment_template\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('azure'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

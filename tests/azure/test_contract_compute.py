@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from shared.deployment_template import BuildVmNames
+from activities.support.deployment_template import BuildVmNames
 from shared.errors import AzureNotFound, PermanentAzureError
 from shared.models.azure import ImageDefinitionSpec, ImageVersionSpec, RunCommandSpec, TargetRegion, VmState
 from tests.azure.backends import Backend, poll

@@ -9,7 +9,7 @@ from functools import partial
 
 import pytest
 
-from shared.deployment_template import (
+from activities.support.deployment_template import (
     BuildVmNames,
     BuildVmSpec,
     ImageReference,

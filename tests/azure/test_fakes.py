@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
+from activities.support.deployment_template import BuildVmNames
 from shared import ports
 from shared.bootstrap import AzurePorts
-from shared.deployment_template import BuildVmNames
 from shared.errors import PermanentAzureError, TransientAzureError
 from shared.models.azure import ErrorInfo, RunCommandSpec
 from tests.azure.backends import Backend

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXEMPT = {"shared/azure", "tests", "bench", "devhost", "azuresim", ".venv", "node_modules", "build", ".state"}
 # The Azure Functions framework (not an Azure service SDK), for the modules that host kiln.
 FRAMEWORK = {"azure.functions", "azure.durable_functions"}
-FRAMEWORK_USERS = ("triggers/", "orchestrators/", "activities/", "function_app.py")
+FRAMEWORK_USERS = ("functions/", "orchestrators/", "function_app.py")
 
 
 def _our_modules() -> list[Path]:
@@ -52,9 +52,9 @@ def test_the_check_sees_the_modules_it_guards_and_catches_an_sdk_import() -> Non
     checked = {p.relative_to(ROOT).as_posix() for p in _our_modules()}
     smuggled = ast.parse("import os\nfrom azure.mgmt.compute import ComputeManagementClient\n")
 
-    assert {"shared/bootstrap.py", "shared/ports.py", "shared/deployment_template.py"} <= checked
+    assert {"shared/bootstrap.py", "shared/ports.py", "activities/support/deployment_template.py"} <= checked
     assert not any(c.startswith("shared/azure/") for c in checked)
     assert _azure_imports(smuggled) == [(2, "azure.mgmt.compute")]
-    assert _allowed("triggers/http.py", "azure.functions") and not _allowed(
+    assert _allowed("functions/arm.py", "azure.functions") and not _allowed(
         "shared/service.py", "azure.functions"
     )

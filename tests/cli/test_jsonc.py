@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.template_files import JsonSyntaxError, loads_tolerant
+from cli.template_files import JsonSyntaxError, loads_tolerant
 
 
 def test_line_and_block_comments_are_ignored() -> None:

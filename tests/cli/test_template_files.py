@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.template_files import TemplateFileError, find_templates, parse_template_text, read_template_file
+from cli.template_files import TemplateFileError, find_templates, parse_template_text, read_template_file
 from tests.cli.template_docs import TEMPLATE_TYPE, body, deployment
 
 

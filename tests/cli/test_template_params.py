@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.template_files import find_templates
+from cli.template_files import find_templates
 from tests.cli.template_docs import TEMPLATE_TYPE, body, deployment, nested
 
 

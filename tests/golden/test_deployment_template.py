@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared import naming
-from shared.deployment_template import (
+from activities.support.deployment_template import (
     BuildVmNames,
     BuildVmSpec,
     ImageReference,
@@ -24,6 +23,7 @@ from shared.deployment_template import (
     build_vm_deployment,
     build_vm_parameters,
 )
+from shared import naming
 from shared.models.azure import PurchasePlan
 
 GOLDEN = Path(__file__).parent

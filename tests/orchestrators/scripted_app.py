@@ -13,7 +13,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrators.functions import bp as orchestrators_bp
+from functions.orchestrations import bp as orchestrators_bp
 from shared.models.build import (
     BuildVm,
     DeployOutput,

@@ -11,7 +11,7 @@ import pytest
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from shared.deployment_template import (
+from activities.support.deployment_template import (
     BuildVmNames,
     BuildVmSpec,
     ImageReference,

@@ -10,7 +10,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from shared.deployment_template import BuildVmNames
+from activities.support.deployment_template import BuildVmNames
 from tests.azuresim.core.conftest import SUB, deploy_build_vm
 from tests.support.azuresim import AzureSim, arm_error
 

@@ -16,13 +16,12 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities import run_functions
-from triggers import api_openapi, api_provider, api_runs, api_templates, api_triggers
+from functions import activities, api_openapi, api_provider, api_runs, api_templates, api_triggers
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (api_templates.bp, api_triggers.bp, api_provider.bp, api_openapi.bp, api_runs.bp):
     app.register_functions(blueprint)
-app.register_functions(run_functions.bp)
+app.register_functions(activities.bp)
 
 
 @app.orchestration_trigger(context_name="context")  # type: ignore[untyped-decorator]

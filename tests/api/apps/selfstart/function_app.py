@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from triggers import source_events, source_poll
+from functions import events, timers
 
 _spec = importlib.util.spec_from_file_location(
     "kiln_runs_test_app", Path(__file__).resolve().parents[1] / "runs" / "function_app.py"
@@ -16,5 +16,5 @@ _runs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_runs)
 
 app = _runs.app
-app.register_functions(source_events.bp)
-app.register_functions(source_poll.bp)
+app.register_functions(events.bp)
+app.register_functions(timers.bp)

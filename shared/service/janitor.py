@@ -22,7 +22,7 @@ from typing import Any
 from shared import naming
 from shared.errors import AzureError, AzureNotFound
 from shared.service import run_documents as rd
-from shared.service.cleanup import CREATED_BY, DELETE_ORDER, KILN, delete_rank
+from shared.service.staging_cleanup import CREATED_BY, DELETE_ORDER, KILN, delete_rank
 from shared.store import JsonStore, TemplateRef, keys
 
 STORAGE_ACCOUNT = "microsoft.storage/storageaccounts"

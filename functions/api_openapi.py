@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from triggers import _http as h
+from functions import arm as h
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 
@@ -13,6 +13,6 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]
 @bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @h.api
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
-    from shared.openapi import openapi_document
+    from functions.openapi import openapi_document
 
     return h.arm_json(200, openapi_document())

@@ -10,16 +10,16 @@ import codecs
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.template_files.found import (
+from cli.template_files.found import (
     DEFAULT_API_VERSION,
     VALIDATABLE_API_VERSIONS,
     FoundTemplate,
     TemplateFileError,
     join_path,
 )
-from shared.template_files.jsonc import JsonSyntaxError, loads_tolerant
-from shared.template_files.verdict import Verdict, validate_found
-from shared.template_files.wrappers import find_templates
+from cli.template_files.jsonc import JsonSyntaxError, loads_tolerant
+from cli.template_files.verdict import Verdict, validate_found
+from cli.template_files.wrappers import find_templates
 
 __all__ = [
     "DEFAULT_API_VERSION",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from functions import arm as h
 from shared.errors import KilnError
 from shared.service import checks, get_service
 from shared.service.operations import IN_PROGRESS, SUCCEEDED, render_operation
 from shared.service.provider import provider_operations
-from triggers import _http as h
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 _LOCATION_ROUTE = "subscriptions/{subscriptionId}/" + h.PROVIDER_ROUTE + "/locations/{location}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cli.template_files.found import FoundTemplate, choose_api_version
 from shared.errors import ValidationFailed
 from shared.models import validate_template, validate_template_update, validate_trigger
-from shared.template_files.found import FoundTemplate, choose_api_version
 
 
 @dataclass

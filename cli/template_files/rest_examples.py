@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.template_files import arm
-from shared.template_files.found import (
+from cli.template_files import arm
+from cli.template_files.found import (
     TEMPLATE_TYPE,
     TRIGGER_TYPE,
     FoundTemplate,

@@ -12,11 +12,11 @@ import logging
 import azure.durable_functions as df
 import azure.functions as func
 
+from functions import arm as h
 from shared.service import Page, checks, get_service
 from shared.service.run_log import parse_offset
 from shared.service.run_start import RUNNING, runtime_status, start_run
 from shared.store import TemplateRef
-from triggers import _http as h
 
 bp = df.Blueprint()
 CANCEL_EVENT = "cancel"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 
-from activities.context import Ports, guard
-from activities.uris import split_blob_url
+from activities.support.context import Ports, guard
+from activities.support.deployment_template import BuildVmNames
+from activities.support.uris import split_blob_url
 from shared import naming
-from shared.deployment_template import BuildVmNames
 from shared.errors import AzureNotFound
 from shared.models import VhdDistributor
 from shared.models.build import DistributeInput, DistributeStarted, PhaseError, RunRef, TargetResult

@@ -12,8 +12,8 @@ import asyncio
 import azure.durable_functions as df
 import azure.functions as func
 
+from functions import arm as h
 from shared.service import autorun, get_service
-from triggers import _http as h
 
 bp = df.Blueprint()
 

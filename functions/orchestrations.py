@@ -5,9 +5,9 @@ from __future__ import annotations
 import azure.durable_functions as df
 
 from orchestrators import build_image as _build
-from orchestrators import distribute as _distribute
+from orchestrators import distribute_target as _distribute
 from orchestrators import poll as _poll
-from orchestrators import steps as _steps
+from orchestrators import run_step as _steps
 from orchestrators.flow import Steps
 
 bp = df.Blueprint()

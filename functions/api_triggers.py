@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from functions import arm as h
 from shared.service import checks, get_service
-from triggers import _http as h
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 

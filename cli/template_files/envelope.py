@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import ErrorDetail
-from shared.template_files.found import (
+from cli.template_files.found import (
     LEGACY_TYPE,
     TEMPLATE_TYPE,
     TRIGGER_TYPE,
     FoundTemplate,
     choose_api_version,
 )
-from shared.template_files.rest_examples import kind_of_body, type_of
+from cli.template_files.rest_examples import kind_of_body, type_of
+from shared.errors import ErrorDetail
 
 # Fields of an ARM deployment template's resource entry that are not part of the resource's REST body.
 DEPLOYMENT_FIELDS = ("apiVersion", "dependsOn", "condition", "copy", "comments", "scope")

@@ -9,8 +9,8 @@ keeps the staging group and its storage account (they belong to the template).
 
 from __future__ import annotations
 
-from activities.context import Ports
 from activities.deploy_vm import build_vm_of
+from activities.support.context import Ports
 from shared import naming
 from shared.errors import AzureError, AzureNotFound
 from shared.models.build import BuildVm, UndoInput, UndoOutput

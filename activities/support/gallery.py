@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.context import Ports, arm_id, fail, guard, region_key
 from activities.resolve_source import version_key
+from activities.support.context import Ports, arm_id, fail, guard, region_key
 from shared.models import LatestVersioner, SharedImageDistributor, SourceVersioner
 from shared.models.azure import ImageVersionSpec, ImageVersionState, TargetRegion
 from shared.models.build import (

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.errors import ErrorDetail
-from shared.template_files import arm
-from shared.template_files.envelope import DEPLOYMENT_FIELDS, check_type, raw_body
-from shared.template_files.found import (
+from cli.template_files import arm
+from cli.template_files.envelope import DEPLOYMENT_FIELDS, check_type, raw_body
+from cli.template_files.found import (
     LEGACY_TYPE,
     TEMPLATE_TYPE,
     TRIGGER_TYPE,
@@ -23,7 +22,8 @@ from shared.template_files.found import (
     choose_api_version,
     join_path,
 )
-from shared.template_files.rest_examples import from_rest_example, is_rest_example, type_of
+from cli.template_files.rest_examples import from_rest_example, is_rest_example, type_of
+from shared.errors import ErrorDetail
 
 
 def find_templates(document: Any, *, params: Mapping[str, str] | None = None) -> list[FoundTemplate]:

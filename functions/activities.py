@@ -15,18 +15,18 @@ import azure.durable_functions as df
 from pydantic import BaseModel
 
 from activities import (
-    cleanup,
+    delete_build_vm,
     deploy_vm,
     distribute,
     preflight,
     resolve_source,
     stage_artifacts,
     staging_group,
-    steplog,
     steps,
     vm_power,
 )
-from activities.context import Ports
+from activities.support import steplog
+from activities.support.context import Ports
 from activities.wiring import activity_ports
 from shared.models import build as m
 
@@ -77,7 +77,7 @@ ACTIVITIES: list[tuple[str, type[BaseModel], Callable[..., BaseModel]]] = [
     ("check_region", m.PollInput, distribute.check_region),
     ("retry_region", m.PollInput, distribute.retry_region),
     ("undo_distribute", m.UndoInput, distribute.undo),
-    ("cleanup_build_vm", m.UndoInput, cleanup.run),
+    ("cleanup_build_vm", m.UndoInput, delete_build_vm.run),
     ("append_log", m.PollInput, append_log_line),
 ]
 
@@ -92,3 +92,20 @@ def _register(name: str, model: type[BaseModel], fn: Callable[..., BaseModel]) -
 
 for _name, _model, _fn in ACTIVITIES:
     _register(_name, _model, _fn)
+
+
+@bp.activity_trigger(input_name="update")  # type: ignore[untyped-decorator]
+def update_run_status(update: dict[str, Any]) -> dict[str, Any]:
+    from activities import run_status
+    from shared.models.build import RunStatusUpdate
+    from shared.service import get_service
+
+    return run_status.run(RunStatusUpdate.model_validate(update), runs=get_service().runs)
+
+
+@bp.activity_trigger(input_name="payload")  # type: ignore[untyped-decorator]
+def record_outputs(payload: dict[str, Any]) -> dict[str, Any]:
+    from activities import outputs
+    from shared.service import get_service
+
+    return outputs.run(payload, store=get_service().store)
