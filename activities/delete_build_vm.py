@@ -10,10 +10,10 @@ keeps the staging group and its storage account (they belong to the template).
 from __future__ import annotations
 
 from activities.deploy_vm import build_vm_of
-from activities.support.context import Ports
 from shared import naming
 from shared.errors import AzureError, AzureNotFound
 from shared.models.build import BuildVm, UndoInput, UndoOutput
+from shared.ports import BuildPorts
 
 # The VNet goes before the NSG: the build subnet references the NSG.
 DELETE_ORDER = (
@@ -31,7 +31,7 @@ def _type_of(resource_id: str) -> str:
     return f"{parts[at + 1]}/{parts[at + 2]}".lower()
 
 
-def run(inp: UndoInput, *, ports: Ports) -> UndoOutput:
+def run(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
     """Delete the build VM, then its NIC, public IP, VNet, NSG and disks; report what is still there."""
     if inp.vm is None and inp.staging is None:
         return UndoOutput(done=True, message="no build VM was deployed")
@@ -78,7 +78,7 @@ def _vm_id(vm: BuildVm) -> str:
     return next((r for r in vm.resource_ids if "/virtualmachines/" in r.lower()), vm.vm_name)
 
 
-def _deployment_stopped(vm: BuildVm, ports: Ports) -> bool:
+def _deployment_stopped(vm: BuildVm, ports: BuildPorts) -> bool:
     """Cancel the build VM's deployment if it still runs: deleting the VM first would see a 404 and end,
     and the deployment would then create the VM behind the cleanup's back."""
     try:
@@ -91,7 +91,7 @@ def _deployment_stopped(vm: BuildVm, ports: Ports) -> bool:
     return ports.deployments.get(resource_group=vm.resource_group, name=vm.deployment_name).terminal
 
 
-def _vm_gone(vm: BuildVm, ports: Ports) -> bool:
+def _vm_gone(vm: BuildVm, ports: BuildPorts) -> bool:
     """Start deleting the VM unless it is gone or already being deleted; True once it is gone."""
     vms = ports.virtual_machines
     try:
@@ -104,7 +104,7 @@ def _vm_gone(vm: BuildVm, ports: Ports) -> bool:
     return False
 
 
-def _dependents(inp: UndoInput, ports: Ports) -> list[str]:
+def _dependents(inp: UndoInput, ports: BuildPorts) -> list[str]:
     """The deployment's resources (by name) plus anything else tagged with the run, in delete order."""
     assert inp.vm is not None
     ids = {r.lower(): r for r in inp.vm.resource_ids if "/virtualmachines/" not in r.lower()}

@@ -12,7 +12,6 @@ import string
 from activities import staging_group
 from activities.support.context import (
     PhaseFailed,
-    Ports,
     arm_id,
     guard,
     poll_failed,
@@ -42,6 +41,7 @@ from shared.models.build import (
     RunRef,
 )
 from shared.models.template import ImageTemplate
+from shared.ports import BuildPorts
 
 
 def new_password() -> str:
@@ -117,7 +117,7 @@ def staging_account_tags(run: RunRef, template: ImageTemplate, *, created: bool)
     return tags
 
 
-def run(inp: DeployInput, *, ports: Ports) -> DeployOutput:
+def run(inp: DeployInput, *, ports: BuildPorts) -> DeployOutput:
     """Store the admin password, then start the build-VM deployment (the orchestrator polls ``check``)."""
     try:
         template = template_model(inp.template, "deploy")
@@ -146,7 +146,7 @@ def spec_storage_account(run: RunRef) -> str:
     return BuildVmNames.for_run(run.run_id).storage_account
 
 
-def check(inp: PollInput, *, ports: Ports) -> PollOutput:
+def check(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
     """Poll the build-VM deployment; a failure names the resources whose operations failed."""
     vm = inp.vm
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 
 from activities.support import gallery, vhd
-from activities.support.context import PhaseFailed, Ports, arm_id, guard, poll_failed
+from activities.support.context import PhaseFailed, arm_id, guard, poll_failed
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models import ManagedImageDistributor, SharedImageDistributor, VhdDistributor
 from shared.models.build import (
@@ -25,6 +25,7 @@ from shared.models.build import (
 )
 from shared.models.distribute import Distributor
 from shared.models.resource_ids import parse_resource_id
+from shared.ports import BuildPorts
 
 _DISTRIBUTOR: TypeAdapter[Distributor] = TypeAdapter(Distributor)
 
@@ -34,7 +35,7 @@ def distributor(target: DistributeTarget) -> Distributor:
     return _DISTRIBUTOR.validate_python(target.spec)
 
 
-def start(inp: DistributeInput, *, ports: Ports) -> DistributeStarted:
+def start(inp: DistributeInput, *, ports: BuildPorts) -> DistributeStarted:
     """Start producing one target's artifact from the generalized build VM."""
     dist = distributor(inp.target)
     try:
@@ -47,7 +48,7 @@ def start(inp: DistributeInput, *, ports: Ports) -> DistributeStarted:
         return DistributeStarted(error=e.error)
 
 
-def _start_image(inp: DistributeInput, dist: ManagedImageDistributor, ports: Ports) -> DistributeStarted:
+def _start_image(inp: DistributeInput, dist: ManagedImageDistributor, ports: BuildPorts) -> DistributeStarted:
     rid = parse_resource_id(dist.imageId)
     vm_id = arm_id(inp.run, inp.vm.resource_group, "Microsoft.Compute/virtualMachines", inp.vm.vm_name)
     with guard("distribute", inp.target.run_output_name):
@@ -69,7 +70,7 @@ def _parts(inp: PollInput) -> tuple[DistributeTarget, DistributeStarted]:
     )
 
 
-def check(inp: PollInput, *, ports: Ports) -> PollOutput:
+def check(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
     """Poll one target (``key``: runOutputName, ``data``: {target, started}); ``result``: a TargetResult."""
     target, started = _parts(inp)
     name = target.run_output_name
@@ -102,7 +103,7 @@ def check(inp: PollInput, *, ports: Ports) -> PollOutput:
     )
 
 
-def _check_image(name: str, started: DistributeStarted, ports: Ports) -> TargetResult | None:
+def _check_image(name: str, started: DistributeStarted, ports: BuildPorts) -> TargetResult | None:
     rid = parse_resource_id(started.artifact_id or "")
     with guard("distribute", name):
         image = ports.managed_images.get(resource_group=rid.resource_group or "", name=rid.name)
@@ -118,7 +119,7 @@ def _check_image(name: str, started: DistributeStarted, ports: Ports) -> TargetR
     )
 
 
-def check_region(inp: PollInput, *, ports: Ports) -> PollOutput:
+def check_region(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
     """Poll one region of a gallery target (``key`` = region): done when Completed or Failed."""
     _, started = _parts(inp)
     try:
@@ -137,7 +138,7 @@ def check_region(inp: PollInput, *, ports: Ports) -> PollOutput:
     )
 
 
-def retry_region(inp: PollInput, *, ports: Ports) -> PollOutput:
+def retry_region(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
     """Ask the gallery to replicate a failed region again (the same version PUT once more)."""
     target, started = _parts(inp)
     dist = distributor(target)
@@ -162,7 +163,7 @@ def retry_region(inp: PollInput, *, ports: Ports) -> PollOutput:
     return PollOutput(done=False, state="Replicating", result={"region": inp.key}, retry_after_seconds=60)
 
 
-def undo(inp: UndoInput, *, ports: Ports) -> UndoOutput:
+def undo(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
     """Delete what a failed or cancelled target produced; never raises, not-found counts as done."""
     if inp.target is None:
         return UndoOutput(done=True, message="nothing was started")
@@ -178,7 +179,9 @@ def undo(inp: UndoInput, *, ports: Ports) -> UndoOutput:
     return UndoOutput(done=not remaining, remaining=remaining)
 
 
-def _what_was_started(inp: UndoInput, target: DistributeTarget, ports: Ports) -> DistributeStarted | None:
+def _what_was_started(
+    inp: UndoInput, target: DistributeTarget, ports: BuildPorts
+) -> DistributeStarted | None:
     """What ``start_distribute`` produced for this run, found again by name and tag: the orchestrator pushes
     the undo before the start, so it cannot hand over the start's answer."""
     if target.type == "VHD":
@@ -200,7 +203,9 @@ def _what_was_started(inp: UndoInput, target: DistributeTarget, ports: Ports) ->
     return DistributeStarted(artifact_id=ours[0].id, version=ours[0].name) if ours else None
 
 
-def _undo(inp: UndoInput, target: DistributeTarget, started: DistributeStarted, ports: Ports) -> list[str]:
+def _undo(
+    inp: UndoInput, target: DistributeTarget, started: DistributeStarted, ports: BuildPorts
+) -> list[str]:
     if target.type == "VHD":
         vhd.undo(inp.run, inp.vm.resource_group if inp.vm else None, started, ports)
         return []

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from activities import stage_artifacts, staging_group
-from activities.support.context import PhaseFailed, Ports, template_model
+from activities.support.context import PhaseFailed, template_model
 from activities.support.uris import artifact_uris, is_storage_url
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models import (
@@ -24,6 +24,7 @@ from shared.models import (
 from shared.models.build import PhaseError, PreflightInput, PreflightOutput, ResolvedSource
 from shared.models.resource_ids import parse_resource_id
 from shared.models.template import ImageTemplate
+from shared.ports import BuildPorts
 
 Problem = dict[str, Any]
 
@@ -32,7 +33,7 @@ def _problem(code: str, target: str, message: str) -> Problem:
     return {"code": code, "target": target, "message": message}
 
 
-def run(inp: PreflightInput, *, ports: Ports) -> PreflightOutput:
+def run(inp: PreflightInput, *, ports: BuildPorts) -> PreflightOutput:
     """Check identities, destinations, the staging group and artifact URIs; return every problem found."""
     try:
         template = template_model(inp.template, "preflight")
@@ -67,7 +68,7 @@ def _exists(check: Any) -> bool:
         return False
 
 
-def _identities(template: ImageTemplate, ports: Ports) -> list[Problem]:
+def _identities(template: ImageTemplate, ports: BuildPorts) -> list[Problem]:
     ids = [("identity.userAssignedIdentities", i) for i in (template.identity.userAssignedIdentities or {})]
     ids += [
         ("properties.vmProfile.userAssignedIdentities", i)
@@ -85,7 +86,7 @@ def _foreign(resource_id: str, subscription: str) -> bool:
 
 
 def _destinations(
-    template: ImageTemplate, source: ResolvedSource, ports: Ports, subscription: str
+    template: ImageTemplate, source: ResolvedSource, ports: BuildPorts, subscription: str
 ) -> list[Problem]:
     problems: list[Problem] = []
     security: dict[str, str | None] = {}
@@ -119,7 +120,7 @@ def _destinations(
 
 
 def _gallery_target(
-    target: SharedImageDistributor, source: ResolvedSource, ports: Ports, where: str
+    target: SharedImageDistributor, source: ResolvedSource, ports: BuildPorts, where: str
 ) -> tuple[str | None, list[Problem]]:
     """Check one gallery destination; return its definition's security type (None: no definition)."""
     rid = parse_resource_id(target.galleryImageId)
@@ -157,7 +158,7 @@ def _gallery_target(
     return definition.features.get("SecurityType") or "Standard", problems
 
 
-def _uris(template: ImageTemplate, ports: Ports) -> list[Problem]:
+def _uris(template: ImageTemplate, ports: BuildPorts) -> list[Problem]:
     """Every script and file: https (or Azure Storage), reachable, with the sha256 the template gives.
 
     Downloading twice (here and in stage_artifacts) is cheap next to a build VM deployed for nothing.

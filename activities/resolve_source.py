@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from activities.support.context import PhaseFailed, Ports, fail, guard, template_model
+from activities.support.context import PhaseFailed, fail, guard, template_model
 from shared.models import (
     ManagedImageSource,
     PlatformImageSource,
@@ -21,6 +21,7 @@ from shared.models.azure import MarketplaceImage
 from shared.models.build import PhaseError, ResolvedSource, ResolveSourceInput, ResolveSourceOutput, RunRef
 from shared.models.resource_ids import ResourceId, ResourceIdError, parse_resource_id
 from shared.models.template import ImageTemplate
+from shared.ports import BuildPorts
 
 SECURITY_FEATURE = "SecurityType"
 
@@ -30,7 +31,7 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
 
 
-def run(inp: ResolveSourceInput, *, ports: Ports) -> ResolveSourceOutput:
+def run(inp: ResolveSourceInput, *, ports: BuildPorts) -> ResolveSourceOutput:
     """Resolve the template's source to an exact image and the build settings it implies.
 
     Returns:
@@ -52,7 +53,7 @@ def run(inp: ResolveSourceInput, *, ports: Ports) -> ResolveSourceOutput:
         return ResolveSourceOutput(error=e.error)
 
 
-def _resolve(template: ImageTemplate, run: RunRef, ports: Ports) -> ResolvedSource:
+def _resolve(template: ImageTemplate, run: RunRef, ports: BuildPorts) -> ResolvedSource:
     src = template.properties.source
     profile = template.properties.vmProfile
     if isinstance(src, PlatformImageSource):
@@ -65,7 +66,7 @@ def _resolve(template: ImageTemplate, run: RunRef, ports: Ports) -> ResolvedSour
     return source.model_copy(update={"vm_size": vm_size, "os_disk_size_gb": profile.osDiskSizeGB or None})
 
 
-def _platform(src: PlatformImageSource, location: str, ports: Ports) -> ResolvedSource:
+def _platform(src: PlatformImageSource, location: str, ports: BuildPorts) -> ResolvedSource:
     names = {"publisher": src.publisher or "", "offer": src.offer or "", "sku": src.sku or ""}
     wanted = src.version or "latest"
     urn = ":".join([*names.values(), wanted])
@@ -126,7 +127,7 @@ def _check_plan(src: PlatformImageSource, image: MarketplaceImage) -> dict[str, 
     return actual
 
 
-def _managed(src: ManagedImageSource, ports: Ports, subscription: str) -> ResolvedSource:
+def _managed(src: ManagedImageSource, ports: BuildPorts, subscription: str) -> ResolvedSource:
     rid = _parse(src.imageId, "properties.source.imageId", subscription)
     with guard("resolve", src.imageId):
         image = ports.managed_images.get(resource_group=rid.resource_group or "", name=rid.name)
@@ -140,7 +141,7 @@ def _managed(src: ManagedImageSource, ports: Ports, subscription: str) -> Resolv
     )
 
 
-def _gallery(src: SharedImageVersionSource, ports: Ports, subscription: str) -> ResolvedSource:
+def _gallery(src: SharedImageVersionSource, ports: BuildPorts, subscription: str) -> ResolvedSource:
     rid = _parse(src.imageVersionId, "properties.source.imageVersionId", subscription)
     if rid.resource_group is None or len(rid.types) != 3:
         raise fail(
@@ -170,7 +171,7 @@ def _gallery(src: SharedImageVersionSource, ports: Ports, subscription: str) -> 
     )
 
 
-def _latest_gallery_version(ports: Ports, where: dict[str, str], source_id: str) -> str:
+def _latest_gallery_version(ports: BuildPorts, where: dict[str, str], source_id: str) -> str:
     candidates = [
         v.name
         for v in ports.galleries.list_versions(**where)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from activities.support.context import PhaseFailed, Ports, fail, guard, template_model
+from activities.support.context import PhaseFailed, fail, guard, template_model
 from activities.support.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url
 from shared import naming
 from shared.models.build import ArtifactsInput, ArtifactsOutput, RunRef
-from shared.ports import Blobs
+from shared.ports import Blobs, BuildPorts
 
 
-def run(inp: ArtifactsInput, *, ports: Ports) -> ArtifactsOutput:
+def run(inp: ArtifactsInput, *, ports: BuildPorts) -> ArtifactsOutput:
     """Fetch, verify and store every artifact; a checksum mismatch names the step and both hashes."""
     try:
         template = template_model(inp.template, "artifacts")
@@ -43,7 +43,7 @@ def checksum_problem(found: ArtifactUri, data: bytes) -> dict[str, Any] | None:
     return {"code": "ChecksumMismatch", "target": target, "message": message, "actual": actual}
 
 
-def _stage(run: RunRef, found: ArtifactUri, ports: Ports, staging: Blobs) -> dict[str, Any]:
+def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -> dict[str, Any]:
     with guard("artifacts", found.field):
         data = download(found, ports)
     actual = hashlib.sha256(data).hexdigest()
@@ -64,7 +64,7 @@ def _stage(run: RunRef, found: ArtifactUri, ports: Ports, staging: Blobs) -> dic
     return {"phase": found.phase, "index": found.index, "uri": found.uri, "blob": blob, "sha256": actual}
 
 
-def download(found: ArtifactUri, ports: Ports) -> bytes:
+def download(found: ArtifactUri, ports: BuildPorts) -> bytes:
     """The artifact's bytes: from Azure Storage through the Blobs port, otherwise over https."""
     if is_storage_url(found.uri):
         account, container, name = split_blob_url(found.uri.split("?", 1)[0])

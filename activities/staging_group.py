@@ -11,7 +11,6 @@ from typing import Any
 
 from activities.support.context import (
     PhaseFailed,
-    Ports,
     guard,
     region_key,
     run_tags,
@@ -23,6 +22,7 @@ from shared import naming
 from shared.models import staging_resource_group_name
 from shared.models.build import RunRef, StagingInput, StagingOutput, StagingPlan
 from shared.models.resource_ids import ResourceIdError, parse_resource_id
+from shared.ports import BuildPorts
 
 CREATED_BY = "createdBy"
 USED_BY = "usedBy"
@@ -61,7 +61,7 @@ def aib_tags(run: RunRef, *, created: bool) -> dict[str, str]:
     }
 
 
-def run(inp: StagingInput, *, ports: Ports) -> StagingOutput:
+def run(inp: StagingInput, *, ports: BuildPorts) -> StagingOutput:
     """Create the staging group (or tag the given, existing one) and return its id."""
     try:
         template = template_model(inp.template, "staging")
@@ -102,7 +102,7 @@ def _problem(message: str) -> dict[str, Any]:
     }
 
 
-def check(run: RunRef, given_id: str | None, ports: Ports) -> tuple[StagingPlan, list[dict[str, Any]]]:
+def check(run: RunRef, given_id: str | None, ports: BuildPorts) -> tuple[StagingPlan, list[dict[str, Any]]]:
     """Check a given staging group against AIB's rules (contract §7) and plan the staging group.
 
     A given group that is missing is created; an existing one must be empty, in the template's region and

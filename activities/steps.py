@@ -11,12 +11,12 @@ import json
 from typing import Any
 
 from activities.support import scripts, steplog
-from activities.support.context import PhaseFailed, Ports, fail, guard, poll_failed
+from activities.support.context import PhaseFailed, fail, guard, poll_failed
 from shared import naming
 from shared.errors import AzureNotFound
 from shared.models.azure import RunCommandSpec
 from shared.models.build import PhaseError, PollOutput, StepInput, StepOutcome, StepSpec, StepStarted
-from shared.ports import Blobs
+from shared.ports import Blobs, BuildPorts
 
 STEP_TIMEOUT_SECONDS = 16 * 3600  # the build timeout (at most 16 h) is what really bounds a step
 _FAILED_CODES = {
@@ -40,7 +40,7 @@ def describe(step: StepSpec) -> str:
     return f"{step.phase} step {step.index}{name} ({step.kind})"
 
 
-def _staging(inp: StepInput, ports: Ports) -> tuple[Blobs, str]:
+def _staging(inp: StepInput, ports: BuildPorts) -> tuple[Blobs, str]:
     url = ports.storage_account_url(inp.vm.storage_account)
     return ports.blobs(account_url=url), url
 
@@ -81,7 +81,7 @@ def render(inp: StepInput, blobs: Blobs) -> str:
     return scripts.deprovision_script(windows=windows)
 
 
-def start(inp: StepInput, *, ports: Ports) -> StepStarted:
+def start(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
     """Start the step's Run Command, its output going to append blobs in the staging account."""
     name = command_name(inp)
     try:
@@ -107,7 +107,7 @@ def start(inp: StepInput, *, ports: Ports) -> StepStarted:
         return StepStarted(command_name=name, error=e.error)
 
 
-def _exists(inp: StepInput, name: str, ports: Ports) -> bool:
+def _exists(inp: StepInput, name: str, ports: BuildPorts) -> bool:
     try:
         ports.run_commands.get(resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name)
     except AzureNotFound:
@@ -123,7 +123,7 @@ def _marker(inp: StepInput) -> str:
     return f"{inp.run.run_id}/steps/{command_name(inp)}.outcome.json"
 
 
-def check(inp: StepInput, *, ports: Ports) -> PollOutput:
+def check(inp: StepInput, *, ports: BuildPorts) -> PollOutput:
     """Poll the step; once finished, log its output and return its ``StepOutcome`` in ``result``."""
     name = command_name(inp)
     blobs, _ = _staging(inp, ports)

@@ -10,17 +10,18 @@ from collections.abc import Callable
 
 from activities.steps import describe
 from activities.support import steplog
-from activities.support.context import PhaseFailed, Ports, canceled_error, gone_error, guard
+from activities.support.context import PhaseFailed, canceled_error, gone_error, guard
 from shared import naming
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models.azure import RunCommandSpec, VmState
 from shared.models.build import PhaseError, PollInput, PollOutput, StepInput, StepStarted
 from shared.models.customizers import DEFAULT_RESTART_COMMAND
+from shared.ports import BuildPorts
 
 RESTART_COMMAND_SECONDS = 600
 
 
-def restart(inp: StepInput, *, ports: Ports) -> StepStarted:
+def restart(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
     """Restart the VM: a custom ``restartCommand`` runs on it, otherwise Azure restarts it."""
     vm = inp.vm
     command = str(inp.step.spec.get("restartCommand") or DEFAULT_RESTART_COMMAND)
@@ -55,12 +56,12 @@ def restart(inp: StepInput, *, ports: Ports) -> StepStarted:
         return StepStarted(error=e.error)
 
 
-def check_ready(inp: PollInput, *, ports: Ports) -> PollOutput:
+def check_ready(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
     """Done when the VM runs and its agent is ready (the orchestrator bounds this by ``restartTimeout``)."""
     return _poll(inp, ports, lambda s: s.power_state == "running" and bool(s.vm_agent_ready))
 
 
-def deallocate(inp: PollInput, *, ports: Ports) -> PollOutput:
+def deallocate(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
     """Start deallocating the VM (generalize and capture need it stopped)."""
     vm = inp.vm
     try:
@@ -75,12 +76,12 @@ def deallocate(inp: PollInput, *, ports: Ports) -> PollOutput:
         return PollOutput(done=True, state="Failed", error=e.error)
 
 
-def check_deallocated(inp: PollInput, *, ports: Ports) -> PollOutput:
+def check_deallocated(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
     """Done when the VM is deallocated."""
     return _poll(inp, ports, lambda s: s.power_state == "deallocated")
 
 
-def generalize(inp: PollInput, *, ports: Ports) -> PollOutput:
+def generalize(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
     """Mark the deallocated VM generalized, so images and gallery versions can be captured from it."""
     vm = inp.vm
     try:
@@ -91,7 +92,7 @@ def generalize(inp: PollInput, *, ports: Ports) -> PollOutput:
         return PollOutput(done=True, state="Failed", error=e.error)
 
 
-def _poll(inp: PollInput, ports: Ports, ready: Callable[[VmState], bool]) -> PollOutput:
+def _poll(inp: PollInput, ports: BuildPorts, ready: Callable[[VmState], bool]) -> PollOutput:
     vm = inp.vm
     try:
         state = ports.virtual_machines.get(resource_group=vm.resource_group, name=vm.vm_name)

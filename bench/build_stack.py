@@ -15,8 +15,10 @@ import requests
 
 from cli.client import KilnClient
 from cli.local_stack import LocalStack
-from shared.service import build_service, timing_policy
-from shared.store import TemplateRef, open_store
+from shared.bootstrap import bootstrap, timing_policy
+from shared.service.run_control import RunService
+from shared.settings import Settings
+from shared.store import TemplateRef
 
 RUN_ID_HEADER = "x-kiln-run-id"
 DONE = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
@@ -82,11 +84,16 @@ class BenchStack(LocalStack):
             return self.client.start_run(name).headers[RUN_ID_HEADER]
         conn = self.connection()
         storage = self.kiln_settings()["KILN_STORAGE_CONNECTION_STRING"]
-        timing = {**timing_policy("local", self.latency_scale), **self.timing}
-        runs = build_service(
-            open_store(connection_string=storage, container="kiln"), page_size=100, timing=timing
+        settings = Settings(
+            storage_connection_string=storage,
+            store_container="kiln",
+            timing_profile="local",
+            time_scale=self.latency_scale,
         )
-        start = runs.runs.begin(TemplateRef(conn.subscription, conn.resource_group or "", name))
+        kiln = bootstrap(settings)
+        timing = timing_policy(settings).model_copy(update=self.timing)
+        runs = RunService(kiln.store, operations=kiln.service.operations, page_size=100, timing=timing)
+        start = runs.begin(TemplateRef(conn.subscription, conn.resource_group or "", name))
         body = json.dumps({**start.input, "distribution": "serial" if serial else "parallel"})
         resp = self.http.post(f"{self.rpc}/orchestrators/build_image/{start.run_id}", json=body, timeout=30)
         resp.raise_for_status()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
@@ -20,27 +19,28 @@ from activities import (
     distribute,
     preflight,
     resolve_source,
+    run_record,
     stage_artifacts,
     staging_group,
     steps,
     vm_power,
 )
 from activities.support import steplog
-from activities.support.context import Ports
-from activities.wiring import activity_ports
 from shared.models import build as m
+from shared.ports import BuildPorts
 
 bp = df.Blueprint()
 In = TypeVar("In", bound=BaseModel)
 
 
-@lru_cache(maxsize=1)
-def _ports() -> Ports:
-    return activity_ports()
+def _ports() -> BuildPorts:
+    from shared.bootstrap import root
+
+    return root().build
 
 
 def call(
-    model: type[In], fn: Callable[..., BaseModel], payload: Any, ports: Ports | None = None
+    model: type[In], fn: Callable[..., BaseModel], payload: Any, ports: BuildPorts | None = None
 ) -> dict[str, Any]:
     """Validate ``payload`` as ``model``, run ``fn`` and return its output as JSON-ready data."""
     if isinstance(payload, str | bytes):
@@ -50,7 +50,7 @@ def call(
     return out
 
 
-def append_log_line(inp: m.PollInput, *, ports: Ports) -> m.PollOutput:
+def append_log_line(inp: m.PollInput, *, ports: BuildPorts) -> m.PollOutput:
     """Append ``data.message`` to the run's customization.log (phase headers, notes)."""
     blobs = ports.blobs(account_url=ports.storage_account_url(inp.vm.storage_account))
     steplog.append_line(blobs, inp.run.run_id, str(inp.data.get("message", "")))
@@ -79,6 +79,8 @@ ACTIVITIES: list[tuple[str, type[BaseModel], Callable[..., BaseModel]]] = [
     ("undo_distribute", m.UndoInput, distribute.undo),
     ("cleanup_build_vm", m.UndoInput, delete_build_vm.run),
     ("append_log", m.PollInput, append_log_line),
+    ("update_run_status", m.RunStatusUpdate, run_record.update_status),
+    ("record_outputs", m.RecordOutputsInput, run_record.record_outputs),
 ]
 
 
@@ -92,20 +94,3 @@ def _register(name: str, model: type[BaseModel], fn: Callable[..., BaseModel]) -
 
 for _name, _model, _fn in ACTIVITIES:
     _register(_name, _model, _fn)
-
-
-@bp.activity_trigger(input_name="update")  # type: ignore[untyped-decorator]
-def update_run_status(update: dict[str, Any]) -> dict[str, Any]:
-    from activities import run_status
-    from shared.models.build import RunStatusUpdate
-    from shared.service import get_service
-
-    return run_status.run(RunStatusUpdate.model_validate(update), runs=get_service().runs)
-
-
-@bp.activity_trigger(input_name="payload")  # type: ignore[untyped-decorator]
-def record_outputs(payload: dict[str, Any]) -> dict[str, Any]:
-    from activities import outputs
-    from shared.service import get_service
-
-    return outputs.run(payload, store=get_service().store)

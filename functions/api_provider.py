@@ -5,8 +5,9 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions import arm as h
+from shared.bootstrap import root
 from shared.errors import KilnError
-from shared.service import checks, get_service
+from shared.service import checks
 from shared.service.operations import IN_PROGRESS, SUCCEEDED, render_operation
 from shared.service.provider import provider_operations
 
@@ -27,7 +28,7 @@ def list_provider_operations(req: func.HttpRequest) -> func.HttpResponse:
 @h.api
 def operation_status(req: func.HttpRequest) -> func.HttpResponse:
     h.api_version(req)
-    op = get_service().operation(h.subscription(req), req.route_params["operationId"])
+    op = root().service.operation(h.subscription(req), req.route_params["operationId"])
     return h.arm_json(200, render_operation(op))
 
 
@@ -36,7 +37,7 @@ def operation_status(req: func.HttpRequest) -> func.HttpResponse:
 @h.api
 def operation_result(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
-    op = get_service().operation(h.subscription(req), req.route_params["operationId"])
+    op = root().service.operation(h.subscription(req), req.route_params["operationId"])
     if op["status"] == IN_PROGRESS:
         return h.arm_json(202, None, h.async_headers(req, op, version))
     if op["status"] == SUCCEEDED:
@@ -50,7 +51,7 @@ def operation_result(req: func.HttpRequest) -> func.HttpResponse:
 @h.api
 def list_run_outputs(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
-    page = get_service().run_outputs.list(h.template_ref(req), token=h.skip_token(req))
+    page = root().service.run_outputs.list(h.template_ref(req), token=h.skip_token(req))
     return h.page_response(req, page, version)
 
 
@@ -60,4 +61,4 @@ def list_run_outputs(req: func.HttpRequest) -> func.HttpResponse:
 def run_output(req: func.HttpRequest) -> func.HttpResponse:
     h.api_version(req)
     name = checks.resource_name(req.route_params["runOutputName"], "runOutputName")
-    return h.arm_json(200, get_service().run_outputs.get(h.template_ref(req), name))
+    return h.arm_json(200, root().service.run_outputs.get(h.template_ref(req), name))

@@ -13,7 +13,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from functions import arm as h
-from shared.service import Page, checks, get_service
+from shared.bootstrap import root
+from shared.service import Page, checks
 from shared.service.run_log import parse_offset
 from shared.service.run_start import RUNNING, runtime_status, start_run
 from shared.store import TemplateRef
@@ -31,7 +32,7 @@ _log = logging.getLogger("kiln.api.runs")
 async def run_template(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     version = h.api_version(req)
     ref = h.template_ref(req)
-    start = await start_run(get_service().runs, client, ref, trigger="Manual")
+    start = await start_run(root().service.runs, client, ref, trigger="Manual")
     headers = {**h.async_headers(req, start.operation, version), RUN_ID_HEADER: start.run_id}
     return h.arm_json(202, None, headers)
 
@@ -43,9 +44,9 @@ async def run_template(req: func.HttpRequest, client: df.DurableOrchestrationCli
 async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     version = h.api_version(req)
     ref = h.template_ref(req)
-    run_id, op = await asyncio.to_thread(get_service().runs.begin_cancel, ref)
+    run_id, op = await asyncio.to_thread(root().service.runs.begin_cancel, ref)
     await _raise_cancel(client, ref, run_id)
-    op = await asyncio.to_thread(get_service().operation, ref.subscription, op["id"])
+    op = await asyncio.to_thread(root().service.operation, ref.subscription, op["id"])
     return h.arm_json(202, None, h.async_headers(req, op, version))
 
 
@@ -56,7 +57,7 @@ async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
 async def delete_template(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     version = h.api_version(req)
     ref = h.template_ref(req)
-    deleted = await asyncio.to_thread(get_service().deletion.delete, ref)
+    deleted = await asyncio.to_thread(root().service.deletion.delete, ref)
     if deleted.operation is None:
         return h.arm_json(204)
     if deleted.active_run:
@@ -69,7 +70,7 @@ async def delete_template(req: func.HttpRequest, client: df.DurableOrchestration
 @h.api
 def list_runs(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
-    items, token = get_service().runs.list(h.template_ref(req), token=h.skip_token(req))
+    items, token = root().service.runs.list(h.template_ref(req), token=h.skip_token(req))
     return h.page_response(req, Page(items, token), version)
 
 
@@ -79,7 +80,7 @@ def list_runs(req: func.HttpRequest) -> func.HttpResponse:
 def get_run(req: func.HttpRequest) -> func.HttpResponse:
     h.api_version(req)
     run_id = checks.resource_name(req.route_params["runId"], "runId")
-    return h.arm_json(200, get_service().runs.get(h.template_ref(req), run_id))
+    return h.arm_json(200, root().service.runs.get(h.template_ref(req), run_id))
 
 
 @bp.function_name("image_template_run_log")  # type: ignore[untyped-decorator]
@@ -91,7 +92,7 @@ def get_run_log(req: func.HttpRequest) -> func.HttpResponse:
     run_id = checks.resource_name(req.route_params["runId"], "runId")
     offset = parse_offset(req.params.get("offset"))
     follow = str(req.params.get("follow", "")).lower() in ("true", "1", "yes")
-    chunk = get_service().run_log.read(ref, run_id, offset=offset, follow=follow)
+    chunk = root().service.run_log.read(ref, run_id, offset=offset, follow=follow)
     headers = {
         "x-kiln-log-offset": str(chunk.next_offset),
         "x-kiln-run-finished": "true" if chunk.finished else "false",
@@ -110,7 +111,7 @@ async def _raise_cancel(client: df.DurableOrchestrationClient, ref: TemplateRef,
         _log.info("cancel of %s: %s", run_id, exc)
     if await runtime_status(client, run_id) not in RUNNING:
         await asyncio.to_thread(
-            get_service().runs.settle,
+            root().service.runs.settle,
             ref,
             run_id,
             state="Canceled",

@@ -13,7 +13,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from functions import arm as h
-from shared.service import autorun, get_service
+from shared.bootstrap import root
+from shared.service import autorun
 
 bp = df.Blueprint()
 
@@ -27,7 +28,7 @@ bp = df.Blueprint()
 @h.api
 def list_by_subscription(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
-    page = get_service().templates.list(
+    page = root().service.templates.list(
         h.subscription(req), None, api_version=version, token=h.skip_token(req)
     )
     return h.page_response(req, page, version)
@@ -39,7 +40,7 @@ def list_by_subscription(req: func.HttpRequest) -> func.HttpResponse:
 def list_by_resource_group(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
     sub, rg = h.subscription(req), h.resource_group(req)
-    page = get_service().templates.list(sub, rg, api_version=version, token=h.skip_token(req))
+    page = root().service.templates.list(sub, rg, api_version=version, token=h.skip_token(req))
     return h.page_response(req, page, version)
 
 
@@ -50,7 +51,7 @@ def list_by_resource_group(req: func.HttpRequest) -> func.HttpResponse:
 async def image_template(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     version = h.api_version(req)
     ref = h.template_ref(req)
-    service = get_service()
+    service = root().service
     method = req.method.upper()
     if method == "GET":
         return h.arm_json(200, await asyncio.to_thread(service.templates.get, ref, api_version=version))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions import arm as h
-from shared.service import checks, get_service
+from shared.bootstrap import root
+from shared.service import checks
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 
@@ -15,7 +16,7 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]
 @h.api
 def list_triggers(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
-    page = get_service().triggers.list(h.template_ref(req), token=h.skip_token(req))
+    page = root().service.triggers.list(h.template_ref(req), token=h.skip_token(req))
     return h.page_response(req, page, version)
 
 
@@ -30,7 +31,7 @@ def trigger(req: func.HttpRequest) -> func.HttpResponse:
     version = h.api_version(req)
     ref = h.template_ref(req)
     name = checks.resource_name(req.route_params["triggerName"], "triggerName")
-    triggers = get_service().triggers
+    triggers = root().service.triggers
     method = req.method.upper()
     if method == "GET":
         return h.arm_json(200, triggers.get(ref, name))

@@ -54,11 +54,7 @@ async def source_image_events(event: func.EventGridEvent, client: df.DurableOrch
 
 
 async def on_gallery_version(version_id: str, client: Any) -> Any:
-    """Fire the triggers watching ``version_id``'s image definition (the service and ports of the app)."""
-    from shared.bootstrap import bootstrap
-    from shared.service import get_service
-    from shared.service.source_triggers import SourceTriggers
+    """Fire the triggers watching ``version_id``'s image definition."""
+    from shared.bootstrap import root
 
-    service = get_service()
-    triggers = SourceTriggers(service.store, service.runs, ports=bootstrap(), client=client)
-    return await triggers.on_gallery_version(version_id)
+    return await root().service.source_triggers.on_gallery_version(version_id, client)

@@ -22,11 +22,9 @@ SOURCE_POLL_SCHEDULE = os.environ.get("KILN_SOURCE_POLL_SCHEDULE") or "0 */30 * 
 @bp.function_name("janitor")  # type: ignore[untyped-decorator]
 @bp.timer_trigger(arg_name="timer", schedule=JANITOR_SCHEDULE, run_on_startup=False)  # type: ignore[untyped-decorator]
 def janitor(timer: func.TimerRequest) -> None:
-    from shared.bootstrap import bootstrap
-    from shared.service import get_service
-    from shared.service.janitor import sweep
+    from shared.bootstrap import root
 
-    report = sweep(bootstrap(), get_service().store, now=datetime.now(UTC))
+    report = root().service.janitor.sweep(now=datetime.now(UTC))
     _log.info(
         "janitor: deleted %d resources and %d groups; %d left for the next sweep",
         len(report.deleted),
@@ -39,10 +37,7 @@ def janitor(timer: func.TimerRequest) -> None:
 @bp.timer_trigger(arg_name="timer", schedule=SOURCE_POLL_SCHEDULE, run_on_startup=False)  # type: ignore[untyped-decorator]
 @bp.durable_client_input(client_name="client")  # type: ignore[untyped-decorator]
 async def source_poll(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    from shared.bootstrap import bootstrap
-    from shared.service import get_service
-    from shared.service.source_triggers import SourceTriggers
+    from shared.bootstrap import root
 
-    service = get_service()
-    report = await SourceTriggers(service.store, service.runs, ports=bootstrap(), client=client).poll()
+    report = await root().service.source_triggers.poll(client)
     _log.info("source poll: started %d runs; %s", len(report.started()), report.decisions)

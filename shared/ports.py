@@ -30,6 +30,7 @@ from shared.models.azure import (
     RunCommandState,
     VmState,
 )
+from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
 
 
 class ResourceGroups(Protocol):
@@ -172,3 +173,64 @@ class ArtifactFetcher(Protocol):
     """Downloads a customizer's script or file from an ``https://`` URL (no credentials are sent)."""
 
     def fetch(self, *, url: str) -> bytes: ...
+
+
+class RunRecorder(Protocol):
+    """The run documents' side of a build: what the orchestration reports, and the run outputs it made.
+
+    Activities write through this port, never through the service: the composition root wires it to the
+    store (``shared.service.run_records.RunRecords``).
+    """
+
+    def apply(self, update: RunStatusUpdate) -> RunStatusRecorded:
+        """Record a change of the run's state; the state the run document holds afterwards."""
+        ...
+
+    def record_outputs(self, run: RunRef, targets: list[TargetResult]) -> list[str]:
+        """One runOutput per succeeded target (a later run's output wins); the names written."""
+        ...
+
+
+class AzurePortSet(Protocol):
+    """Every Azure port: ``shared.bootstrap.AzurePorts`` builds each on first use; tests use ``FakeAzure``."""
+
+    @property
+    def resource_groups(self) -> ResourceGroups: ...
+    @property
+    def resources(self) -> Resources: ...
+    @property
+    def deployments(self) -> Deployments: ...
+    @property
+    def virtual_machines(self) -> VirtualMachines: ...
+    @property
+    def run_commands(self) -> RunCommands: ...
+    @property
+    def disks(self) -> Disks: ...
+    @property
+    def managed_images(self) -> ManagedImages: ...
+    @property
+    def galleries(self) -> Galleries: ...
+    @property
+    def marketplace(self) -> Marketplace: ...
+    @property
+    def secrets(self) -> Secrets: ...
+    def blobs(self, *, account_url: str | None = None) -> Blobs:
+        """Blobs of kiln's own storage account (no URL) or of the account at ``account_url``."""
+        ...
+
+
+class BuildPorts(AzurePortSet, Protocol):
+    """What the build's activities reach the world through: Azure, the artifact fetcher, the run recorder."""
+
+    @property
+    def fetcher(self) -> ArtifactFetcher: ...
+    @property
+    def runs(self) -> RunRecorder: ...
+    @property
+    def key_vault_id(self) -> str:
+        """The ARM id of the vault holding build VM credentials (deployments reference secrets by it)."""
+        ...
+
+    def storage_account_url(self, name: str) -> str:
+        """The blob endpoint of a storage account kiln created (in sim mode: Azurite's)."""
+        ...

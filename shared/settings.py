@@ -14,7 +14,7 @@ DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 class Settings(BaseSettings):
     """Every setting kiln reads. Names are the app-setting names, prefixed ``KILN_``."""
 
-    model_config = SettingsConfigDict(env_prefix="KILN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="KILN_", extra="ignore", populate_by_name=True)
 
     storage_connection_string: str = Field(
         default=DEVELOPMENT_STORAGE,

@@ -8,45 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
-from shared import naming, ports
+from shared import naming
 from shared.errors import AzureError, AzureNotFound, KilnError, TransientAzureError, ValidationFailed
 from shared.models import ImageTemplate, validate_template
 from shared.models.build import Phase, PhaseError, PollOutput, RunRef
 
 TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
-
-
-class Ports(Protocol):
-    """The ports activities use: ``AzurePorts`` wrapped in ``functions.py``, or ``FakeAzure`` in tests."""
-
-    @property
-    def resource_groups(self) -> ports.ResourceGroups: ...
-    @property
-    def resources(self) -> ports.Resources: ...
-    @property
-    def deployments(self) -> ports.Deployments: ...
-    @property
-    def virtual_machines(self) -> ports.VirtualMachines: ...
-    @property
-    def run_commands(self) -> ports.RunCommands: ...
-    @property
-    def disks(self) -> ports.Disks: ...
-    @property
-    def managed_images(self) -> ports.ManagedImages: ...
-    @property
-    def galleries(self) -> ports.Galleries: ...
-    @property
-    def marketplace(self) -> ports.Marketplace: ...
-    @property
-    def secrets(self) -> ports.Secrets: ...
-    @property
-    def fetcher(self) -> ports.ArtifactFetcher: ...
-    @property
-    def key_vault_id(self) -> str: ...
-    def blobs(self, *, account_url: str | None = None) -> ports.Blobs: ...
-    def storage_account_url(self, name: str) -> str: ...
 
 
 class PhaseFailed(Exception):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from activities.resolve_source import version_key
-from activities.support.context import Ports, arm_id, fail, guard, region_key
+from activities.support.context import arm_id, fail, guard, region_key
 from shared.models import LatestVersioner, SharedImageDistributor, SourceVersioner
 from shared.models.azure import ImageVersionSpec, ImageVersionState, TargetRegion
 from shared.models.build import (
@@ -21,6 +21,7 @@ from shared.models.build import (
     TargetResult,
 )
 from shared.models.resource_ids import parse_resource_id
+from shared.ports import BuildPorts
 
 OUTPUT_RUN_TAG = "kiln.outputOfRun"  # not kiln.run: the janitor must never sweep a build's output
 _INT32_MAX = 2**31 - 1
@@ -55,7 +56,7 @@ def from_source(source: ResolvedSource) -> str | None:
     return ".".join(str(p) for p in ([*parts, 0, 0])[:3])
 
 
-def choose_version(inp: DistributeInput, dist: SharedImageDistributor, ports: Ports) -> str:
+def choose_version(inp: DistributeInput, dist: SharedImageDistributor, ports: BuildPorts) -> str:
     """The version this run publishes; a retry finds the version it already started by its tag."""
     place, explicit = where(dist.galleryImageId)
     if inp.target.version or explicit:
@@ -107,7 +108,7 @@ def version_spec(run: RunRef, vm: BuildVm, dist: SharedImageDistributor, home: s
     )
 
 
-def start(inp: DistributeInput, dist: SharedImageDistributor, ports: Ports) -> DistributeStarted:
+def start(inp: DistributeInput, dist: SharedImageDistributor, ports: BuildPorts) -> DistributeStarted:
     """Create the gallery image version; its regions replicate in parallel."""
     place, _ = where(dist.galleryImageId)
     with guard("distribute", inp.target.run_output_name):
@@ -121,7 +122,7 @@ def start(inp: DistributeInput, dist: SharedImageDistributor, ports: Ports) -> D
     return DistributeStarted(artifact_id=version_id, version=version, regions=regions)
 
 
-def state_of(started: DistributeStarted, ports: Ports) -> ImageVersionState:
+def state_of(started: DistributeStarted, ports: BuildPorts) -> ImageVersionState:
     """The version's state, with each region's replication."""
     place, _ = where((started.artifact_id or "").rsplit("/versions/", 1)[0])
     return ports.galleries.get_version(version=started.version or "", **place)

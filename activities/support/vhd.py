@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 
-from activities.support.context import Ports, guard
+from activities.support.context import guard
 from activities.support.deployment_template import BuildVmNames
 from activities.support.uris import split_blob_url
 from shared import naming
 from shared.errors import AzureNotFound
 from shared.models import VhdDistributor
 from shared.models.build import DistributeInput, DistributeStarted, PhaseError, RunRef, TargetResult
+from shared.ports import BuildPorts
 
 ACCESS_SECONDS = 4 * 3600
 
@@ -22,7 +23,7 @@ def destination(run: RunRef, dist: VhdDistributor, staging_url: str) -> tuple[st
     return staging_url, naming.VHD_CONTAINER, naming.vhd_blob(run.run_id, dist.runOutputName)
 
 
-def start(inp: DistributeInput, dist: VhdDistributor, ports: Ports) -> DistributeStarted:
+def start(inp: DistributeInput, dist: VhdDistributor, ports: BuildPorts) -> DistributeStarted:
     """Grant read access to the OS disk and start copying it to the destination blob."""
     account, container, blob = destination(inp.run, dist, ports.storage_account_url(inp.vm.storage_account))
     disk = BuildVmNames.for_run(inp.run.run_id).os_disk
@@ -37,7 +38,7 @@ def start(inp: DistributeInput, dist: VhdDistributor, ports: Ports) -> Distribut
 
 
 def check(
-    inp_run: RunRef, vm_group: str, name: str, started: DistributeStarted, ports: Ports
+    inp_run: RunRef, vm_group: str, name: str, started: DistributeStarted, ports: BuildPorts
 ) -> TargetResult | None:
     """The copy's result once it has ended (None while pending); access to the disk is revoked then."""
     account, container, blob = split_blob_url(started.artifact_uri or "")
@@ -59,7 +60,7 @@ def check(
     return TargetResult(run_output_name=name, type="VHD", succeeded=False, error=error)
 
 
-def undo(run: RunRef, vm_group: str | None, started: DistributeStarted, ports: Ports) -> None:
+def undo(run: RunRef, vm_group: str | None, started: DistributeStarted, ports: BuildPorts) -> None:
     """Delete a partial VHD and revoke the disk's access (both tolerate not-found)."""
     if started.artifact_uri:
         account, container, blob = split_blob_url(started.artifact_uri)

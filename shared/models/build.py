@@ -347,6 +347,25 @@ class RunStatusUpdate(_Msg):
     kept_vm: BuildVm | None = None
 
 
+class RunStatusRecorded(_Msg):
+    """The run document's state after an update was applied (what ``update_run_status`` answers)."""
+
+    run_state: RunState
+    run_sub_state: RunSubState
+    finished: bool
+
+
+class RecordOutputsInput(_Msg):
+    """What ``record_outputs`` writes: the run's distribute targets (runOutputs of the succeeded ones)."""
+
+    run: RunRef
+    targets: list[TargetResult] = Field(default_factory=list)
+
+
+class OutputsRecorded(_Msg):
+    written: list[str] = Field(default_factory=list)
+
+
 class UndoInput(_Msg):
     """Input of every undo activity: enough to find what the run created, by name and tag."""
 

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shared import naming
 from shared.errors import AzureError, AzureNotFound
 from shared.service import run_documents as rd
 from shared.service.staging_cleanup import CREATED_BY, DELETE_ORDER, KILN, delete_rank
 from shared.store import JsonStore, TemplateRef, keys
+
+if TYPE_CHECKING:
+    from shared.ports import AzurePortSet
 
 STORAGE_ACCOUNT = "microsoft.storage/storageaccounts"
 
@@ -46,15 +49,27 @@ def template_ref(template_id: str) -> TemplateRef | None:
 
 
 class Janitor:
-    """One sweep over the subscription, deciding from tags and kiln's run documents."""
+    """The janitor service operation: sweeps the subscription for what runs left behind."""
 
-    def __init__(self, ports: Any, store: JsonStore, *, now: datetime) -> None:
+    def __init__(self, azure: AzurePortSet, store: JsonStore) -> None:
+        self._azure = azure
+        self._store = store
+
+    def sweep(self, *, now: datetime) -> SweepReport:
+        """One sweep: delete what finished, expired or orphaned runs left; never raises for one resource."""
+        return _Sweep(self._azure, self._store, now=now).run()
+
+
+class _Sweep:
+    """One sweep's decisions, from tags and kiln's run documents (run states are looked up once each)."""
+
+    def __init__(self, ports: AzurePortSet, store: JsonStore, *, now: datetime) -> None:
         self._ports = ports
         self._store = store
         self._now = now
         self._runs: dict[str, str] = {}  # run id -> "live" | "finished" | "kept" | "orphan"
 
-    def sweep(self) -> SweepReport:
+    def run(self) -> SweepReport:
         """Delete what is left behind; never raises for one resource's failure."""
         report = SweepReport()
         self._sweep_resources(report)
@@ -152,8 +167,3 @@ class Janitor:
             report.skipped[name] = f"{e.code}: {e.message}"
             return
         report.groups_deleted.append(name)
-
-
-def sweep(ports: Any, store: JsonStore, *, now: datetime) -> SweepReport:
-    """One janitor sweep (the timer function calls this)."""
-    return Janitor(ports, store, now=now).sweep()

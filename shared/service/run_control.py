@@ -14,6 +14,7 @@ from typing import Any
 
 from shared import naming
 from shared.errors import Conflict, NotFound
+from shared.models.build import TimingPolicy
 from shared.service import documents
 from shared.service import run_documents as rd
 from shared.service.operations import Operations
@@ -49,7 +50,7 @@ class RunService:
     """Start, cancel and read runs; apply the orchestration's status updates."""
 
     def __init__(
-        self, store: JsonStore, *, operations: Operations, page_size: int, timing: dict[str, Any]
+        self, store: JsonStore, *, operations: Operations, page_size: int, timing: TimingPolicy
     ) -> None:
         self._store = store
         self._operations = operations

@@ -22,6 +22,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.models.build import TimingPolicy
 from shared.service import contract
 from shared.store import TemplateRef
 
@@ -186,7 +187,7 @@ def render_run(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_input(
-    ref: TemplateRef, body: dict[str, Any], run_id: str, trigger: str, stamp: str, timing: dict[str, Any]
+    ref: TemplateRef, body: dict[str, Any], run_id: str, trigger: str, stamp: str, timing: TimingPolicy
 ) -> dict[str, Any]:
     """The ``BuildInput`` JSON of a run: the template as stored, the run's ref, expiry and timing."""
     spec = copy.deepcopy(body["spec"])
@@ -208,5 +209,5 @@ def build_input(
         "template": template,
         "trigger": trigger,
         "expires_at": expires,
-        "timing": dict(timing),
+        "timing": timing.model_dump(mode="json"),
     }

@@ -16,10 +16,7 @@ from shared import naming
 from shared.errors import AzureNotFound, KilnError
 from shared.service import run_documents as rd
 from shared.service.run_control import RunService
-from shared.storage_urls import staging_account_url
 from shared.store import TemplateRef
-
-__all__ = ["LogChunk", "RunLog", "log_account", "parse_offset", "staging_account_url"]
 
 if TYPE_CHECKING:
     from shared.ports import Blobs

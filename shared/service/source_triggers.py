@@ -2,11 +2,11 @@
 
 Two ways in, one decision (``trigger_state.claim``):
 
-* **Event Grid** (``triggers/source_events.py``): a resource-write event whose subject is a gallery image
+* **Event Grid** (``functions/events.py``): a resource-write event whose subject is a gallery image
   *version* starts a run of every template whose trigger watches that image definition, if the version is
   the one ``latest`` now resolves to (an older version, or one excluded from latest, is skipped with the
   reason recorded; one still provisioning is left to the poll).
-* **The poll** (``triggers/source_poll.py``): Marketplace has no events, so a timer asks, for every
+* **The poll** (``functions/timers.py``): Marketplace has no events, so a timer asks, for every
   watched template, which version ``latest`` resolves to and starts a run when it is neither the version
   the template last built from (``exactVersion``) nor one a run was already started for. Gallery sources
   are polled too, as a backstop for events that never came.
@@ -20,13 +20,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shared.service.run_control import RunInFlight, RunService
 from shared.service.run_start import DurableStarter, start_run
 from shared.service.source_watch import GALLERY_VERSION, Watched, latest_version, watched_templates
 from shared.service.trigger_state import Decision, claim, note_skip, record
 from shared.store import JsonStore, keys
+
+if TYPE_CHECKING:
+    from shared.ports import AzurePortSet
 
 TRIGGER = "SourceImage"
 _log = logging.getLogger("kiln.source_triggers")
@@ -43,15 +46,15 @@ class Report:
 
 
 class SourceTriggers:
-    """Fires SourceImage triggers over the store, the Azure ports and a Durable client."""
+    """Fires SourceImage triggers over the store and the Azure ports; runs start through the Durable client
+    each call is given (a binding of the function that calls)."""
 
-    def __init__(self, store: JsonStore, runs: RunService, *, ports: Any, client: DurableStarter) -> None:
+    def __init__(self, store: JsonStore, runs: RunService, *, azure: AzurePortSet) -> None:
         self._store = store
         self._runs = runs
-        self._ports = ports
-        self._client = client
+        self._ports = azure
 
-    async def on_gallery_version(self, version_id: str) -> Report:
+    async def on_gallery_version(self, version_id: str, client: DurableStarter) -> Report:
         """A gallery image version was written: fire the triggers watching its image definition."""
         report = Report()
         match = GALLERY_VERSION.match(version_id)
@@ -77,13 +80,13 @@ class SourceTriggers:
                 decision = Decision("skip", version_id, reason)
                 await asyncio.to_thread(note_skip, self._store, item, decision)
             else:
-                decision = await self.fire(item, latest)
+                decision = await self.fire(item, latest, client)
             report.decisions[item.ref.path] = decision
         if failed is not None:
             raise failed
         return report
 
-    async def poll(self) -> Report:
+    async def poll(self, client: DurableStarter) -> Report:
         """Fire every watched template whose source's ``latest`` moved on (the timer's sweep)."""
         report = Report()
         for item in await asyncio.to_thread(watched_templates, self._store):
@@ -98,10 +101,10 @@ class SourceTriggers:
             if latest is None:
                 report.decisions[item.ref.path] = Decision("skip", None, "The source has no version.")
                 continue
-            report.decisions[item.ref.path] = await self.fire(item, latest)
+            report.decisions[item.ref.path] = await self.fire(item, latest, client)
         return report
 
-    async def fire(self, item: Watched, version: str) -> Decision:
+    async def fire(self, item: Watched, version: str, client: DurableStarter) -> Decision:
         """Start a run of ``item`` for ``version`` unless the trigger's memory says otherwise."""
         doc = await asyncio.to_thread(self._store.get, keys.template(item.ref))
         if doc is None:
@@ -112,7 +115,7 @@ class SourceTriggers:
         if decision.outcome != "start":
             return decision
         try:
-            start = await start_run(self._runs, self._client, item.ref, trigger=TRIGGER)
+            start = await start_run(self._runs, client, item.ref, trigger=TRIGGER)
         except RunInFlight as busy:
             reason = f"Run '{busy.run_id}' is in flight; this version is built once it ends."
             decision = Decision("pending", version, reason)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.store import JsonStore, TemplateRef, keys
+
+if TYPE_CHECKING:
+    from shared.ports import AzurePortSet
 
 GALLERY_VERSION = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute"
@@ -78,7 +81,7 @@ def watched(template: dict[str, Any], trigger: str) -> Watched | None:
     return Watched(ref=ref, trigger=trigger, source=source, location=spec["location"])
 
 
-def latest_version(ports: Any, item: Watched) -> str | None:
+def latest_version(ports: AzurePortSet, item: Watched) -> str | None:
     """The version the source's ``latest`` resolves to now (None when it has none)."""
     definition = item.gallery_definition
     if definition is None:

@@ -10,7 +10,6 @@ endpoint) calls ``advance``, so no HTTP call blocks for minutes and nothing need
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shared import naming
@@ -19,7 +18,7 @@ from shared.service import run_documents as rd
 from shared.store import JsonStore, TemplateRef, keys
 
 if TYPE_CHECKING:
-    from shared.ports import ResourceGroups, Resources
+    from shared.ports import AzurePortSet, ResourceGroups
 
 CREATED_BY, USED_BY, KILN = "createdBy", "usedBy", "kiln"
 # Azure refuses to delete a resource another one still uses: VM, then NIC, then IP / NSG, then VNet, disks.
@@ -42,9 +41,9 @@ def delete_rank(resource_type: str) -> int:
 class StagingCleanup:
     """The ``CleanupHook`` of kiln's build flow."""
 
-    def __init__(self, store: JsonStore, *, ports: Callable[[], Any]) -> None:
+    def __init__(self, store: JsonStore, *, azure: AzurePortSet) -> None:
         self._store = store
-        self._ports = ports
+        self._azure = azure
 
     def begin_delete(self, *, ref: TemplateRef, template: dict[str, Any], operation_id: str) -> bool:
         """Start the cleanup; True if it finished at once (no run in flight, nothing left in Azure)."""
@@ -71,9 +70,7 @@ class StagingCleanup:
             return False
 
     def _sweep(self, ref: TemplateRef, template: dict[str, Any]) -> bool:
-        ports = self._ports()
-        groups: ResourceGroups = ports.resource_groups
-        resources: Resources = ports.resources
+        groups, resources = self._azure.resource_groups, self._azure.resources
         template_id = template["readOnly"]["id"]
         done = True
         for name in self._staging_groups(ref, template, groups):

@@ -1,18 +1,11 @@
-"""kiln's document store in Blob Storage: a JSON blob per template, trigger, run, run output, operation."""
+"""kiln's document store: a JSON document per template, trigger, run, run output and operation, over the
+``DocumentBlobs`` port (Blob Storage in ``shared/azure/docstore.py``; built by the composition root)."""
 
 from __future__ import annotations
 
 from shared.store.documents import Document, JsonStore, TooMuchContention
 from shared.store.keys import TemplateRef
 from shared.store.port import DocumentBlobs, DocumentExists, DocumentMissing, EtagMismatch, StoreError
-
-
-def open_store(*, connection_string: str, container: str) -> JsonStore:
-    """A ``JsonStore`` over Blob Storage (the SDK is imported on first use, not here)."""
-    from shared.azure.docstore import BlobDocuments
-
-    return JsonStore(BlobDocuments(connection_string=connection_string, container=container))
-
 
 __all__ = [
     "Document",
@@ -24,5 +17,4 @@ __all__ = [
     "StoreError",
     "TemplateRef",
     "TooMuchContention",
-    "open_store",
 ]

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from activities.wiring import ActivityPorts, activity_ports
 from functions import activities as functions
 from shared import naming
+from shared.bootstrap import bootstrap
+from shared.ports import BuildPorts
 from shared.settings import Settings
 from tests.activities.support import linux_template
 from tests.fakes import SUBSCRIPTION, arm_id
@@ -45,7 +46,7 @@ def _put(sim: AzureSim, path: str, body: dict[str, Any]) -> None:
         pass
 
 
-def _ports(sim: AzureSim, azurite: Azurite) -> ActivityPorts:
+def _ports(sim: AzureSim, azurite: Azurite) -> BuildPorts:
     settings = Settings(
         azure_mode="sim",
         sim_base_url=sim.base_url,
@@ -54,10 +55,10 @@ def _ports(sim: AzureSim, azurite: Azurite) -> ActivityPorts:
         key_vault_id=VAULT_ID,
         KILN_STORAGE_CONNECTION_STRING=azurite.connection_string,  # set by its alias
     )
-    return activity_ports(settings)
+    return bootstrap(settings).build
 
 
-def _activity(ports: ActivityPorts) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+def _activity(ports: BuildPorts) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
     table = {name: (model, fn) for name, model, fn in functions.ACTIVITIES}
 
     def call(name: str, payload: dict[str, Any]) -> dict[str, Any]:

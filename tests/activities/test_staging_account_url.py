@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from activities.support.deployment_template import BuildVmNames
-from activities.wiring import activity_ports
 from shared import naming
-from shared.service.run_log import log_account, staging_account_url
+from shared.bootstrap import bootstrap, storage_account_url
+from shared.service.run_log import log_account
 from shared.settings import Settings
 
 RUN = naming.run_id("00000000-0000-0000-0000-000000000000", "rg", "tpl", 3)
@@ -36,9 +36,11 @@ def test_the_log_reader_and_the_activities_agree_on_the_staging_account_address(
 ) -> None:
     account = BuildVmNames.for_run(RUN).storage_account
 
-    api = staging_account_url(settings, log_account(RUN))
-    activities = activity_ports(settings).storage_account_url(account)
+    kiln = bootstrap(settings)
+    api = storage_account_url(settings, log_account(RUN))  # what kiln.staging_blobs opens for the log
+    activities = kiln.build.storage_account_url(account)
 
     assert log_account(RUN) == account
+    assert kiln.service.run_log._blobs_for == kiln.staging_blobs
     assert api == activities
     assert api == (expected or "http://127.0.0.1:10000/devstoreaccount1")

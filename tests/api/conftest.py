@@ -1,53 +1,55 @@
-"""Fixtures of the REST API tests: a fresh store container per test on the session's Azurite."""
+"""Fixtures of the REST API tests: kiln composed over an in-memory document store and the fake Azure, its
+functions called in-process; the live fixture runs the function app under devhost over Azurite."""
 
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from shared.service import get_service
-from shared.settings import get_settings
-from shared.store import JsonStore, open_store
+from shared.bootstrap import Kiln, Overrides, bootstrap, installed
+from shared.settings import Settings
+from shared.store import JsonStore
 from tests.api.direct import DirectApi, app_functions
 from tests.api.live import LiveKiln, start_live_kiln
-from tests.fakes import FakeAzure
+from tests.fakes import FakeAzure, InMemoryDocuments
 from tests.support.azurite import Azurite
 
 
 @pytest.fixture
-def container_name() -> str:
-    return f"kiln{uuid.uuid4().hex[:20]}"
+def documents() -> InMemoryDocuments:
+    return InMemoryDocuments()
 
 
 @pytest.fixture
-def store(azurite: Azurite, container_name: str) -> Iterator[JsonStore]:
-    yield open_store(connection_string=azurite.connection_string, container=container_name)
+def store(documents: InMemoryDocuments) -> JsonStore:
+    return JsonStore(documents)
 
 
 @pytest.fixture
-def fake_azure(monkeypatch: pytest.MonkeyPatch) -> FakeAzure:
-    """The Azure the service reaches (staging cleanup, logs): the stateful fakes, via the composition root."""
-    fake = FakeAzure()
-    monkeypatch.setattr("shared.bootstrap.bootstrap", lambda settings=None: fake)
-    return fake
+def fake_azure() -> FakeAzure:
+    """The Azure the service reaches (staging cleanup, logs, triggers): the stateful fakes."""
+    return FakeAzure()
+
+
+def compose(documents: InMemoryDocuments, azure: FakeAzure | None = None, **settings: object) -> Kiln:
+    """kiln over the in-memory documents (and the fake Azure), lists paged by 3 unless said otherwise."""
+    values: dict[str, object] = {"api_page_size": 3, **settings}
+    return bootstrap(Settings(**values), overrides=Overrides(azure=azure, documents=documents))  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def api(
-    azurite: Azurite, container_name: str, monkeypatch: pytest.MonkeyPatch, fake_azure: FakeAzure
-) -> Iterator[DirectApi]:
-    """The function app called in-process, its store a fresh container, lists paged by 3."""
-    monkeypatch.setenv("KILN_STORAGE_CONNECTION_STRING", azurite.connection_string)
-    monkeypatch.setenv("KILN_STORE_CONTAINER", container_name)
-    monkeypatch.setenv("KILN_API_PAGE_SIZE", "3")
-    get_settings.cache_clear()
-    get_service.cache_clear()
-    yield _direct_api()
-    get_settings.cache_clear()
-    get_service.cache_clear()
+def kiln(documents: InMemoryDocuments, fake_azure: FakeAzure) -> Iterator[Kiln]:
+    """kiln composed for a test and installed as the process's root (what the functions call)."""
+    with installed(compose(documents, fake_azure)) as composed:
+        yield composed
+
+
+@pytest.fixture
+def api(kiln: Kiln) -> DirectApi:
+    """The function app called in-process over the test's kiln."""
+    return _direct_api()
 
 
 @pytest.fixture(scope="session")
@@ -59,13 +61,3 @@ def live(azurite: Azurite) -> Iterator[LiveKiln]:
 @functools.cache
 def _direct_api() -> DirectApi:
     return DirectApi(app_functions())
-
-
-def blob_snapshot(azurite: Azurite, container: str) -> dict[str, bytes]:
-    """Every blob of the container with its content (to prove a request changed nothing)."""
-    from azure.storage.blob import ContainerClient
-
-    client = ContainerClient.from_connection_string(azurite.connection_string, container)
-    if not client.exists():
-        return {}
-    return {b.name: client.download_blob(b.name).readall() for b in client.list_blobs()}

@@ -11,6 +11,9 @@ from typing import Any
 from azure.core.pipeline.policies import HeadersPolicy
 
 from shared.azure.credentials import StaticTokenCredential as StaticToken  # kiln ignores the token
+from shared.bootstrap import bootstrap
+from shared.settings import Settings
+from shared.store import JsonStore
 from tests.support.azuresim import AzureSim
 from tests.support.azurite import Azurite
 from tests.support.devhost import REPO, Devhost, start_devhost
@@ -63,3 +66,19 @@ def start_live_kiln(
         yield LiveKiln(host, container)
     finally:
         host.stop()
+
+
+def blob_snapshot(azurite: Azurite, container: str) -> dict[str, bytes]:
+    """Every blob of the container with its content (to prove a request changed nothing)."""
+    from azure.storage.blob import ContainerClient
+
+    client = ContainerClient.from_connection_string(azurite.connection_string, container)
+    if not client.exists():
+        return {}
+    return {b.name: client.download_blob(b.name).readall() for b in client.list_blobs()}
+
+
+def azurite_store(azurite: Azurite, container: str) -> JsonStore:
+    """kiln's store over a container of the session's Azurite (what devhost's kiln writes to)."""
+    settings = Settings(storage_connection_string=azurite.connection_string, store_container=container)
+    return bootstrap(settings).store

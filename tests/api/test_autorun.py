@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shared.service import get_service
+from shared.bootstrap import root
 from shared.service.autorun import start_auto_run, wants_auto_run
 from shared.store import TemplateRef, keys
 from tests.api import bodies
@@ -31,14 +31,14 @@ def _body(state: str | None) -> dict[str, Any]:
 
 
 def _document(ref: TemplateRef) -> dict[str, Any]:
-    doc = get_service().store.get(keys.template(ref))
+    doc = root().service.store.get(keys.template(ref))
     assert doc is not None
     return doc.body
 
 
 def test_start_auto_run_starts_exactly_one_run_with_the_auto_run_trigger(api: DirectApi) -> None:
     ref = TemplateRef(bodies.SUB, bodies.RG, "auto-ok")
-    service = get_service()
+    service = root().service
     service.templates.put(ref, _body("Enabled"), api_version="2025-10-01", caller=_caller())
     durable = FakeDurable()
     run_id = asyncio.run(start_auto_run(service.store, service.runs, durable, ref))
@@ -72,7 +72,7 @@ def test_a_put_whose_first_run_cannot_start_still_creates_the_template_and_says_
 
 def test_a_template_that_cannot_run_records_the_reason_in_last_run_status(api: DirectApi) -> None:
     ref = TemplateRef(bodies.SUB, bodies.RG, "auto-busy")
-    service = get_service()
+    service = root().service
     service.templates.put(ref, _body("Enabled"), api_version="2025-10-01", caller=_caller())
     durable = FakeDurable()
     first = service.runs.begin(ref)  # a run reserved moments ago: the auto run must not start a second

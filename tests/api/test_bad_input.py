@@ -8,23 +8,23 @@ from collections.abc import Iterator
 import pytest
 
 from tests.api import bodies
-from tests.api.conftest import blob_snapshot
 from tests.api.direct import DirectApi
-from tests.support.azurite import Azurite
+from tests.fakes import InMemoryDocuments
 
 PATH = bodies.template_path("t1")
 JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-def seeded(api: DirectApi, azurite: Azurite, container_name: str) -> Iterator[DirectApi]:
+def seeded(api: DirectApi, documents: InMemoryDocuments) -> Iterator[DirectApi]:
     """A store holding one template with a trigger; the test's requests must not change a byte of it."""
     api.put(PATH, bodies.ubuntu())
     api.put(PATH + "/triggers/source", {"properties": {"kind": "SourceImage"}})
-    before = blob_snapshot(azurite, container_name)
+    before, writes = documents.snapshot(), documents.writes
     assert before
     yield api
-    assert blob_snapshot(azurite, container_name) == before
+    assert documents.snapshot() == before
+    assert documents.writes == writes
 
 
 def _error(reply: object) -> dict[str, str]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from shared.errors import Conflict, KilnError
-from shared.service import ApiService, Caller, build_service
+from shared.service import ApiService, Caller
+from shared.service.deletion import TemplateDeletion
 from shared.store import JsonStore, TemplateRef, keys
 from tests.api import bodies
+from tests.api.conftest import compose
+from tests.fakes import InMemoryDocuments
 
 REF = TemplateRef(bodies.SUB, bodies.RG, "t1")
 
@@ -35,8 +39,10 @@ def cleanup() -> PendingCleanup:
 
 
 @pytest.fixture
-def service(store: JsonStore, cleanup: PendingCleanup) -> ApiService:
-    svc = build_service(store, page_size=10, cleanup=cleanup)
+def service(documents: InMemoryDocuments, cleanup: PendingCleanup) -> ApiService:
+    composed = compose(documents, api_page_size=10).service
+    deletion = TemplateDeletion(composed.store, operations=composed.operations, cleanup=cleanup)
+    svc = dataclasses.replace(composed, deletion=deletion)
     svc.templates.put(REF, bodies.ubuntu(), api_version="2025-10-01", caller=Caller())
     svc.triggers.put(REF, "source", {"properties": {"kind": "SourceImage"}}, caller=Caller())
     return svc

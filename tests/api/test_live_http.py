@@ -12,8 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.api import bodies
-from tests.api.conftest import blob_snapshot
-from tests.api.live import LiveKiln
+from tests.api.live import LiveKiln, blob_snapshot
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.timeout(120)

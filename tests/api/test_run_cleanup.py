@@ -1,5 +1,5 @@
 """DELETE of a template removes what kiln created in Azure: driven by polls of its operation, after the run
-in flight has ended. Real store on Azurite, Azure as the stateful fakes."""
+in flight has ended. The in-memory store, Azure as the stateful fakes."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
+from shared.bootstrap import Kiln
 from shared.errors import PermanentAzureError
-from shared.service import ApiService, Caller, build_service
-from shared.service.staging_cleanup import StagingCleanup
+from shared.service import ApiService, Caller
 from shared.store import JsonStore, TemplateRef, keys
 from tests.api import bodies
+from tests.api.conftest import compose
 from tests.api.direct import DirectApi
-from tests.fakes import SUBSCRIPTION, FakeAzure, arm_id
+from tests.fakes import SUBSCRIPTION, FakeAzure, InMemoryDocuments, arm_id
 
 REF = TemplateRef(SUBSCRIPTION, "rg-images", "Tpl1")
 STAGING = "IT_rg-images_Tpl1_0f"
@@ -25,13 +26,13 @@ AIB_TAGS = {"imageTemplateName": "Tpl1", "imageTemplateResourceGroupName": "rg-i
 
 
 @pytest.fixture
-def azure() -> FakeAzure:
-    return FakeAzure()
+def azure(fake_azure: FakeAzure) -> FakeAzure:
+    return fake_azure
 
 
 @pytest.fixture
-def service(store: JsonStore, azure: FakeAzure) -> ApiService:
-    svc = build_service(store, page_size=10, cleanup=StagingCleanup(store, ports=lambda: azure))
+def service(documents: InMemoryDocuments, azure: FakeAzure) -> ApiService:
+    svc = compose(documents, azure, api_page_size=10).service
     svc.templates.put(REF, bodies.ubuntu(), api_version="2025-10-01", caller=Caller())
     return svc
 
@@ -135,15 +136,11 @@ def test_a_template_that_never_ran_is_deleted_without_calling_azure(
     assert azure.cloud.calls == []
 
 
-def test_delete_through_the_api_settles_a_run_whose_orchestration_is_gone(
-    api: DirectApi, fake_azure: FakeAzure
-) -> None:
-    from shared.service import get_service
-
+def test_delete_through_the_api_settles_a_run_whose_orchestration_is_gone(api: DirectApi, kiln: Kiln) -> None:
     path = bodies.template_path("t1")
     assert api.put(path, bodies.ubuntu()).status == 201
     ref = TemplateRef(bodies.SUB, bodies.RG, "t1")
-    run_id = get_service().runs.begin(ref).run_id  # reserved, but no orchestration was ever started
+    run_id = kiln.service.runs.begin(ref).run_id  # reserved, but no orchestration was ever started
     reply = api.delete(path)
     assert reply.status == 202
     status = api.get(reply.headers["Azure-AsyncOperation"].removeprefix("https://kiln.test").split("?")[0])

@@ -14,14 +14,14 @@ import pytest
 
 from functions.openapi import openapi_document
 from shared import naming
-from shared.bootstrap import bootstrap
-from shared.service import get_service
-from shared.service.run_log import log_account, staging_account_url
-from shared.settings import get_settings
+from shared.bootstrap import Overrides, bootstrap, installed, root
+from shared.service.run_log import log_account
+from shared.settings import Settings
 from shared.store import TemplateRef
 from tests.api import bodies
 from tests.api.conftest import _direct_api
 from tests.api.direct import DirectApi
+from tests.fakes import InMemoryDocuments
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.timeout(60)
@@ -30,22 +30,20 @@ REF = TemplateRef(bodies.SUB, bodies.RG, "t1")
 
 
 @pytest.fixture
-def sim_api(azurite: Azurite, container_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[DirectApi]:
-    monkeypatch.setenv("KILN_STORAGE_CONNECTION_STRING", azurite.connection_string)
-    monkeypatch.setenv("KILN_STORE_CONTAINER", container_name)
-    monkeypatch.setenv("KILN_AZURE_MODE", "sim")
-    monkeypatch.setenv("KILN_LOG_FOLLOW_SECONDS", "5")
-    monkeypatch.setenv("KILN_API_PAGE_SIZE", "2")
-    get_settings.cache_clear()
-    get_service.cache_clear()
-    yield _direct_api()
-    get_settings.cache_clear()
-    get_service.cache_clear()
+def sim_api(azurite: Azurite, documents: InMemoryDocuments) -> Iterator[DirectApi]:
+    """kiln in sim mode: documents in memory, staging accounts (and so the logs) in Azurite."""
+    settings = Settings(
+        storage_connection_string=azurite.connection_string,
+        azure_mode="sim",
+        log_follow_seconds=5,
+        api_page_size=2,
+    )
+    with installed(bootstrap(settings, overrides=Overrides(documents=documents))):
+        yield _direct_api()
 
 
 def _log_blobs(run_id: str) -> Any:
-    settings = get_settings()
-    blobs = bootstrap(settings).blobs(account_url=staging_account_url(settings, log_account(run_id)))
+    blobs = root().staging_blobs(log_account(run_id))
     blobs.ensure_container(container=naming.LOG_CONTAINER)
     return blobs
 
@@ -64,7 +62,7 @@ def _finish(run_id: str) -> None:
         "run_id": run_id,
         "location": "eastus",
     }
-    get_service().runs.apply(
+    root().service.runs.apply(
         {
             "run": run,
             "time": "2026-01-01T00:00:09Z",
@@ -82,7 +80,7 @@ def _log(api: DirectApi, run_id: str, **params: str) -> tuple[int, str, dict[str
 
 def test_the_log_is_read_from_an_offset_and_followed_until_new_bytes_or_the_end(sim_api: DirectApi) -> None:
     assert sim_api.put(PATH, bodies.ubuntu()).status == 201
-    run_id = get_service().runs.begin(REF).run_id
+    run_id = root().service.runs.begin(REF).run_id
     assert _log(sim_api, run_id)[1:] == ("", {"x-kiln-log-offset": "0", "x-kiln-run-finished": "false"})
     blobs = _log_blobs(run_id)
     blobs.create_append_blob(container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run_id))
@@ -111,7 +109,7 @@ def test_the_log_is_read_from_an_offset_and_followed_until_new_bytes_or_the_end(
 
 def test_a_bad_offset_or_an_unknown_run_is_an_arm_error(sim_api: DirectApi) -> None:
     assert sim_api.put(PATH, bodies.ubuntu()).status == 201
-    run_id = get_service().runs.begin(REF).run_id
+    run_id = root().service.runs.begin(REF).run_id
     for bad in ("-1", "abc", "1.5"):
         reply = sim_api.get(f"{PATH}/runs/{run_id}/log", params={"offset": bad})
         assert reply.status == 400
@@ -125,7 +123,7 @@ def test_runs_are_listed_newest_first_in_pages_and_match_the_documented_schema(s
     assert sim_api.put(PATH, bodies.ubuntu()).status == 201
     ids = []
     for _ in range(3):
-        ids.append(get_service().runs.begin(REF).run_id)
+        ids.append(root().service.runs.begin(REF).run_id)
         _finish(ids[-1])
     first = sim_api.get(f"{PATH}/runs")
     assert [r["name"] for r in first.json["value"]] == [ids[2], ids[1]]

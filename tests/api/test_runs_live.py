@@ -142,13 +142,16 @@ def test_delete_with_a_run_in_flight_cancels_it_then_removes_the_staging_group(
 def test_a_reserved_run_whose_orchestration_never_started_does_not_block_the_template(
     kiln: LiveKiln, azurite: Azurite
 ) -> None:
-    from shared.service import build_service
-    from shared.store import TemplateRef, keys, open_store
+    from shared.bootstrap import bootstrap
+    from shared.settings import Settings
+    from shared.store import TemplateRef, keys
 
     client = _create(kiln, "stale1")
-    store = open_store(connection_string=azurite.connection_string, container=kiln.container)
+    settings = Settings(storage_connection_string=azurite.connection_string, store_container=kiln.container)
+    kiln_here = bootstrap(settings)
+    store = kiln_here.store
     ref = TemplateRef(SUB, RG, "stale1")
-    stale = build_service(store, page_size=10).runs.begin(ref).run_id  # the process died before start_new
+    stale = kiln_here.service.runs.begin(ref).run_id  # the process died before start_new
 
     def long_ago(body: dict[str, Any]) -> dict[str, Any]:
         body["properties"]["startTime"] = "2020-01-01T00:00:00Z"
@@ -165,13 +168,14 @@ def test_a_reserved_run_whose_orchestration_never_started_does_not_block_the_tem
 
 
 def test_durable_refusing_a_running_instance_id_is_the_same_409(kiln: LiveKiln, azurite: Azurite) -> None:
-    from shared.store import TemplateRef, keys, open_store
+    from shared.store import TemplateRef, keys
+    from tests.api.live import azurite_store
 
     client = _create(kiln, "dup1", stubSeconds="60")
     path = bodies.template_path("dup1", rg=RG, sub=SUB)
     first = _raw(kiln, "POST", path + "/run")
     assert first.status_code == 202
-    store = open_store(connection_string=azurite.connection_string, container=kiln.container)
+    store = azurite_store(azurite, kiln.container)
 
     def forget(body: dict[str, Any]) -> dict[str, Any]:
         # As if the template had been deleted and created again while its old run still compensates.

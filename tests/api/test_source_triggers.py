@@ -17,7 +17,7 @@ import pytest
 
 from devhost.eventgrid import to_event
 from functions.events import gallery_version_of
-from shared.service import get_service
+from shared.bootstrap import root
 from shared.service.source_triggers import SourceTriggers
 from shared.store import TemplateRef, keys
 from tests.api import bodies
@@ -68,9 +68,23 @@ def _gallery_template(api: DirectApi, name: str, **kw: Any) -> TemplateRef:
     return _create(api, name, source=source, **kw)
 
 
-def _triggers(fake: FakeAzure, durable: FakeDurable) -> SourceTriggers:
-    service = get_service()
-    return SourceTriggers(service.store, service.runs, ports=fake, client=durable)
+class _Fired:
+    """The service's SourceImage triggers, starting runs through ``durable`` (over the fake Azure)."""
+
+    def __init__(self, fake: FakeAzure, durable: FakeDurable) -> None:
+        assert root().azure is fake  # the composed kiln reaches the same fake Azure the test arranged
+        self._triggers: SourceTriggers = root().service.source_triggers
+        self._durable = durable
+
+    async def on_gallery_version(self, version_id: str) -> Any:
+        return await self._triggers.on_gallery_version(version_id, self._durable)
+
+    async def poll(self) -> Any:
+        return await self._triggers.poll(self._durable)
+
+
+def _triggers(fake: FakeAzure, durable: FakeDurable) -> _Fired:
+    return _Fired(fake, durable)
 
 
 def _grid_event(
@@ -116,7 +130,7 @@ def _deliver(item: dict[str, Any], fake: FakeAzure, durable: FakeDurable) -> Any
 
 
 def _trigger_doc(ref: TemplateRef) -> dict[str, Any]:
-    doc = get_service().store.get(keys.child(keys.TRIGGERS, ref, "new-base"))
+    doc = root().service.store.get(keys.child(keys.TRIGGERS, ref, "new-base"))
     assert doc is not None
     return doc.body
 
@@ -186,7 +200,7 @@ def test_a_version_arriving_during_a_run_is_pending_and_the_poll_builds_it_after
     assert _trigger_doc(ref)["kiln"]["pending"]["version"] == _version_id("1.2.0")
     # Still in flight: the poll leaves it pending.
     assert asyncio.run(_triggers(gallery, durable).poll()).decisions[ref.path].outcome == "pending"
-    durable.finish(get_service().runs, first.run_id, exact_version=_version_id("1.1.0"))
+    durable.finish(root().service.runs, first.run_id, exact_version=_version_id("1.1.0"))
     after = asyncio.run(_triggers(gallery, durable).poll()).decisions[ref.path]
     assert after.outcome == "start" and after.version == _version_id("1.2.0")
     assert _trigger_doc(ref)["kiln"]["pending"] is None
@@ -198,7 +212,7 @@ def test_the_poll_starts_a_run_when_marketplace_publishes_a_new_version_and_only
 ) -> None:
     ref = _create(api, "ubuntu-floating")
     durable = FakeDurable()
-    runs = get_service().runs
+    runs = root().service.runs
     # Never built: the first poll builds from the newest version (docs/api.md, "Builds that start…").
     initial = asyncio.run(_triggers(gallery, durable).poll()).decisions[ref.path]
     assert initial.outcome == "start" and initial.version == "24.04.202411030"
@@ -221,7 +235,7 @@ def test_three_failed_triggered_builds_deactivate_the_trigger_and_a_manual_succe
 ) -> None:
     ref = _gallery_template(api, "flaky")
     durable = FakeDurable()
-    runs = get_service().runs
+    runs = root().service.runs
     path = bodies.template_path(ref.name, rg=RG, sub=SUBSCRIPTION) + "/triggers/new-base"
     for n, version in enumerate(["1.1.0", "1.2.0", "1.3.0"], start=1):
         assert api.get(path).json["properties"]["status"]["code"] == "Healthy"

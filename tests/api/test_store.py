@@ -1,13 +1,47 @@
-"""The document store against Azurite: conditional creates, ETag-guarded updates, paged listing."""
+"""The document store's contract, run over the in-memory fake and over Azurite so the two cannot drift:
+conditional creates, ETag-guarded updates and deletes, paged listing with continuation tokens."""
 
 from __future__ import annotations
 
 import functools
+import re
 import threading
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
-from shared.store import DocumentExists, DocumentMissing, JsonStore, TemplateRef, keys
+from shared.bootstrap import bootstrap
+from shared.settings import Settings
+from shared.store import (
+    DocumentBlobs,
+    DocumentExists,
+    DocumentMissing,
+    EtagMismatch,
+    JsonStore,
+    TemplateRef,
+    keys,
+)
+from tests.fakes import InMemoryDocuments
+from tests.support.azurite import Azurite
+
+
+@pytest.fixture(params=["memory", "azurite"])
+def documents(request: pytest.FixtureRequest) -> Iterator[DocumentBlobs]:
+    """The raw document port: the in-memory fake, or Blob Storage in a fresh container of Azurite."""
+    if request.param == "memory":
+        yield InMemoryDocuments()
+        return
+    azurite: Azurite = request.getfixturevalue("azurite")
+    settings = Settings(
+        storage_connection_string=azurite.connection_string, store_container=f"store{uuid.uuid4().hex[:16]}"
+    )
+    yield bootstrap(settings).documents
+
+
+@pytest.fixture
+def store(documents: DocumentBlobs) -> JsonStore:
+    return JsonStore(documents)
 
 
 def test_create_then_get_returns_the_same_body_and_an_etag(store: JsonStore) -> None:
@@ -95,3 +129,46 @@ def test_keys_are_case_insensitive_as_arm_names_are() -> None:
     )
     assert keys.template(TemplateRef("s", "rg", "t")) == "imageTemplates/s/rg/t.json"
     assert keys.templates_prefix("S", "RG1") != keys.templates_prefix("s", "rg10")[:-1]
+
+
+def test_etags_are_quoted_hex_and_change_on_every_write(documents: DocumentBlobs) -> None:
+    first = documents.create(key="e.json", data=b"{}")
+    second = documents.replace(key="e.json", data=b'{"a":1}', etag=first)
+
+    assert re.fullmatch(r'"0x[0-9A-F]+"', first) and re.fullmatch(r'"0x[0-9A-F]+"', second)
+    assert first != second
+    with pytest.raises(EtagMismatch):
+        documents.replace(key="e.json", data=b"{}", etag=first)
+    with pytest.raises(EtagMismatch):
+        documents.delete(key="e.json", etag=first)
+    assert documents.delete(key="e.json", etag=second) is True
+
+
+def test_a_conditional_write_or_delete_of_a_missing_document_is_an_etag_mismatch(
+    documents: DocumentBlobs,
+) -> None:
+    # Blob Storage answers 412 for an If-Match on a blob that does not exist (not 404).
+    with pytest.raises(EtagMismatch):
+        documents.replace(key="missing.json", data=b"{}", etag='"0x1"')
+    with pytest.raises(EtagMismatch):
+        documents.delete(key="missing.json", etag='"0x1"')
+    assert documents.delete(key="missing.json") is False
+
+
+def test_the_continuation_token_is_the_last_key_of_the_page_and_a_foreign_token_ends_the_listing(
+    documents: DocumentBlobs,
+) -> None:
+    for name in ("a/1.json", "a/2.json", "a/3.json", "b/1.json"):
+        documents.create(key=name, data=b"{}", metadata={"n": name})
+
+    first, token = documents.list_page(prefix="a/", page_size=2)
+    rest, end = documents.list_page(prefix="a/", page_size=2, continuation=token)
+    beyond, none = documents.list_page(prefix="a/", page_size=2, continuation="zzz")
+
+    assert [(k.key, k.metadata) for k in first] == [
+        ("a/1.json", {"n": "a/1.json"}),
+        ("a/2.json", {"n": "a/2.json"}),
+    ]
+    assert token == "a/2.json"
+    assert [k.key for k in rest] == ["a/3.json"] and end is None
+    assert beyond == [] and none is None

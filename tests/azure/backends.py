@@ -100,12 +100,12 @@ def sim_ports(sim: AzureSim, azurite: Azurite, **overrides: Any) -> AzurePorts:
         "KILN_STORAGE_CONNECTION_STRING": azurite.connection_string,
     }
     settings = Settings(**{**values, **overrides})
-    return bootstrap(settings)
+    return bootstrap(settings).azure
 
 
 def azure_ports() -> AzurePorts:
     """Real Azure, from the environment (``KILN_SUBSCRIPTION_ID`` … as the function app reads them)."""
-    return bootstrap(Settings(azure_mode="azure"))
+    return bootstrap(Settings(azure_mode="azure")).azure
 
 
 def azure_configured() -> bool:

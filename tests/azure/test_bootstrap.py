@@ -32,7 +32,7 @@ def test_importing_the_composition_root_imports_no_azure_sdk() -> None:
 
 
 def test_clients_are_built_on_first_use_of_a_port_and_then_reused() -> None:
-    ports = bootstrap(Settings(azure_mode="azure", subscription_id=SUB))
+    ports = bootstrap(Settings(azure_mode="azure", subscription_id=SUB)).azure
     assert not {"_resource_client", "_compute_client", "credential"} & set(vars(ports))
 
     groups = ports.resource_groups
@@ -62,7 +62,7 @@ def test_each_cloud_gets_its_arm_endpoint_and_token_scope(cloud: str, endpoint: 
     settings = Settings(azure_mode="azure", azure_cloud=cloud, subscription_id=SUB)
 
     target = arm_target(settings)
-    client = bootstrap(settings)._compute_client
+    client = bootstrap(settings).azure._compute_client
 
     assert (target.base_url, target.credential_scopes) == (endpoint, [scope])
     assert client._config.credential_scopes == [scope]
@@ -72,8 +72,8 @@ def test_each_cloud_gets_its_arm_endpoint_and_token_scope(cloud: str, endpoint: 
 def test_azure_mode_uses_the_user_assigned_identity_when_its_client_id_is_set() -> None:
     with_identity = bootstrap(
         Settings(azure_mode="azure", managed_identity_client_id="abc", subscription_id=SUB)
-    )
-    default_chain = bootstrap(Settings(azure_mode="azure", subscription_id=SUB))
+    ).azure
+    default_chain = bootstrap(Settings(azure_mode="azure", subscription_id=SUB)).azure
 
     assert isinstance(with_identity.credential, ManagedIdentityCredential)
     assert isinstance(default_chain.credential, DefaultAzureCredential)
@@ -83,7 +83,7 @@ def test_sim_mode_targets_the_sim_with_its_ca_and_a_fixed_token(tmp_path: Path) 
     ca = tmp_path / "ca.pem"
     settings = Settings(azure_mode="sim", sim_base_url="https://127.0.0.1:9443/", sim_ca_file=str(ca))
 
-    ports = bootstrap(settings)
+    ports = bootstrap(settings).azure
 
     assert arm_target(settings).base_url == "https://127.0.0.1:9443"
     assert arm_target(settings).connection_verify == str(ca)
@@ -93,7 +93,9 @@ def test_sim_mode_targets_the_sim_with_its_ca_and_a_fixed_token(tmp_path: Path) 
 
 
 def test_adapters_get_kilns_retry_policy_with_the_configured_limits() -> None:
-    ports = bootstrap(Settings(azure_mode="azure", subscription_id=SUB, retry_total=2, max_retry_after=7))
+    ports = bootstrap(
+        Settings(azure_mode="azure", subscription_id=SUB, retry_total=2, max_retry_after=7)
+    ).azure
 
     policy = ports._resource_client._config.retry_policy
 
@@ -115,3 +117,34 @@ def test_settings_come_from_kiln_prefixed_environment_variables(monkeypatch: pyt
         "AzureChinaCloud",
     )
     assert settings.max_retry_after == 12.5
+
+
+def test_the_process_root_is_composed_once_and_a_test_can_install_its_own_for_a_block() -> None:
+    from shared.bootstrap import Overrides, installed, root
+    from tests.fakes import FakeAzure, InMemoryDocuments
+
+    process = root()
+    fake, documents = FakeAzure(), InMemoryDocuments()
+    mine = bootstrap(Settings(api_page_size=7), overrides=Overrides(azure=fake, documents=documents))
+
+    with installed(mine):
+        assert root() is mine
+        assert root().azure is fake and root().documents is documents
+        assert root().build.resource_groups is fake.resource_groups
+        assert root().service.janitor is root().service.janitor  # composed once, then reused
+    assert root() is process is root()
+
+
+def test_the_builds_ports_record_runs_through_the_service_and_find_accounts_from_settings() -> None:
+    from shared.bootstrap import Overrides
+    from tests.fakes import FakeAzure, InMemoryDocuments
+
+    kiln = bootstrap(
+        Settings(azure_mode="azure", key_vault_id="/vault/id", azure_cloud="AzureUSGovernment"),
+        overrides=Overrides(azure=FakeAzure(), documents=InMemoryDocuments()),
+    )
+
+    assert kiln.build.runs is kiln.service.records
+    assert kiln.build.fetcher is kiln.fetcher
+    assert kiln.build.key_vault_id == "/vault/id"
+    assert kiln.build.storage_account_url("acct") == "https://acct.blob.core.usgovcloudapi.net"

@@ -1,16 +1,19 @@
-"""Stateful in-memory fakes of every port in ``shared/ports.py``, sharing one ``FakeCloud``.
+"""Stateful in-memory fakes of every port in ``shared/ports.py``, sharing one ``FakeCloud``, and of the
+document store's port (``InMemoryDocuments``).
 
-``FakeAzure`` has the same attributes as ``shared.bootstrap.AzurePorts``, so code written against the
-composition root runs unchanged on it; tests assert on ``FakeAzure.cloud`` (resources, groups, blobs,
-secrets, calls).
+``FakeAzure`` is a ``ports.BuildPorts`` (every Azure port, the fetcher, a run recorder): the composition root
+takes it as ``Overrides(azure=...)``, and activities run on it directly; tests assert on ``FakeAzure.cloud``
+(resources, groups, blobs, secrets, calls) and on ``FakeAzure.runs``.
 """
 
 from __future__ import annotations
 
 from tests.fakes.cloud import SUBSCRIPTION, FakeCloud, arm_id
 from tests.fakes.compute import FakeDisks, FakeRunCommands, FakeVirtualMachines, ScriptOutcome
+from tests.fakes.documents import InMemoryDocuments
 from tests.fakes.images import FakeGalleries, FakeManagedImages, FakeMarketplace
 from tests.fakes.resources import FakeDeployments, FakeResourceGroups, FakeResources
+from tests.fakes.runs import FakeRunRecorder
 from tests.fakes.storage import FakeBlobs, FakeFetcher, FakeSecrets
 
 KEY_VAULT_ID = arm_id("kiln-rg", "Microsoft.KeyVault/vaults", "kiln-fake-kv")
@@ -33,6 +36,7 @@ class FakeAzure:
         self.secrets = FakeSecrets(self.cloud)
         self._blobs: dict[str, FakeBlobs] = {}
         self.fetcher = FakeFetcher(self.cloud)
+        self.runs = FakeRunRecorder()
         self.key_vault_id = KEY_VAULT_ID
 
     def storage_account_url(self, name: str) -> str:
@@ -50,6 +54,8 @@ __all__ = [
     "FakeAzure",
     "FakeCloud",
     "FakeFetcher",
+    "FakeRunRecorder",
+    "InMemoryDocuments",
     "ScriptOutcome",
     "arm_id",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from shared.bootstrap import timing_policy
 from shared.models.build import TimingPolicy
-from shared.service import timing_policy
+from shared.settings import Settings
 
 
 def test_scaling_keeps_the_number_of_polls_a_build_makes() -> None:
@@ -23,7 +24,7 @@ def test_a_zero_scale_still_polls_and_times_out_sensibly() -> None:
 
 
 def test_the_local_profile_follows_the_time_scale_setting_and_azure_keeps_the_defaults() -> None:
-    local = timing_policy("local", 0.02)
-    assert local["poll_interval_seconds"] == TimingPolicy().poll_interval_seconds * 0.02
-    assert local["timeout_scale"] == 0.02
-    assert timing_policy("azure", 0.02) == TimingPolicy().model_dump(mode="json")
+    local = timing_policy(Settings(timing_profile="local", time_scale=0.02))
+    assert local.poll_interval_seconds == TimingPolicy().poll_interval_seconds * 0.02
+    assert local.timeout_scale == 0.02
+    assert timing_policy(Settings(timing_profile="azure", time_scale=0.02)) == TimingPolicy()

@@ -1,21 +1,20 @@
-"""The janitor against the stateful fakes and a real store: what it sweeps, what it keeps, in which order."""
+"""The janitor service operation over the stateful fakes and the in-memory store: what it sweeps, what it
+keeps, in which order."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from activities import run_status
 from shared import naming
 from shared.models.build import BuildVm, RunRef, RunStatusUpdate
-from shared.service import ApiService, Caller, build_service
-from shared.service.janitor import sweep
-from shared.store import TemplateRef, open_store
+from shared.service import ApiService, Caller
+from shared.service.janitor import Janitor, SweepReport
+from shared.store import TemplateRef
 from tests.api import bodies
-from tests.fakes import SUBSCRIPTION, FakeAzure, arm_id
-from tests.support.azurite import Azurite
+from tests.api.conftest import compose
+from tests.fakes import SUBSCRIPTION, FakeAzure, InMemoryDocuments, arm_id
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 REF = TemplateRef(SUBSCRIPTION, "rg-images", "Tpl1")
@@ -31,9 +30,8 @@ def _template_id(ref: TemplateRef) -> str:
 
 
 @pytest.fixture
-def service(azurite: Azurite) -> ApiService:
-    store = open_store(connection_string=azurite.connection_string, container=f"jan{uuid.uuid4().hex[:20]}")
-    svc = build_service(store, page_size=10)
+def service(documents: InMemoryDocuments) -> ApiService:
+    svc = compose(documents, api_page_size=10).service
     svc.templates.put(REF, bodies.ubuntu(), api_version="2025-10-01", caller=Caller())
     return svc
 
@@ -49,6 +47,11 @@ def _finish(service: ApiService, run_id: str, state: str, message: str) -> None:
     service.runs.apply(
         {"run": run, "time": "2026-06-01T10:00:00Z", "run_state": state, "message": message, "finished": True}
     )
+
+
+def _sweep(azure: FakeAzure, service: ApiService) -> SweepReport:
+    """One sweep of the janitor service operation over ``azure`` and the service's store."""
+    return Janitor(azure, service.store).sweep(now=NOW)
 
 
 def _build_set(azure: FakeAzure, run_id: str, template: TemplateRef, *, expires: str) -> dict[str, str]:
@@ -126,7 +129,7 @@ def test_the_janitor_sweeps_finished_expired_and_orphaned_runs_and_keeps_the_res
         tags={naming.RUN_TAG: finished, naming.TEMPLATE_TAG: _template_id(REF)},
     )
 
-    report = sweep(azure, service.store, now=NOW)
+    report = _sweep(azure, service)
 
     for name in ("finished", "expired"):
         ids = sets[name]
@@ -156,12 +159,12 @@ def test_a_delete_azure_refuses_is_reported_and_left_for_the_next_sweep(service:
     from shared.errors import TransientAzureError
 
     azure.cloud.fail("resources.delete", TransientAzureError("throttled", code="TooManyRequests"))
-    first = sweep(azure, service.store, now=NOW)
+    first = _sweep(azure, service)
     assert "TooManyRequests" in first.skipped[ids["vm"]]
     # Everything the VM still uses was refused as in use, and nothing was forced.
     assert "in use" in first.skipped[ids["nic"]] and "in use" in first.skipped[ids["disk"]]
     assert all(_exists(azure, rid) for rid in ids.values())
-    second = sweep(azure, service.store, now=NOW)
+    second = _sweep(azure, service)
     assert second.skipped == {}
     assert [k for k, rid in ids.items() if _exists(azure, rid)] == ["storage"]
 
@@ -190,7 +193,7 @@ def _kept(service: ApiService, run_id: str) -> None:
         finished=True,
         kept_vm=vm,
     )
-    run_status.run(update, runs=service.runs)
+    service.records.apply(update)
 
 
 def test_a_build_vm_kept_by_the_explicit_field_is_never_swept_whatever_the_message_says(
@@ -202,7 +205,7 @@ def test_a_build_vm_kept_by_the_explicit_field_is_never_swept_whatever_the_messa
     _kept(service, kept)
     ids = _build_set(azure, kept, REF, expires="2026-06-01T11:00:00Z")  # expired too
 
-    report = sweep(azure, service.store, now=NOW)
+    report = _sweep(azure, service)
 
     assert all(_exists(azure, rid) for rid in ids.values())
     assert report.deleted == []
@@ -226,7 +229,7 @@ def test_a_staging_account_tagged_only_with_its_template_stays_while_the_templat
     finished = service.runs.begin(REF).run_id
     _finish(service, finished, "Succeeded", "Run succeeded.")
 
-    report = sweep(azure, service.store, now=NOW)
+    report = _sweep(azure, service)
 
     assert _exists(azure, ours)
     assert not _exists(azure, gone) and report.deleted == [gone]

@@ -1,13 +1,9 @@
-"""The composition root: the one place Azure clients and adapters are built, lazily, from settings.
+"""The Azure adapters, built on first use from settings: the part of the composition root that makes SDK
+clients (``shared/azure/clients.py`` holds the SDK calls). Importing it imports no SDK.
 
-Importing this module imports no Azure SDK (the function app's cold start must stay short); each client is
-built on the first use of a port that needs it, then reused. Two modes:
-
-* ``azure`` — Entra ID (``ManagedIdentityCredential`` for a user-assigned identity when its client id is
-  set, ``DefaultAzureCredential`` otherwise), the ARM endpoint and token scope of the configured cloud;
-* ``sim`` — azuresim: its base URL, its CA file for TLS, a fixed bearer token; blobs go to Azurite.
-
-SDK construction lives in ``shared/azure/clients.py``: nothing outside ``shared/azure/`` imports an SDK.
+Two modes: ``azure`` (Entra ID: a user-assigned identity when its client id is set, the default chain
+otherwise; the configured cloud's endpoints) and ``sim`` (azuresim's base URL and CA, a fixed bearer token,
+Azurite for every storage account).
 """
 
 from __future__ import annotations
@@ -15,15 +11,15 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from shared.settings import Settings, get_settings
+from shared import ports
+from shared.settings import Settings
 
 if TYPE_CHECKING:
-    from shared import ports
     from shared.azure.clients import ArmTarget
 
 
 class AzurePorts:
-    """Every port kiln uses, each built on first use. ``bootstrap()`` returns one of these."""
+    """Every Azure port over the real adapters, each built on first use (``ports.AzurePortSet``)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -124,8 +120,3 @@ class AzurePorts:
         from shared.azure.clients import blob_service
 
         return AzureBlobs(blob_service(settings=self.settings, cred=self.credential, account_url=account_url))
-
-
-def bootstrap(settings: Settings | None = None) -> AzurePorts:
-    """Every port, built lazily from ``settings`` (the process's settings when omitted)."""
-    return AzurePorts(settings or get_settings())

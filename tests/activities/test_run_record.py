@@ -1,32 +1,48 @@
-"""update_run_status and record_outputs against a real store on Azurite: run documents, lastRunStatus,
+"""update_run_status and record_outputs through the run recorder the root wires: run documents, lastRunStatus,
 operations, run outputs — and the same update delivered twice."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
-from activities import outputs, run_status
-from shared.models.build import PhaseError, RunRef, RunStatusUpdate, TargetResult
-from shared.service import ApiService, Caller, build_service
-from shared.store import JsonStore, TemplateRef, keys, open_store
+from activities import run_record
+from shared.bootstrap import Kiln, Overrides, bootstrap
+from shared.models.build import (
+    PhaseError,
+    RecordOutputsInput,
+    RunRef,
+    RunStatusUpdate,
+    TargetResult,
+    TimingPolicy,
+)
+from shared.service import ApiService, Caller, NothingToClean
+from shared.service.deletion import TemplateDeletion
+from shared.settings import Settings
+from shared.store import JsonStore, TemplateRef, keys
 from tests.api import bodies
-from tests.support.azurite import Azurite
+from tests.fakes import FakeAzure, InMemoryDocuments
 
 REF = TemplateRef(bodies.SUB, bodies.RG, "Tpl1")
 V = "2025-10-01"
 
 
 @pytest.fixture
-def store(azurite: Azurite) -> JsonStore:
-    return open_store(connection_string=azurite.connection_string, container=f"runs{uuid.uuid4().hex[:20]}")
+def kiln() -> Kiln:
+    overrides = Overrides(azure=FakeAzure(), documents=InMemoryDocuments())
+    settings = Settings(api_page_size=10, timing_profile="local", time_scale=0.02)
+    return bootstrap(settings, overrides=overrides)
 
 
 @pytest.fixture
-def service(store: JsonStore) -> ApiService:
-    svc = build_service(store, page_size=10, timing={"retry_first_interval_ms": 200})
+def store(kiln: Kiln) -> JsonStore:
+    return kiln.store
+
+
+@pytest.fixture
+def service(kiln: Kiln) -> ApiService:
+    svc = kiln.service
     svc.templates.put(REF, bodies.ubuntu(), api_version=V, caller=Caller())
     return svc
 
@@ -45,9 +61,23 @@ def _update(run_id: str, time: str, **fields: Any) -> RunStatusUpdate:
     return RunStatusUpdate(run=_ref(run_id), time=time, **fields)
 
 
+def _ports(service: ApiService) -> FakeAzure:
+    """Activity ports whose run recorder is the service's, over the test's store (as the root wires it)."""
+    ports = FakeAzure()
+    ports.runs = service.records  # type: ignore[assignment]
+    return ports
+
+
 def _apply(service: ApiService, update: RunStatusUpdate) -> dict[str, Any]:
-    state: dict[str, Any] = run_status.run(update, runs=service.runs)
+    """The activity ``update_run_status``, as the function app calls it."""
+    state: dict[str, Any] = run_record.update_status(update, ports=_ports(service)).model_dump(mode="json")
     return state
+
+
+def _record(service: ApiService, run: RunRef, targets: list[TargetResult]) -> list[str]:
+    """The activity ``record_outputs``: the names written."""
+    inp = RecordOutputsInput(run=run, targets=targets)
+    return run_record.record_outputs(inp, ports=_ports(service)).written
 
 
 def _template(service: ApiService) -> dict[str, Any]:
@@ -102,7 +132,7 @@ def test_a_sequence_of_updates_builds_phases_step_targets_and_last_run_status(se
             phase="cleanup",
         ),
     )
-    assert final == {"runState": "Succeeded", "runSubState": "Customizing", "finished": True}
+    assert final == {"run_state": "Succeeded", "run_sub_state": "Customizing", "finished": True}
 
     run = service.runs.get(REF, rid)["properties"]
     assert [p["phase"] for p in run["phases"]] == [
@@ -243,15 +273,14 @@ def test_record_outputs_writes_succeeded_targets_and_replaces_older_ones(service
     first = service.runs.begin(REF).run_id
     good = TargetResult(run_output_name="img", type="ManagedImage", succeeded=True, artifact_id="/images/a")
     failed = TargetResult(run_output_name="vhd", type="VHD", succeeded=False)
-    payload = {"run": _ref(first).model_dump(), "targets": [good.model_dump(), failed.model_dump()]}
-    assert outputs.run(payload, store=service.store) == {"written": ["img"]}
-    assert outputs.run(payload, store=service.store) == {"written": ["img"]}  # at least once: same result
+    assert _record(service, _ref(first), [good, failed]) == ["img"]
+    assert _record(service, _ref(first), [good, failed]) == ["img"]  # at least once: same result
     _apply(service, _update(first, "2026-01-01T00:00:00Z", run_state="Succeeded", finished=True))
     second = service.runs.begin(REF).run_id
     newer = good.model_copy(update={"artifact_id": "/images/b"})
-    outputs.run({"run": _ref(second).model_dump(), "targets": [newer.model_dump()]}, store=service.store)
+    _record(service, _ref(second), [newer])
     # A late redelivery of the first run's outputs does not replace the second run's.
-    assert outputs.run(payload, store=service.store) == {"written": []}
+    assert _record(service, _ref(first), [good, failed]) == []
     listed = service.run_outputs.list(REF, token=None).items
     assert listed == [
         {
@@ -268,7 +297,7 @@ def test_the_run_input_carries_the_template_the_expiry_and_the_timing(service: A
     build = start.input
     assert build["run"]["run_id"] == start.run_id and build["run"]["template_name"] == "Tpl1"
     assert build["template"]["properties"]["source"]["type"] == "PlatformImage"
-    assert build["timing"] == {"retry_first_interval_ms": 200}
+    assert build["timing"] == TimingPolicy().scaled(0.02).model_dump(mode="json")
     assert build["expires_at"] == build["run"]["expires_at"] and build["expires_at"].endswith("Z")
 
 
@@ -276,9 +305,11 @@ def test_an_update_for_a_deleted_template_leaves_no_run_document(
     service: ApiService, store: JsonStore
 ) -> None:
     rid = service.runs.begin(REF).run_id
-    operation = service.deletion.delete(REF).operation
+    # A cleanup with nothing to wait for: the template goes while its reserved run has not reported yet.
+    deletion = TemplateDeletion(store, operations=service.operations, cleanup=NothingToClean())
+    operation = deletion.delete(REF).operation
     assert operation is not None and operation["status"] == "Succeeded"
     state = _apply(service, _update(rid, "2026-01-01T00:00:00Z", run_state="Canceled", finished=True))
-    assert state["runState"] == "Canceled"
+    assert state["run_state"] == "Canceled"
     assert store.list_all_keys(keys.children_prefix(keys.RUNS, REF)) == []
     assert store.get(keys.template(REF)) is None

@@ -1,11 +1,10 @@
-"""Where a storage account's blobs are: the one place the API (run logs) and the activities look it up."""
+"""What the composition root derives from settings alone: where a storage account's blobs are, and the
+runs' timing policy."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from shared.settings import Settings
+from shared.models.build import TimingPolicy
+from shared.settings import Settings
 
 BLOB_SUFFIXES = {
     "AzureCloud": "blob.core.windows.net",
@@ -21,8 +20,16 @@ def sim_blob_endpoint(connection_string: str) -> str:
     return parts.get("BlobEndpoint", AZURITE_BLOB).rstrip("/")
 
 
-def staging_account_url(settings: Settings, account: str) -> str:
-    """The blob endpoint of a staging storage account kiln created (in sim mode: Azurite's, for all)."""
+def storage_account_url(settings: Settings, account: str) -> str:
+    """The blob endpoint of a storage account kiln created (in sim mode every account is Azurite's)."""
     if settings.azure_mode == "sim":
         return sim_blob_endpoint(settings.storage_connection_string)
     return f"https://{account}.{BLOB_SUFFIXES[settings.azure_cloud]}"
+
+
+def timing_policy(settings: Settings) -> TimingPolicy:
+    """The runs' timing: Azure's defaults, or (``local`` profile) the same policy on the simulator's clock,
+    ``time_scale`` times Azure's (the local stack's latency scale)."""
+    if settings.timing_profile == "local":
+        return TimingPolicy().scaled(settings.time_scale)
+    return TimingPolicy()

@@ -1,0 +1,135 @@
+"""The composition root proper: ``Kiln`` builds every part on first use, ``root()`` is the process's one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+
+from shared import ports
+from shared.bootstrap.azure_ports import AzurePorts
+from shared.bootstrap.build_ports import BuildPorts
+from shared.bootstrap.endpoints import storage_account_url, timing_policy
+from shared.service import ApiService
+from shared.service.deletion import TemplateDeletion
+from shared.service.janitor import Janitor
+from shared.service.operations import Operations
+from shared.service.run_control import RunService
+from shared.service.run_log import RunLog
+from shared.service.run_outputs import RunOutputService
+from shared.service.run_records import RunRecords
+from shared.service.source_triggers import SourceTriggers
+from shared.service.staging_cleanup import StagingCleanup
+from shared.service.templates import TemplateService
+from shared.service.triggers import TriggerService
+from shared.settings import Settings, get_settings
+from shared.store import JsonStore
+from shared.store.port import DocumentBlobs
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Parts put in place of the real ones (tests, benchmarks); a part left None is built from settings."""
+
+    azure: ports.AzurePortSet | None = None
+    documents: DocumentBlobs | None = None
+    fetcher: ports.ArtifactFetcher | None = None
+
+
+class Kiln:
+    """kiln, composed: every part built on first use from ``settings`` unless ``overrides`` gives it."""
+
+    def __init__(self, settings: Settings, overrides: Overrides | None = None) -> None:
+        self.settings = settings
+        self.overrides = overrides or Overrides()
+
+    @cached_property
+    def azure(self) -> ports.AzurePortSet:
+        return self.overrides.azure or AzurePorts(self.settings)
+
+    @cached_property
+    def documents(self) -> DocumentBlobs:
+        """The raw document port under the store: a container of Blob Storage."""
+        if self.overrides.documents is not None:
+            return self.overrides.documents
+        from shared.azure.docstore import BlobDocuments
+
+        return BlobDocuments(
+            connection_string=self.settings.storage_connection_string, container=self.settings.store_container
+        )
+
+    @cached_property
+    def store(self) -> JsonStore:
+        return JsonStore(self.documents)
+
+    @cached_property
+    def fetcher(self) -> ports.ArtifactFetcher:
+        if self.overrides.fetcher is not None:
+            return self.overrides.fetcher
+        from shared.azure.fetcher import HttpsFetcher
+
+        return HttpsFetcher(timeout=self.settings.http_read_timeout)
+
+    @cached_property
+    def service(self) -> ApiService:
+        store, settings = self.store, self.settings
+        page = settings.api_page_size
+        operations = Operations(store)
+        runs = RunService(store, operations=operations, page_size=page, timing=timing_policy(settings))
+        return ApiService(
+            templates=TemplateService(store, operations=operations, page_size=page),
+            deletion=TemplateDeletion(
+                store, operations=operations, cleanup=StagingCleanup(store, azure=self.azure)
+            ),
+            triggers=TriggerService(store, operations=operations, page_size=page),
+            run_outputs=RunOutputService(store, page_size=page),
+            operations=operations,
+            runs=runs,
+            run_log=RunLog(runs, blobs_for=self.staging_blobs, follow_seconds=settings.log_follow_seconds),
+            records=RunRecords(store, runs),
+            janitor=Janitor(self.azure, store),
+            source_triggers=SourceTriggers(store, runs, azure=self.azure),
+            store=store,
+        )
+
+    @cached_property
+    def build(self) -> ports.BuildPorts:
+        return BuildPorts(self)
+
+    def staging_blobs(self, account: str) -> ports.Blobs:
+        """Blobs of a staging storage account kiln created, by name."""
+        return self.azure.blobs(account_url=storage_account_url(self.settings, account))
+
+
+def bootstrap(settings: Settings | None = None, *, overrides: Overrides | None = None) -> Kiln:
+    """kiln composed from ``settings`` (the process's when omitted), with ``overrides`` in place."""
+    return Kiln(settings or get_settings(), overrides)
+
+
+_root: Kiln | None = None
+_lock = threading.Lock()
+
+
+def root() -> Kiln:
+    """The process's kiln: composed from the process's settings on first use (never at import time)."""
+    global _root
+    if _root is None:
+        with _lock:
+            if _root is None:
+                _root = bootstrap()
+    return _root
+
+
+@contextmanager
+def installed(kiln: Kiln) -> Iterator[Kiln]:
+    """Make ``kiln`` the process's root for a block (tests call the functions in-process this way)."""
+    global _root
+    with _lock:
+        previous, _root = _root, kiln
+    try:
+        yield kiln
+    finally:
+        with _lock:
+            _root = previous

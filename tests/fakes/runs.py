@@ -1,0 +1,34 @@
+"""A stateful fake of the ``RunRecorder`` port: the run's status as the updates left it, and its outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
+
+
+@dataclass
+class FakeRunRecorder:
+    """Keeps every update and every run output it is given; an update seen before changes nothing."""
+
+    updates: list[RunStatusUpdate] = field(default_factory=list)
+    outputs: dict[str, TargetResult] = field(default_factory=dict)  # runOutputName -> the target
+    state: RunStatusRecorded = field(
+        default_factory=lambda: RunStatusRecorded(run_state="Running", run_sub_state="Queued", finished=False)
+    )
+
+    def apply(self, update: RunStatusUpdate) -> RunStatusRecorded:
+        if update in self.updates or self.state.finished:
+            return self.state
+        self.updates.append(update)
+        self.state = RunStatusRecorded(
+            run_state=update.run_state or self.state.run_state,
+            run_sub_state=update.run_sub_state or self.state.run_sub_state,
+            finished=update.finished,
+        )
+        return self.state
+
+    def record_outputs(self, run: RunRef, targets: list[TargetResult]) -> list[str]:
+        written = [t.run_output_name for t in targets if t.succeeded]
+        self.outputs.update({t.run_output_name: t for t in targets if t.succeeded})
+        return written
