@@ -12,23 +12,10 @@ from __future__ import annotations
 from activities.deploy_vm import build_vm_of
 from shared import naming
 from shared.errors import AzureError, AzureNotFound
-from shared.models.build import BuildVm, UndoInput, UndoOutput
+from shared.models.build import BuildVm
+from shared.models.durable import UndoInput, UndoOutput
+from shared.models.resource_ids import DELETE_ORDER, delete_rank, resource_type
 from shared.ports import BuildPorts
-
-# The VNet goes before the NSG: the build subnet references the NSG.
-DELETE_ORDER = (
-    "microsoft.network/networkinterfaces",
-    "microsoft.network/publicipaddresses",
-    "microsoft.network/virtualnetworks",
-    "microsoft.network/networksecuritygroups",
-    "microsoft.compute/disks",
-)
-
-
-def _type_of(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    at = [p.lower() for p in parts].index("providers")
-    return f"{parts[at + 1]}/{parts[at + 2]}".lower()
 
 
 def run(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
@@ -115,8 +102,6 @@ def _dependents(inp: UndoInput, ports: BuildPorts) -> list[str]:
     except AzureError:
         tagged = []
     for r in tagged:
-        if _type_of(r.id) in DELETE_ORDER:
+        if resource_type(r.id) in DELETE_ORDER:
             ids.setdefault(r.id.lower(), r.id)
-    return sorted(
-        ids.values(), key=lambda r: DELETE_ORDER.index(_type_of(r)) if _type_of(r) in DELETE_ORDER else 99
-    )
+    return sorted(ids.values(), key=delete_rank)

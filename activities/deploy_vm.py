@@ -11,13 +11,11 @@ import string
 
 from activities import staging_group
 from activities.support.context import (
-    PhaseFailed,
     arm_id,
     guard,
     poll_failed,
     run_tags,
     template_id,
-    template_model,
 )
 from activities.support.deployment_template import (
     BuildVmNames,
@@ -30,16 +28,8 @@ from activities.support.deployment_template import (
 from shared import naming
 from shared.errors import AzureNotFound
 from shared.models.azure import PurchasePlan
-from shared.models.build import (
-    BuildVm,
-    DeployInput,
-    DeployOutput,
-    PhaseError,
-    PollInput,
-    PollOutput,
-    ResolvedSource,
-    RunRef,
-)
+from shared.models.build import BuildVm, PhaseError, PhaseFailed, ResolvedSource, RunRef
+from shared.models.durable import DeployInput, DeployOutput, Polled, VmProbe
 from shared.models.template import ImageTemplate
 from shared.ports import BuildPorts
 
@@ -120,9 +110,8 @@ def staging_account_tags(run: RunRef, template: ImageTemplate, *, created: bool)
 def run(inp: DeployInput, *, ports: BuildPorts) -> DeployOutput:
     """Store the admin password, then start the build-VM deployment (the orchestrator polls ``check``)."""
     try:
-        template = template_model(inp.template, "deploy")
-        spec = vm_spec(inp.run, template, inp.source, ports.key_vault_id, created=inp.staging.create)
-        vm = build_vm_of(inp.run, inp.staging.resource_group, spec_storage_account(inp.run))
+        spec = vm_spec(inp.run, inp.template, inp.source, ports.key_vault_id, created=inp.staging.create)
+        vm = build_vm_of(inp.run, inp.staging.resource_group, inp.staging.storage_account)
         secret = spec.admin_password.secret_name
         with guard("deploy", secret):
             try:
@@ -141,21 +130,16 @@ def run(inp: DeployInput, *, ports: BuildPorts) -> DeployOutput:
         return DeployOutput(error=e.error)
 
 
-def spec_storage_account(run: RunRef) -> str:
-    """The staging storage account the deployment creates (the template's: one for all its runs)."""
-    return BuildVmNames.for_run(run.run_id).storage_account
-
-
-def check(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
+def check(inp: VmProbe, *, ports: BuildPorts) -> Polled:
     """Poll the build-VM deployment; a failure names the resources whose operations failed."""
     vm = inp.vm
     try:
         with guard("deploy", vm.deployment_name):
             state = ports.deployments.get(resource_group=vm.resource_group, name=vm.deployment_name)
             if not state.terminal:
-                return PollOutput(done=False, state=state.provisioning_state, retry_after_seconds=15)
+                return Polled(done=False, state=state.provisioning_state, retry_after_seconds=15)
             if state.provisioning_state == "Succeeded":
-                return PollOutput(done=True, succeeded=True, state="Succeeded", result=dict(state.outputs))
+                return Polled(done=True, succeeded=True, state="Succeeded")
             operations = ports.deployments.list_operations(
                 resource_group=vm.resource_group, name=vm.deployment_name
             )
@@ -175,4 +159,4 @@ def check(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
         target=vm.deployment_name,
         details=details,
     )
-    return PollOutput(done=True, state=state.provisioning_state, error=error)
+    return Polled(done=True, state=state.provisioning_state, error=error)

@@ -6,38 +6,30 @@ must not delete what a build produced.
 
 from __future__ import annotations
 
-from pydantic import TypeAdapter
-
 from activities.support import gallery, vhd
-from activities.support.context import PhaseFailed, arm_id, guard, poll_failed
+from activities.support.context import arm_id, guard, poll_failed
+from shared import naming
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models import ManagedImageDistributor, SharedImageDistributor, VhdDistributor
-from shared.models.build import (
+from shared.models.build import DistributeStarted, DistributeTarget, PhaseError, PhaseFailed, TargetResult
+from shared.models.durable import (
     DistributeInput,
-    DistributeStarted,
-    DistributeTarget,
-    PhaseError,
-    PollInput,
-    PollOutput,
-    TargetResult,
+    Polled,
+    RegionChecked,
+    RegionProbe,
+    RegionState,
+    TargetChecked,
+    TargetProbe,
     UndoInput,
     UndoOutput,
 )
-from shared.models.distribute import Distributor
 from shared.models.resource_ids import parse_resource_id
 from shared.ports import BuildPorts
-
-_DISTRIBUTOR: TypeAdapter[Distributor] = TypeAdapter(Distributor)
-
-
-def distributor(target: DistributeTarget) -> Distributor:
-    """The target's distributor model, validated again on arrival."""
-    return _DISTRIBUTOR.validate_python(target.spec)
 
 
 def start(inp: DistributeInput, *, ports: BuildPorts) -> DistributeStarted:
     """Start producing one target's artifact from the generalized build VM."""
-    dist = distributor(inp.target)
+    dist = inp.target.spec
     try:
         if isinstance(dist, SharedImageDistributor):
             return gallery.start(inp, dist, ports)
@@ -57,22 +49,15 @@ def _start_image(inp: DistributeInput, dist: ManagedImageDistributor, ports: Bui
             name=rid.name,
             location=dist.location,
             source_vm_id=vm_id,
-            tags={**(dist.artifactTags or {}), gallery.OUTPUT_RUN_TAG: inp.run.run_id},
+            tags={**(dist.artifactTags or {}), naming.OUTPUT_RUN_TAG: inp.run.run_id},
             hyper_v_generation=inp.source.hyper_v_generation,
         )
     return DistributeStarted(artifact_id=image_id)
 
 
-def _parts(inp: PollInput) -> tuple[DistributeTarget, DistributeStarted]:
-    return (
-        DistributeTarget.model_validate(inp.data["target"]),
-        DistributeStarted.model_validate(inp.data["started"]),
-    )
-
-
-def check(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
-    """Poll one target (``key``: runOutputName, ``data``: {target, started}); ``result``: a TargetResult."""
-    target, started = _parts(inp)
+def check(inp: TargetProbe, *, ports: BuildPorts) -> TargetChecked:
+    """Poll one target; once it has ended, its ``TargetResult``."""
+    target, started = inp.target, inp.started
     name = target.run_output_name
     try:
         result: TargetResult | None
@@ -93,12 +78,12 @@ def check(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
         ended = poll_failed(e, f"The artifact of distribute target '{name}'").error
         result = TargetResult(run_output_name=name, type=target.type, succeeded=False, error=ended)
     if result is None:
-        return PollOutput(done=False, state="Running", retry_after_seconds=30)
-    return PollOutput(
+        return TargetChecked(done=False, state="Running", retry_after_seconds=30)
+    return TargetChecked(
         done=True,
         succeeded=result.succeeded,
         state="Succeeded" if result.succeeded else "Failed",
-        result=result.model_dump(mode="json"),
+        result=result,
         error=result.error,
     )
 
@@ -119,48 +104,46 @@ def _check_image(name: str, started: DistributeStarted, ports: BuildPorts) -> Ta
     )
 
 
-def check_region(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
-    """Poll one region of a gallery target (``key`` = region): done when Completed or Failed."""
-    _, started = _parts(inp)
+def check_region(inp: RegionProbe, *, ports: BuildPorts) -> RegionChecked:
+    """Poll one region of a gallery target: done when Completed or Failed."""
     try:
-        with guard("distribute", inp.key):
-            state = gallery.state_of(started, ports)
+        with guard("distribute", inp.region):
+            state = gallery.state_of(inp.started, ports)
     except PhaseFailed as e:  # the version is gone (undo deleted it) or refused: this poll is over
-        return poll_failed(e, f"The image version {started.artifact_id}")
-    region = gallery.region_state(state, inp.key)
-    done = region["state"] in ("Completed", "Failed")
-    return PollOutput(
+        return RegionChecked(**poll_failed(e, f"The image version {inp.started.artifact_id}").model_dump())
+    region: RegionState = gallery.region_state(state, inp.region)
+    done = region.state in ("Completed", "Failed")
+    return RegionChecked(
         done=done,
-        succeeded=region["state"] == "Completed",
-        state=str(region["state"]),
-        result=region,
+        succeeded=region.state == "Completed",
+        state=region.state,
+        region=region,
         retry_after_seconds=None if done else 60,
     )
 
 
-def retry_region(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
+def retry_region(inp: RegionProbe, *, ports: BuildPorts) -> Polled:
     """Ask the gallery to replicate a failed region again (the same version PUT once more)."""
-    target, started = _parts(inp)
-    dist = distributor(target)
+    dist, started = inp.target.spec, inp.started
     if not isinstance(dist, SharedImageDistributor):
         error = PhaseError(
-            code="NotAGalleryTarget", message="only SharedImage targets have regions", target=inp.key
+            code="NotAGalleryTarget", message="only SharedImage targets have regions", target=inp.region
         )
-        return PollOutput(done=True, state="Failed", error=error)
+        return Polled(done=True, state="Failed", error=error)
     place, _ = gallery.where(dist.galleryImageId)
     try:
-        with guard("distribute", inp.key):
+        with guard("distribute", inp.region):
             # Only a version that still exists is asked again: after undo deleted it (a cancelled run), a
             # late retry must not create it anew.
             gallery.state_of(started, ports)
             definition = ports.galleries.get_image_definition(
                 resource_group=place["resource_group"], gallery=place["gallery"], name=place["image"]
             )
-            spec = gallery.version_spec(inp.run, inp.vm, dist, definition.location)
+            spec = gallery.version_spec(inp.run, inp.vm, dist, definition.location, inp.target.region_limit)
             ports.galleries.begin_create_version(version=started.version or "", spec=spec, **place)
     except PhaseFailed as e:
         return poll_failed(e, f"The image version {started.artifact_id}")
-    return PollOutput(done=False, state="Replicating", result={"region": inp.key}, retry_after_seconds=60)
+    return Polled(done=False, state="Replicating", retry_after_seconds=60)
 
 
 def undo(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
@@ -184,22 +167,22 @@ def _what_was_started(
 ) -> DistributeStarted | None:
     """What ``start_distribute`` produced for this run, found again by name and tag: the orchestrator pushes
     the undo before the start, so it cannot hand over the start's answer."""
-    if target.type == "VHD":
+    dist = target.spec
+    if isinstance(dist, VhdDistributor):
         if inp.vm is None:
             return None
-        dist = VhdDistributor.model_validate(target.spec)
         account, container, blob = vhd.destination(
             inp.run, dist, ports.storage_account_url(inp.vm.storage_account)
         )
         return DistributeStarted(artifact_uri=f"{account}/{container}/{blob}")
-    if target.type == "ManagedImage":
-        return DistributeStarted(artifact_id=str(target.spec.get("imageId") or "")) or None
-    place, _ = gallery.where(str(target.spec.get("galleryImageId") or ""))
+    if isinstance(dist, ManagedImageDistributor):
+        return DistributeStarted(artifact_id=dist.imageId)
+    place, _ = gallery.where(dist.galleryImageId)
     try:
         versions = ports.galleries.list_versions(**place)
     except AzureNotFound:
         return None
-    ours = [v for v in versions if v.tags.get(gallery.OUTPUT_RUN_TAG) == inp.run.run_id]
+    ours = [v for v in versions if v.tags.get(naming.OUTPUT_RUN_TAG) == inp.run.run_id]
     return DistributeStarted(artifact_id=ours[0].id, version=ours[0].name) if ours else None
 
 
@@ -216,7 +199,7 @@ def _undo(
     try:
         if target.type == "ManagedImage":
             if (
-                ports.managed_images.get(resource_group=group, name=rid.name).tags.get(gallery.OUTPUT_RUN_TAG)
+                ports.managed_images.get(resource_group=group, name=rid.name).tags.get(naming.OUTPUT_RUN_TAG)
                 != inp.run.run_id
             ):
                 return []  # not ours: an image this run did not create is never deleted
@@ -225,7 +208,7 @@ def _undo(
         else:
             place, _ = gallery.where(started.artifact_id.rsplit("/versions/", 1)[0])
             state = ports.galleries.get_version(version=rid.name, **place)
-            if state.tags.get(gallery.OUTPUT_RUN_TAG) != inp.run.run_id:
+            if state.tags.get(naming.OUTPUT_RUN_TAG) != inp.run.run_id:
                 return []  # not ours: a version this run did not create is never deleted
             ports.galleries.begin_delete_version(version=rid.name, **place)
             ports.galleries.get_version(version=rid.name, **place)

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from activities import stage_artifacts, staging_group
-from activities.support.context import PhaseFailed, template_model
 from activities.support.uris import artifact_uris, is_storage_url
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models import (
@@ -21,7 +20,8 @@ from shared.models import (
     VhdDistributor,
     security_type_problems,
 )
-from shared.models.build import PhaseError, PreflightInput, PreflightOutput, ResolvedSource
+from shared.models.build import PhaseError, ResolvedSource
+from shared.models.durable import PreflightInput, PreflightOutput
 from shared.models.resource_ids import parse_resource_id
 from shared.models.template import ImageTemplate
 from shared.ports import BuildPorts
@@ -35,10 +35,7 @@ def _problem(code: str, target: str, message: str) -> Problem:
 
 def run(inp: PreflightInput, *, ports: BuildPorts) -> PreflightOutput:
     """Check identities, destinations, the staging group and artifact URIs; return every problem found."""
-    try:
-        template = template_model(inp.template, "preflight")
-    except PhaseFailed as e:
-        return PreflightOutput(error=e.error)
+    template = inp.template
     problems: list[Problem] = []
     problems += _identities(template, ports)
     problems += _destinations(template, inp.source, ports, inp.run.subscription_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from activities.support.context import PhaseFailed, fail, guard, template_model
+from activities.support.context import fail, guard
 from shared.models import (
     ManagedImageSource,
     PlatformImageSource,
@@ -18,7 +18,8 @@ from shared.models import (
     security_type_problems,
 )
 from shared.models.azure import MarketplaceImage
-from shared.models.build import PhaseError, ResolvedSource, ResolveSourceInput, ResolveSourceOutput, RunRef
+from shared.models.build import PhaseError, PhaseFailed, ResolvedSource, RunRef
+from shared.models.durable import ResolveSourceInput, ResolveSourceOutput
 from shared.models.resource_ids import ResourceId, ResourceIdError, parse_resource_id
 from shared.models.template import ImageTemplate
 from shared.ports import BuildPorts
@@ -39,8 +40,7 @@ def run(inp: ResolveSourceInput, *, ports: BuildPorts) -> ResolveSourceOutput:
         not match ``planInfo`` or its security type cannot be a source.
     """
     try:
-        template = template_model(inp.template, "resolve")
-        source = _resolve(template, inp.run, ports)
+        source = _resolve(inp.template, inp.run, ports)
         problems = security_type_problems(source.security_type, {})
         if problems:
             details = [d.to_arm() for d in problems]

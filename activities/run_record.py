@@ -7,7 +7,8 @@ has seen before as a no-op, and an older run's output never replaces a newer one
 
 from __future__ import annotations
 
-from shared.models.build import OutputsRecorded, RecordOutputsInput, RunStatusRecorded, RunStatusUpdate
+from shared.models.build import RunStatusRecorded, RunStatusUpdate
+from shared.models.durable import OutputsRecorded, RecordOutputsInput
 from shared.ports import BuildPorts
 
 

@@ -9,22 +9,22 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from activities.support.context import PhaseFailed, fail, guard, template_model
+from activities.support.context import fail, guard
 from activities.support.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url
 from shared import naming
-from shared.models.build import ArtifactsInput, ArtifactsOutput, RunRef
+from shared.models.build import PhaseFailed, RunRef
+from shared.models.durable import ArtifactsInput, ArtifactsOutput, StagedArtifact
 from shared.ports import Blobs, BuildPorts
 
 
 def run(inp: ArtifactsInput, *, ports: BuildPorts) -> ArtifactsOutput:
     """Fetch, verify and store every artifact; a checksum mismatch names the step and both hashes."""
     try:
-        template = template_model(inp.template, "artifacts")
         staging = ports.blobs(account_url=ports.storage_account_url(inp.vm.storage_account))
         with guard("artifacts", inp.vm.storage_account):
             staging.ensure_container(container=naming.ARTIFACT_CONTAINER)
             staging.ensure_container(container=naming.LOG_CONTAINER)
-        staged = [_stage(inp.run, found, ports, staging) for found in artifact_uris(template)]
+        staged = [_stage(inp.run, found, ports, staging) for found in artifact_uris(inp.template)]
         return ArtifactsOutput(staged=staged)
     except PhaseFailed as e:
         return ArtifactsOutput(error=e.error)
@@ -43,7 +43,7 @@ def checksum_problem(found: ArtifactUri, data: bytes) -> dict[str, Any] | None:
     return {"code": "ChecksumMismatch", "target": target, "message": message, "actual": actual}
 
 
-def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -> dict[str, Any]:
+def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -> StagedArtifact:
     with guard("artifacts", found.field):
         data = download(found, ports)
     actual = hashlib.sha256(data).hexdigest()
@@ -61,7 +61,7 @@ def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -
     blob = naming.artifact_blob(run.run_id, found.phase, found.index)
     with guard("artifacts", blob):
         staging.upload(container=naming.ARTIFACT_CONTAINER, name=blob, data=data, overwrite=True)
-    return {"phase": found.phase, "index": found.index, "uri": found.uri, "blob": blob, "sha256": actual}
+    return StagedArtifact(phase=found.phase, index=found.index, uri=found.uri, blob=blob, sha256=actual)
 
 
 def download(found: ArtifactUri, ports: BuildPorts) -> bytes:

@@ -10,23 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from activities.support.context import (
-    PhaseFailed,
     guard,
     region_key,
     run_tags,
     template_id,
-    template_model,
 )
-from activities.support.deployment_template import BuildVmNames
 from shared import naming
 from shared.models import staging_resource_group_name
-from shared.models.build import RunRef, StagingInput, StagingOutput, StagingPlan
+from shared.models.build import PhaseFailed, RunRef, StagingPlan
+from shared.models.durable import StagingInput, StagingOutput
 from shared.models.resource_ids import ResourceIdError, parse_resource_id
 from shared.ports import BuildPorts
-
-CREATED_BY = "createdBy"
-USED_BY = "usedBy"
-KILN = "kiln"
 
 
 def staging_guid(run: RunRef) -> str:
@@ -47,25 +41,19 @@ def given_staging_group(staging_resource_group_id: str | None) -> str | None:
     return rid.resource_group
 
 
-def storage_account_of(run: RunRef) -> str:
-    """The staging storage account the build-VM deployment creates in the staging group (the template's)."""
-    return BuildVmNames.for_run(run.run_id).storage_account
-
-
 def aib_tags(run: RunRef, *, created: bool) -> dict[str, str]:
     """AIB's staging-group tags: who made or uses it and for which template."""
     return {
-        CREATED_BY if created else USED_BY: KILN,
-        "imageTemplateName": run.template_name,
-        "imageTemplateResourceGroupName": run.resource_group,
+        naming.CREATED_BY_TAG if created else naming.USED_BY_TAG: naming.KILN,
+        naming.TEMPLATE_NAME_TAG: run.template_name,
+        naming.TEMPLATE_GROUP_TAG: run.resource_group,
     }
 
 
 def run(inp: StagingInput, *, ports: BuildPorts) -> StagingOutput:
     """Create the staging group (or tag the given, existing one) and return its id."""
     try:
-        template = template_model(inp.template, "staging")
-        managed = template.properties.managedResourceTags or {}
+        managed = inp.template.properties.managedResourceTags or {}
         name = inp.plan.resource_group
         with guard("staging", name):
             existing = (
@@ -90,7 +78,9 @@ def plan_for(run: RunRef, given: str | None, exists: bool) -> StagingPlan:
     """The staging plan preflight hands on: which group, whether kiln creates it, the storage account."""
     name = given or default_staging_group(run)
     return StagingPlan(
-        resource_group=name, create=given is None or not exists, storage_account=storage_account_of(run)
+        resource_group=name,
+        create=given is None or not exists,
+        storage_account=naming.staging_account_of_run(run.run_id),
     )
 
 
@@ -125,7 +115,7 @@ def check(run: RunRef, given_id: str | None, ports: BuildPorts) -> tuple[Staging
                 f"the resource group is in {group.location}, not in the template's region {run.location}"
             )
         )
-    owner = (group.tags.get("imageTemplateResourceGroupName"), group.tags.get("imageTemplateName"))
+    owner = (group.tags.get(naming.TEMPLATE_GROUP_TAG), group.tags.get(naming.TEMPLATE_NAME_TAG))
     if owner != (None, None) and (str(owner[0]).lower(), str(owner[1]).lower()) != (
         run.resource_group.lower(),
         run.template_name.lower(),
@@ -142,5 +132,5 @@ def check(run: RunRef, given_id: str | None, ports: BuildPorts) -> tuple[Staging
         problems.append(
             _problem(f"the resource group must be empty; it holds {', '.join(sorted(foreign)[:5])}")
         )
-    created_by_us = group.tags.get(CREATED_BY) == KILN and owner != (None, None)
+    created_by_us = group.tags.get(naming.CREATED_BY_TAG) == naming.KILN and owner != (None, None)
     return plan_for(run, given, not created_by_us), problems

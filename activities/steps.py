@@ -11,11 +11,19 @@ import json
 from typing import Any
 
 from activities.support import scripts, steplog
-from activities.support.context import PhaseFailed, fail, guard, poll_failed
+from activities.support.context import fail, guard, poll_failed
 from shared import naming
 from shared.errors import AzureNotFound
+from shared.models import (
+    FileCustomizer,
+    PowerShellCustomizer,
+    ShellCustomizer,
+    WindowsRestartCustomizer,
+    WindowsUpdateCustomizer,
+)
 from shared.models.azure import RunCommandSpec
-from shared.models.build import PhaseError, PollOutput, StepInput, StepOutcome, StepSpec, StepStarted
+from shared.models.build import PhaseError, PhaseFailed, StepOutcome, StepSpec
+from shared.models.durable import StepChecked, StepInput, StepStarted
 from shared.ports import Blobs, BuildPorts
 
 STEP_TIMEOUT_SECONDS = 16 * 3600  # the build timeout (at most 16 h) is what really bounds a step
@@ -34,12 +42,6 @@ def command_name(inp: StepInput) -> str:
     return naming.run_command_name(inp.run.run_id, inp.step.phase, inp.step.index, inp.attempt)
 
 
-def describe(step: StepSpec) -> str:
-    """``customize step 2 'install nginx' (Shell)``: how logs and errors name a step."""
-    name = f" '{step.name}'" if step.name else ""
-    return f"{step.phase} step {step.index}{name} ({step.kind})"
-
-
 def _staging(inp: StepInput, ports: BuildPorts) -> tuple[Blobs, str]:
     url = ports.storage_account_url(inp.vm.storage_account)
     return ports.blobs(account_url=url), url
@@ -54,30 +56,29 @@ def _staged(inp: StepInput, blobs: Blobs) -> bytes:
 def render(inp: StepInput, blobs: Blobs) -> str:
     """The command text of the step, with its script or file inlined from the staging account."""
     step, spec = inp.step, inp.step.spec
-    label = f"{describe(step)} attempt {inp.attempt}"
+    label = f"{step.describe()} attempt {inp.attempt}"
     windows = step.os_type == "Windows"
-    if step.kind == "Shell":
-        content = scripts.inline_shell(spec["inline"]) if spec.get("inline") else _staged(inp, blobs)
+    if isinstance(spec, ShellCustomizer):
+        content = scripts.inline_shell(spec.inline) if spec.inline else _staged(inp, blobs)
         return scripts.shell_script(label, content)
-    if step.kind == "PowerShell":
-        content = scripts.inline_powershell(spec["inline"]) if spec.get("inline") else _staged(inp, blobs)
-        elevated, system = bool(spec.get("runElevated")), bool(spec.get("runAsSystem"))
-        return scripts.powershell_script(label, content, elevated=elevated, system=system)
-    if step.kind == "File":
-        destination = str(spec.get("destination") or "")
+    if isinstance(spec, PowerShellCustomizer):
+        content = scripts.inline_powershell(spec.inline) if spec.inline else _staged(inp, blobs)
+        return scripts.powershell_script(label, content, elevated=spec.runElevated, system=spec.runAsSystem)
+    if isinstance(spec, FileCustomizer):
+        destination = spec.destination or ""
         if not windows and not destination.startswith("/tmp/"):
             raise fail(
                 step.phase,
                 "InvalidDestination",
-                f"{describe(step)}: on Linux only /tmp is writable by a File step; got '{destination}'",
+                f"{step.describe()}: on Linux only /tmp is writable by a File step; got '{destination}'",
                 target=f"{_PATHS.get(step.phase, step.phase)}[{step.index}].destination",
             )
         return scripts.file_script(label, _staged(inp, blobs), destination, windows=windows)
-    if step.kind == "WindowsRestart":
-        return scripts.restart_check_script(label, str(spec.get("restartCheckCommand") or ""))
-    if step.kind == "WindowsUpdate":
-        limit = int(spec.get("updateLimit") or 1000)
-        return scripts.windows_update_script(label, spec.get("searchCriteria"), spec.get("filters"), limit)
+    if isinstance(spec, WindowsRestartCustomizer):
+        return scripts.restart_check_script(label, spec.restartCheckCommand)
+    if isinstance(spec, WindowsUpdateCustomizer):
+        limit = spec.updateLimit or 1000
+        return scripts.windows_update_script(label, spec.searchCriteria, spec.filters, limit)
     return scripts.deprovision_script(windows=windows)
 
 
@@ -123,8 +124,8 @@ def _marker(inp: StepInput) -> str:
     return f"{inp.run.run_id}/steps/{command_name(inp)}.outcome.json"
 
 
-def check(inp: StepInput, *, ports: BuildPorts) -> PollOutput:
-    """Poll the step; once finished, log its output and return its ``StepOutcome`` in ``result``."""
+def check(inp: StepInput, *, ports: BuildPorts) -> StepChecked:
+    """Poll the step; once finished, log its output and answer with its ``StepOutcome``."""
     name = command_name(inp)
     blobs, _ = _staging(inp, ports)
     try:
@@ -136,20 +137,20 @@ def check(inp: StepInput, *, ports: BuildPorts) -> PollOutput:
                 resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name
             )
             if not state.terminal:
-                return PollOutput(done=False, state=state.execution_state, retry_after_seconds=10)
+                return StepChecked(done=False, state=state.execution_state, retry_after_seconds=10)
             stdout, stderr = (
                 steplog.read_text(blobs, _output(inp, "stdout")),
                 steplog.read_text(blobs, _output(inp, "stderr")),
             )
             ended = f"{state.execution_state}, exit code {state.exit_code}"
-            header = f"{describe(inp.step)} attempt {inp.attempt}: {ended}"
+            header = f"{inp.step.describe()} attempt {inp.attempt}: {ended}"
             tail = steplog.append_step(blobs, inp.run.run_id, header, stdout, stderr)
             outcome = judge(inp.step, state.execution_state, state.exit_code, stdout, tail)
-            result = PollOutput(
+            result = StepChecked(
                 done=True,
                 succeeded=outcome.succeeded,
                 state=state.execution_state,
-                result=outcome.model_dump(mode="json"),
+                outcome=outcome,
                 error=outcome.error,
             )
             blobs.upload(
@@ -160,22 +161,23 @@ def check(inp: StepInput, *, ports: BuildPorts) -> PollOutput:
             )
             return result
     except PhaseFailed as e:
-        return poll_failed(e, f"The Run Command '{name}' of {describe(inp.step)}")
+        gone = poll_failed(e, f"The Run Command '{name}' of {inp.step.describe()}")
+        return StepChecked(**gone.model_dump())
 
 
-def _recorded(inp: StepInput, blobs: Blobs) -> PollOutput | None:
+def _recorded(inp: StepInput, blobs: Blobs) -> StepChecked | None:
     try:
         data = blobs.download(container=naming.LOG_CONTAINER, name=_marker(inp))
     except AzureNotFound:
         return None
-    return PollOutput.model_validate(json.loads(data))
+    return StepChecked.model_validate(json.loads(data))
 
 
 def judge(
     step: StepSpec, execution_state: str, exit_code: int | None, stdout: str, tail: list[str]
 ) -> StepOutcome:
     """Decide whether a finished step succeeded: its exit code within ``validExitCodes`` (default ``[0]``)."""
-    valid: list[int] = list(step.spec.get("validExitCodes") or [0]) if step.kind == "PowerShell" else [0]
+    valid = list(step.spec.validExitCodes or [0]) if isinstance(step.spec, PowerShellCustomizer) else [0]
     extra: dict[str, Any] = {}
     succeeded = (
         exit_code is not None and exit_code in valid and execution_state not in ("TimedOut", "Canceled")
@@ -203,7 +205,7 @@ def _step_error(
     last = "\n".join(tail)
     return PhaseError(
         code=_FAILED_CODES[step.phase],
-        message=f"{describe(step)} {why}. Last log lines:\n{last}",
+        message=f"{step.describe()} {why}. Last log lines:\n{last}",
         phase=step.phase,
         target=f"{_PATHS[step.phase]}[{step.index}]"
         if step.phase in _PATHS

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from activities.steps import describe
 from activities.support import steplog
-from activities.support.context import PhaseFailed, canceled_error, gone_error, guard
+from activities.support.context import canceled_error, gone_error, guard
 from shared import naming
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models.azure import RunCommandSpec, VmState
-from shared.models.build import PhaseError, PollInput, PollOutput, StepInput, StepStarted
-from shared.models.customizers import DEFAULT_RESTART_COMMAND
+from shared.models.build import PhaseError, PhaseFailed
+from shared.models.customizers import DEFAULT_RESTART_COMMAND, WindowsRestartCustomizer
+from shared.models.durable import Generalized, Polled, StepInput, StepStarted, VmProbe
 from shared.ports import BuildPorts
 
 RESTART_COMMAND_SECONDS = 600
@@ -24,14 +24,19 @@ RESTART_COMMAND_SECONDS = 600
 def restart(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
     """Restart the VM: a custom ``restartCommand`` runs on it, otherwise Azure restarts it."""
     vm = inp.vm
-    command = str(inp.step.spec.get("restartCommand") or DEFAULT_RESTART_COMMAND)
+    restart_spec = inp.step.spec
+    command = (
+        restart_spec.restartCommand
+        if isinstance(restart_spec, WindowsRestartCustomizer)
+        else DEFAULT_RESTART_COMMAND
+    )
     blobs = ports.blobs(account_url=ports.storage_account_url(vm.storage_account))
     try:
         with guard(inp.step.phase, vm.vm_name):
             steplog.append_line(
-                blobs, inp.run.run_id, f"{describe(inp.step)} attempt {inp.attempt}: restarting"
+                blobs, inp.run.run_id, f"{inp.step.describe()} attempt {inp.attempt}: restarting"
             )
-            if inp.step.kind != "WindowsRestart" or command == DEFAULT_RESTART_COMMAND:
+            if command == DEFAULT_RESTART_COMMAND:
                 ports.virtual_machines.begin_restart(resource_group=vm.resource_group, name=vm.vm_name)
                 return StepStarted()
             name = naming.run_command_name(inp.run.run_id, "restart", inp.step.index, inp.attempt)
@@ -56,43 +61,43 @@ def restart(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
         return StepStarted(error=e.error)
 
 
-def check_ready(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
+def check_ready(inp: VmProbe, *, ports: BuildPorts) -> Polled:
     """Done when the VM runs and its agent is ready (the orchestrator bounds this by ``restartTimeout``)."""
     return _poll(inp, ports, lambda s: s.power_state == "running" and bool(s.vm_agent_ready))
 
 
-def deallocate(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
+def deallocate(inp: VmProbe, *, ports: BuildPorts) -> Polled:
     """Start deallocating the VM (generalize and capture need it stopped)."""
     vm = inp.vm
     try:
         with guard("generalize", vm.vm_name):
             state = ports.virtual_machines.get(resource_group=vm.resource_group, name=vm.vm_name)
             if state.power_state == "deallocated":
-                return PollOutput(done=True, succeeded=True, state="deallocated")
+                return Polled(done=True, succeeded=True, state="deallocated")
             if state.power_state != "deallocating":
                 ports.virtual_machines.begin_deallocate(resource_group=vm.resource_group, name=vm.vm_name)
-        return PollOutput(done=False, state="deallocating", retry_after_seconds=15)
+        return Polled(done=False, state="deallocating", retry_after_seconds=15)
     except PhaseFailed as e:
-        return PollOutput(done=True, state="Failed", error=e.error)
+        return Polled(done=True, state="Failed", error=e.error)
 
 
-def check_deallocated(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
+def check_deallocated(inp: VmProbe, *, ports: BuildPorts) -> Polled:
     """Done when the VM is deallocated."""
     return _poll(inp, ports, lambda s: s.power_state == "deallocated")
 
 
-def generalize(inp: PollInput, *, ports: BuildPorts) -> PollOutput:
+def generalize(inp: VmProbe, *, ports: BuildPorts) -> Generalized:
     """Mark the deallocated VM generalized, so images and gallery versions can be captured from it."""
     vm = inp.vm
     try:
         with guard("generalize", vm.vm_name):
             ports.virtual_machines.generalize(resource_group=vm.resource_group, name=vm.vm_name)
-        return PollOutput(done=True, succeeded=True, state="generalized")
+        return Generalized()
     except PhaseFailed as e:
-        return PollOutput(done=True, state="Failed", error=e.error)
+        return Generalized(error=e.error)
 
 
-def _poll(inp: PollInput, ports: BuildPorts, ready: Callable[[VmState], bool]) -> PollOutput:
+def _poll(inp: VmProbe, ports: BuildPorts, ready: Callable[[VmState], bool]) -> Polled:
     vm = inp.vm
     try:
         state = ports.virtual_machines.get(resource_group=vm.resource_group, name=vm.vm_name)
@@ -100,13 +105,13 @@ def _poll(inp: PollInput, ports: BuildPorts, ready: Callable[[VmState], bool]) -
         raise
     except AzureNotFound as e:
         error = gone_error(f"The build VM '{vm.vm_name}'", None, vm.vm_name, f"{e.code}: {e.message}")
-        return PollOutput(done=True, state="NotFound", error=error)
+        return Polled(done=True, state="NotFound", error=error)
     except AzureError as e:
         error = PhaseError(code=e.code, message=f"the build VM {vm.vm_name}: {e.message}", target=vm.vm_name)
-        return PollOutput(done=True, state="Failed", error=error)
+        return Polled(done=True, state="Failed", error=error)
     if state.provisioning_state == "Deleting":  # compensation is deleting it: it will never be ready
         error = canceled_error(f"The build VM '{vm.vm_name}'", None, vm.vm_name)
-        return PollOutput(done=True, state="Deleting", error=error)
+        return Polled(done=True, state="Deleting", error=error)
     if ready(state):
-        return PollOutput(done=True, succeeded=True, state=state.power_state or "")
-    return PollOutput(done=False, state=state.power_state or state.provisioning_state, retry_after_seconds=10)
+        return Polled(done=True, succeeded=True, state=state.power_state or "")
+    return Polled(done=False, state=state.power_state or state.provisioning_state, retry_after_seconds=10)

@@ -72,7 +72,7 @@ def measure_builds(
     results = []
     for run_id, status in zip(run_ids, statuses, strict=True):
         start, end = span(stack, run_id)
-        state = (status.get("output") or {}).get("runState")
+        state = (status.get("output") or {}).get("run_state")
         if state != "Succeeded":
             print(f"  !! {run_id}: {state}: {(status.get('output') or {}).get('message')}", flush=True)
         results.append(

@@ -16,6 +16,7 @@ import requests
 from cli.client import KilnClient
 from cli.local_stack import LocalStack
 from shared.bootstrap import bootstrap, timing_policy
+from shared.models.durable import BUILD_IMAGE
 from shared.service.run_control import RunService
 from shared.settings import Settings
 from shared.store import TemplateRef
@@ -95,7 +96,8 @@ class BenchStack(LocalStack):
         runs = RunService(kiln.store, operations=kiln.service.operations, page_size=100, timing=timing)
         start = runs.begin(TemplateRef(conn.subscription, conn.resource_group or "", name))
         body = json.dumps({**start.input, "distribution": "serial" if serial else "parallel"})
-        resp = self.http.post(f"{self.rpc}/orchestrators/build_image/{start.run_id}", json=body, timeout=30)
+        url = f"{self.rpc}/orchestrators/{BUILD_IMAGE.name}/{start.run_id}"
+        resp = self.http.post(url, json=body, timeout=30)
         resp.raise_for_status()
         return start.run_id
 

@@ -4,55 +4,73 @@ Local mode has no network: a customizer's ``scriptUri``/``sourceUri`` on GitHub 
 ``uri`` in a real storage account cannot be written. The demo says so and substitutes, visibly: each remote
 artifact becomes a small local file served over HTTPS (its sha256 recomputed), and a VHD goes to the staging
 storage account (Azurite) as AIB does when ``uri`` is absent. kiln itself is unchanged: it fetches over HTTPS
-and trusts the local CA through ``SSL_CERT_FILE``, which the stack gives the function app.
+and trusts the local CA through ``SSL_CERT_FILE``, which the stack gives the function app. The end-to-end
+tests serve their artifacts with the same server.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
+import http.server
 import os
 import ssl
 import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from devhost.tls import ensure_certificate, server_context
-
 URI_KEYS = ("scriptUri", "sourceUri")
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
 class ArtifactServer:
-    """Serves ``state/artifacts`` over HTTPS on 127.0.0.1 with its own CA."""
+    """Serves the bytes it is given at ``https://127.0.0.1:<port>/<path>`` (404 for anything else), with a CA
+    of its own whose certificate, with the system's, is in ``bundle`` (for ``SSL_CERT_FILE``)."""
 
     def __init__(self, state: Path) -> None:
-        self.root = state / "artifacts"
-        self.root.mkdir(parents=True, exist_ok=True)
-        cert, key, self.ca_file = ensure_certificate(state / "artifacts-tls")
-        handler = functools.partial(_QuietHandler, directory=str(self.root))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        context = server_context(cert, key)
+        import trustme  # a development dependency, as the whole local stack is
+
+        state.mkdir(parents=True, exist_ok=True)
+        self.files: dict[str, bytes] = {}
+        self.hits: dict[str, int] = {}
+        ca = trustme.CA(organization_name="kiln local artifacts")
+        self.ca_file = state / "artifacts-ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
         self.bundle = _trust_bundle(state / "ca-bundle.pem", self.ca_file)
         threading.Thread(target=self._server.serve_forever, daemon=True, name="artifacts").start()
 
-    def publish(self, name: str, content: bytes) -> tuple[str, str]:
-        """Store a file; its URL and sha256."""
-        (self.root / name).write_bytes(content)
-        return f"{self.url}/{name}", hashlib.sha256(content).hexdigest()
+    def add(self, path: str, content: bytes) -> tuple[str, str]:
+        """Serve ``content`` at ``/path``; its URL and sha256."""
+        self.files["/" + path.lstrip("/")] = content
+        return f"{self.url}/{path.lstrip('/')}", hashlib.sha256(content).hexdigest()
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _handler(owner: ArtifactServer) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = owner.files.get(self.path)
+            owner.hits[self.path] = owner.hits.get(self.path, 0) + 1
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    return Handler
 
 
 def _trust_bundle(path: Path, ca_file: Path) -> Path:
@@ -77,7 +95,7 @@ def localize(body: dict[str, Any], server: ArtifactServer, prefix: str) -> tuple
                 continue
             name = f"{prefix}-{Path(urlsplit(uri).path).name or 'artifact'}"
             content = f"kiln local mode: offline stand-in for {uri}\n".encode()
-            step[key], digest = server.publish(name, content)
+            step[key], digest = server.add(name, content)
             if "sha256Checksum" in step:
                 step["sha256Checksum"] = digest
             notes.append(f"{step.get('name') or step.get('type')}: {key} {uri} -> {step[key]} (offline copy)")

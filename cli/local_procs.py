@@ -1,5 +1,10 @@
-"""The three processes of the local stack: Azurite (storage), azuresim (Azure, simulated) and devhost
-(the Functions host running kiln's ``function_app``). Each writes its log under the state directory."""
+"""The processes of the local stack, and the one way kiln's tools start them: Azurite (storage), azuresim
+(Azure, simulated) and devhost (the Functions host running kiln's ``function_app``).
+
+The local stack, the tests and the benchmarks all start them through here. Each child runs in its own session
+(Ctrl-C reaches only us; we stop the children in order), with stdout in ``<state>/<name>.out`` (its ready
+line) and stderr in ``<state>/<name>.log``, both truncated at each start.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +42,7 @@ def free_port() -> int:
 
 @dataclass
 class Proc:
-    """One child process of the stack and the log file its output goes to."""
+    """One child process and the files its output goes to; ``info`` is what its ready line said."""
 
     name: str
     process: subprocess.Popen[str]
@@ -55,22 +60,36 @@ class Proc:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL: the crash a restart must survive."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def log_lines(self) -> list[str]:
+        """What the process wrote on stderr so far."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return "\n".join(self.log_lines()[-lines:])
 
 
-def _spawn(name: str, args: list[str], state: Path, env: dict[str, str] | None = None) -> Proc:
-    """Start a child in its own session (Ctrl-C reaches only us; we stop the children in order), with
-    stdout in ``state/<name>.out`` and stderr in ``state/<name>.log``, so it outlives us under ``up``."""
+def spawn(
+    name: str, args: list[str], state: Path, env: dict[str, str] | None = None, *, append: bool = False
+) -> Proc:
+    """Start ``args`` as the child ``name`` in its own session, its output in ``state`` (the log kept, not
+    truncated, with ``append``: a restart on the same state)."""
     state.mkdir(parents=True, exist_ok=True)
     out_path, log_path = state / f"{name}.out", state / f"{name}.log"
-    with out_path.open("w", encoding="utf-8") as out, log_path.open("a", encoding="utf-8") as log:
+    with (
+        out_path.open("w", encoding="utf-8") as out,
+        log_path.open("a" if append else "w", encoding="utf-8") as log,
+    ):
         process = subprocess.Popen(
             args,
             cwd=REPO,
@@ -84,8 +103,9 @@ def _spawn(name: str, args: list[str], state: Path, env: dict[str, str] | None =
     return Proc(name, process, log_path, out_path)
 
 
-def _ready_line(proc: Proc, *, prefix: str = "", timeout: float) -> str:
-    """Wait for the first stdout line starting with ``prefix``; the rest of it."""
+def ready_line(proc: Proc, *, prefix: str = "", timeout: float) -> str:
+    """Wait for the first stdout line starting with ``prefix``; the rest of it. The child is stopped (and
+    the error names its last log lines) when none comes in time."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for line in proc.out_path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True):
@@ -93,7 +113,7 @@ def _ready_line(proc: Proc, *, prefix: str = "", timeout: float) -> str:
                 return line[len(prefix) :]
         if not proc.alive():
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
     proc.stop()
     raise StackError(f"{proc.name} did not become ready; last log lines:\n{proc.log_tail()}")
 
@@ -106,15 +126,21 @@ def azurite_binary() -> str:
     return found
 
 
-def start_azurite(state: Path, *, timeout: float = 30.0) -> Proc:
-    """Azurite's blob service on a free port, keeping its data in ``state/azurite``."""
-    port = free_port()
+def start_azurite(
+    state: Path, *, in_memory: bool = False, port: int | None = None, timeout: float = 30.0
+) -> Proc:
+    """Azurite's blob service on a free port, its data in ``state/azurite`` (or in memory)."""
+    port = port or free_port()
     args = [
         azurite_binary(), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-        "--location", str(state / "azurite"), "--skipApiVersionCheck", "--disableTelemetry", "--loose",
+        "--skipApiVersionCheck", "--disableTelemetry", "--loose",
     ]  # fmt: skip
-    (state / "azurite").mkdir(parents=True, exist_ok=True)
-    proc = _spawn("azurite", args, state)
+    if in_memory:
+        args.append("--inMemoryPersistence")  # Azurite cannot combine it with --location
+    else:
+        (state / "azurite").mkdir(parents=True, exist_ok=True)
+        args += ["--location", str(state / "azurite")]
+    proc = spawn("azurite", args, state)
     endpoint = f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
     proc.info = {
         "port": port,
@@ -135,30 +161,58 @@ def start_azurite(state: Path, *, timeout: float = 30.0) -> Proc:
     raise StackError("azurite did not accept connections in time")
 
 
-def start_azuresim(state: Path, *, storage: str, latency_scale: float, timeout: float = 30.0) -> Proc:
-    """azuresim with its state file and CA under ``state``; ``info`` holds base_url and ca_file."""
+def start_azuresim(
+    state: Path,
+    *,
+    storage: str | None,
+    latency_scale: float,
+    state_file: Path | None = None,
+    port: int = 0,
+    extra_args: list[str] | None = None,
+    timeout: float = 30.0,
+) -> Proc:
+    """azuresim with its CA under ``state`` (and its state file, unless ``state_file`` says where);
+    ``info`` holds base_url, ca_file and port."""
     args = [
-        sys.executable, "-m", "azuresim", "--port", "0", "--state-file", str(state / "azuresim.json"),
-        "--ca-out", str(state / "azuresim-ca.pem"), "--storage-connection-string", storage,
+        sys.executable, "-m", "azuresim", "--port", str(port), "--ca-out", str(state / "azuresim-ca.pem"),
         "--latency-scale", str(latency_scale),
     ]  # fmt: skip
-    proc = _spawn("azuresim", args, state)
-    proc.info = json.loads(_ready_line(proc, prefix=SIM_READY, timeout=timeout))
+    if state_file is not None:
+        args += ["--state-file", str(state_file)]
+    if storage:
+        args += ["--storage-connection-string", storage]
+    proc = spawn("azuresim", args + (extra_args or []), state)
+    proc.info = json.loads(ready_line(proc, prefix=SIM_READY, timeout=timeout))
     return proc
 
 
 def start_devhost(
-    state: Path, *, storage: str, env: dict[str, str], app_dir: Path = REPO, timeout: float = 90.0
+    state: Path,
+    *,
+    storage: str | None,
+    env: dict[str, str],
+    app_dir: Path = REPO,
+    https: bool = True,
+    port: int = 0,
+    extra_args: list[str] | None = None,
+    append: bool = False,
+    timeout: float = 90.0,
 ) -> Proc:
-    """devhost serving kiln's function_app over HTTPS; ``info`` is its ready line (baseUrl, caFile …)."""
+    """devhost serving ``app_dir`` with its state in ``state/devhost``; ``info`` is its ready line (baseUrl,
+    rpcUrl, caFile …) plus the function key. ``append`` keeps the log of an earlier start (a restart)."""
     args = [
         sys.executable, "-m", "devhost", "serve", "--app-dir", str(app_dir),
-        "--state-dir", str(state / "devhost"), "--https", "--port", "0", "--rpc-port", "0",
-        "--storage-connection-string", storage,
+        "--state-dir", str(state / "devhost"), "--port", str(port), "--rpc-port", "0",
     ]  # fmt: skip
+    if https:
+        args.append("--https")
+    if storage:
+        args += ["--storage-connection-string", storage]
     pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    proc = _spawn("devhost", args, state, {**env, "PYTHONPATH": pythonpath})
-    proc.info = json.loads("{" + _ready_line(proc, prefix="{", timeout=timeout))
+    proc = spawn(
+        "devhost", args + (extra_args or []), state, {**env, "PYTHONPATH": pythonpath}, append=append
+    )
+    proc.info = json.loads("{" + ready_line(proc, prefix="{", timeout=timeout))
     keys = json.loads((state / "devhost" / "keys.json").read_text())
     proc.info["functionKey"] = keys["functionKey"]
     return proc

@@ -36,7 +36,8 @@ IMAGE_DEFINITIONS = (
 
 
 # A simulated VM runs nothing: azuresim answers run commands by rules. kiln's Windows Update script ends with
-# "KILN-WU installed=N remaining=M reboot=b" (shared/scripts.py); this rule plays one round finding 2 updates.
+# "KILN-WU installed=N remaining=M reboot=b" (activities/support/scripts.py); this rule plays one round
+# finding 2 updates.
 RUN_COMMAND_OUTCOMES = [
     {
         "pattern": "KILN-WU installed=",

@@ -57,7 +57,14 @@ class LocalStack:
             azurite = self._add(start_azurite(self.state))
             storage = azurite.info["connectionString"]
             log(f"  azurite   {azurite.info['blobEndpoint']}  (data in {self.state / 'azurite'})")
-            sim = self._add(start_azuresim(self.state, storage=storage, latency_scale=self.latency_scale))
+            sim = self._add(
+                start_azuresim(
+                    self.state,
+                    storage=storage,
+                    latency_scale=self.latency_scale,
+                    state_file=self.state / "azuresim.json",
+                )
+            )
             wait_healthy(sim.info["base_url"] + "/_sim/health", ca_file=sim.info["ca_file"])
             log(f"  azuresim  {sim.info['base_url']}  (latency scale {self.latency_scale})")
             host = self._add(

@@ -1,14 +1,16 @@
-"""The build's activities as Durable activity functions: validate the input on arrival, answer with JSON.
+"""The build's activities as Durable activity functions, one per descriptor of ``shared.models.durable``.
 
-Each function is a few lines: parse the model, call the phase module with the process's ports, answer with
-``model_dump(mode="json")``. The function names are the activity names the orchestrator calls.
+Each function validates its input on arrival as the descriptor's input model, calls the phase module with
+the process's ports (``root().build``), and answers with the output model dumped as JSON. ``BINDINGS`` is
+the one table joining a descriptor to its implementation; a test checks it covers exactly what the
+orchestrators call.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import azure.durable_functions as df
 from pydantic import BaseModel
@@ -25,12 +27,34 @@ from activities import (
     steps,
     vm_power,
 )
-from activities.support import steplog
-from shared.models import build as m
+from shared.models import durable as d
 from shared.ports import BuildPorts
 
 bp = df.Blueprint()
-In = TypeVar("In", bound=BaseModel)
+Implementation = Callable[..., BaseModel]
+BINDINGS: tuple[tuple[d.Activity[Any, Any], Implementation], ...] = (
+    (d.RESOLVE_SOURCE, resolve_source.run),
+    (d.PREFLIGHT, preflight.run),
+    (d.PREPARE_STAGING_GROUP, staging_group.run),
+    (d.DEPLOY_BUILD_VM, deploy_vm.run),
+    (d.CHECK_DEPLOYMENT, deploy_vm.check),
+    (d.STAGE_ARTIFACTS, stage_artifacts.run),
+    (d.START_STEP, steps.start),
+    (d.CHECK_STEP, steps.check),
+    (d.RESTART_VM, vm_power.restart),
+    (d.CHECK_VM_READY, vm_power.check_ready),
+    (d.DEALLOCATE_VM, vm_power.deallocate),
+    (d.CHECK_VM_DEALLOCATED, vm_power.check_deallocated),
+    (d.GENERALIZE_VM, vm_power.generalize),
+    (d.START_DISTRIBUTE, distribute.start),
+    (d.CHECK_DISTRIBUTE, distribute.check),
+    (d.CHECK_REGION, distribute.check_region),
+    (d.RETRY_REGION, distribute.retry_region),
+    (d.UNDO_DISTRIBUTE, distribute.undo),
+    (d.DELETE_BUILD_VM, delete_build_vm.run),
+    (d.UPDATE_RUN_STATUS, run_record.update_status),
+    (d.RECORD_OUTPUTS, run_record.record_outputs),
+)
 
 
 def _ports() -> BuildPorts:
@@ -40,57 +64,25 @@ def _ports() -> BuildPorts:
 
 
 def call(
-    model: type[In], fn: Callable[..., BaseModel], payload: Any, ports: BuildPorts | None = None
+    activity: d.Activity[Any, Any], fn: Implementation, payload: Any, ports: BuildPorts | None = None
 ) -> dict[str, Any]:
-    """Validate ``payload`` as ``model``, run ``fn`` and return its output as JSON-ready data."""
+    """Validate ``payload`` as the activity's input, run ``fn``, and return its output as JSON-ready data."""
     if isinstance(payload, str | bytes):
         payload = json.loads(payload)
-    inp = model.model_validate(payload)
-    out: dict[str, Any] = fn(inp, ports=ports or _ports()).model_dump(mode="json")
-    return out
+    out = fn(activity.input.model_validate(payload), ports=ports or _ports())
+    if not isinstance(out, activity.output):
+        raise TypeError(f"{activity.name} answered {type(out).__name__}, not {activity.output.__name__}")
+    answer: dict[str, Any] = out.model_dump(mode="json")
+    return answer
 
 
-def append_log_line(inp: m.PollInput, *, ports: BuildPorts) -> m.PollOutput:
-    """Append ``data.message`` to the run's customization.log (phase headers, notes)."""
-    blobs = ports.blobs(account_url=ports.storage_account_url(inp.vm.storage_account))
-    steplog.append_line(blobs, inp.run.run_id, str(inp.data.get("message", "")))
-    return m.PollOutput(done=True, succeeded=True)
+def _register(activity: d.Activity[Any, Any], fn: Implementation) -> None:
+    def function(payload: Any) -> dict[str, Any]:
+        return call(activity, fn, payload)
+
+    function.__name__ = function.__qualname__ = activity.name
+    bp.function_name(name=activity.name)(bp.activity_trigger(input_name="payload")(function))
 
 
-# (activity name, input model, implementation): the contract with orchestrators/.
-ACTIVITIES: list[tuple[str, type[BaseModel], Callable[..., BaseModel]]] = [
-    ("resolve_source", m.ResolveSourceInput, resolve_source.run),
-    ("preflight", m.PreflightInput, preflight.run),
-    ("prepare_staging_group", m.StagingInput, staging_group.run),
-    ("deploy_build_vm", m.DeployInput, deploy_vm.run),
-    ("check_deployment", m.PollInput, deploy_vm.check),
-    ("stage_artifacts", m.ArtifactsInput, stage_artifacts.run),
-    ("start_step", m.StepInput, steps.start),
-    ("check_step", m.StepInput, steps.check),
-    ("restart_vm", m.StepInput, vm_power.restart),
-    ("check_vm_ready", m.PollInput, vm_power.check_ready),
-    ("deallocate_vm", m.PollInput, vm_power.deallocate),
-    ("check_vm_deallocated", m.PollInput, vm_power.check_deallocated),
-    ("generalize_vm", m.PollInput, vm_power.generalize),
-    ("start_distribute", m.DistributeInput, distribute.start),
-    ("check_distribute", m.PollInput, distribute.check),
-    ("check_region", m.PollInput, distribute.check_region),
-    ("retry_region", m.PollInput, distribute.retry_region),
-    ("undo_distribute", m.UndoInput, distribute.undo),
-    ("cleanup_build_vm", m.UndoInput, delete_build_vm.run),
-    ("append_log", m.PollInput, append_log_line),
-    ("update_run_status", m.RunStatusUpdate, run_record.update_status),
-    ("record_outputs", m.RecordOutputsInput, run_record.record_outputs),
-]
-
-
-def _register(name: str, model: type[BaseModel], fn: Callable[..., BaseModel]) -> None:
-    def activity(payload: Any) -> dict[str, Any]:
-        return call(model, fn, payload)
-
-    activity.__name__ = activity.__qualname__ = name
-    bp.function_name(name=name)(bp.activity_trigger(input_name="payload")(activity))
-
-
-for _name, _model, _fn in ACTIVITIES:
-    _register(_name, _model, _fn)
+for _activity, _fn in BINDINGS:
+    _register(_activity, _fn)

@@ -14,13 +14,13 @@ import azure.functions as func
 
 from functions import arm as h
 from shared.bootstrap import root
+from shared.models.durable import CANCEL_EVENT
 from shared.service import Page, checks
 from shared.service.run_log import parse_offset
 from shared.service.run_start import RUNNING, runtime_status, start_run
 from shared.store import TemplateRef
 
 bp = df.Blueprint()
-CANCEL_EVENT = "cancel"
 RUN_ID_HEADER = "x-kiln-run-id"  # AIB answers a run with no body; kiln names the run it started here
 _log = logging.getLogger("kiln.api.runs")
 

@@ -1,33 +1,35 @@
-"""Registers kiln's orchestrators on a Durable blueprint (``function_app.py`` registers the blueprint)."""
+"""Registers kiln's orchestrators under the names ``shared.models.durable`` gives them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import azure.durable_functions as df
 
-from orchestrators import build_image as _build
-from orchestrators import distribute_target as _distribute
-from orchestrators import poll as _poll
-from orchestrators import run_step as _steps
-from orchestrators.flow import Steps
+from orchestrators.build_image import build_image
+from orchestrators.distribute_target import distribute_target
+from orchestrators.poll import Yields, poll_until_done
+from orchestrators.run_step import run_step
+from shared.models import durable as d
 
 bp = df.Blueprint()
+Orchestrator = Callable[[df.DurableOrchestrationContext], Yields]
+ORCHESTRATORS: tuple[tuple[d.Orchestration[Any, Any], Orchestrator], ...] = (
+    (d.BUILD_IMAGE, build_image),
+    (d.RUN_STEP, run_step),
+    (d.DISTRIBUTE_TARGET, distribute_target),
+    (d.POLL_UNTIL_DONE, poll_until_done),
+)
 
 
-@bp.orchestration_trigger(context_name="context")  # type: ignore[untyped-decorator]
-def build_image(context: df.DurableOrchestrationContext) -> Steps:
-    return (yield from _build.build_image(context))
+def _register(name: str, orchestrator: Orchestrator) -> None:
+    def function(context: df.DurableOrchestrationContext) -> Yields:
+        return (yield from orchestrator(context))
+
+    function.__name__ = function.__qualname__ = name
+    bp.function_name(name=name)(bp.orchestration_trigger(context_name="context")(function))
 
 
-@bp.orchestration_trigger(context_name="context")  # type: ignore[untyped-decorator]
-def run_step(context: df.DurableOrchestrationContext) -> Steps:
-    return (yield from _steps.run_step(context))
-
-
-@bp.orchestration_trigger(context_name="context")  # type: ignore[untyped-decorator]
-def distribute_target(context: df.DurableOrchestrationContext) -> Steps:
-    return (yield from _distribute.distribute_target(context))
-
-
-@bp.orchestration_trigger(context_name="context")  # type: ignore[untyped-decorator]
-def poll_until_done(context: df.DurableOrchestrationContext) -> Steps:
-    return (yield from _poll.poll_until_done(context))
+for _orchestration, _orchestrator in ORCHESTRATORS:
+    _register(_orchestration.name, _orchestrator)

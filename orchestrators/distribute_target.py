@@ -13,44 +13,53 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrators.flow import POLL_ORCHESTRATOR, Steps, poll_spec, retry_options
-from shared.models.build import (
-    DistributeInput,
-    DistributeStarted,
-    PhaseError,
-    PollInput,
-    PollOutput,
-    TargetResult,
-    TimingPolicy,
+from orchestrators.poll import Yields, poll, polled, retry_options
+from shared.models import SharedImageDistributor
+from shared.models.build import DistributeStarted, PhaseError, TargetResult
+from shared.models.durable import (
+    CHECK_DISTRIBUTE,
+    CHECK_REGION,
+    RETRY_REGION,
+    START_DISTRIBUTE,
+    Activity,
+    DistributeTargetInput,
+    RegionProbe,
+    TargetProbe,
 )
 
 REGION_RETRIES = 1
 
 
 class _Target:
-    def __init__(
-        self, context: df.DurableOrchestrationContext, inp: DistributeInput, timing: TimingPolicy
-    ) -> None:
+    def __init__(self, context: df.DurableOrchestrationContext, inp: DistributeTargetInput) -> None:
         self.ctx = context
-        self.inp = inp
-        self.timing = timing
-        self.options = retry_options(timing.retry_first_interval_ms, timing.retry_max_attempts)
+        self.inp = inp.target
+        self.timing = inp.timing
+        self.timeout = timedelta(minutes=inp.timing.region_timeout_minutes)
 
-    def probe(self, started: DistributeStarted, key: str) -> dict[str, Any]:
-        data = {"target": self.inp.target.model_dump(mode="json"), "started": started.model_dump(mode="json")}
-        return PollInput(run=self.inp.run, vm=self.inp.vm, key=key, data=data).model_dump(mode="json")
+    @property
+    def name(self) -> str:
+        return self.inp.target.run_output_name
 
-    def poll_task(self, activity: str, payload: dict[str, Any], timeout: timedelta, message: str) -> Any:
-        spec = poll_spec(
-            self.timing,
-            activity,
-            payload,
-            interval=self.timing.poll_interval_seconds,
-            timeout_at=self.ctx.current_utc_datetime + timeout,
-            message=message,
-            phase="distribute",
+    def call(self, activity: Activity[Any, Any], inp: Any) -> Any:
+        return self.ctx.call_activity_with_retry(
+            activity.name, retry_options(self.timing), inp.model_dump(mode="json")
         )
-        return self.ctx.call_sub_orchestrator(POLL_ORCHESTRATOR, spec.model_dump(mode="json"))
+
+    def start(self) -> Yields:
+        return START_DISTRIBUTE.output.model_validate((yield self.call(START_DISTRIBUTE, self.inp)))
+
+    def probe(self, started: DistributeStarted) -> TargetProbe:
+        return TargetProbe(run=self.inp.run, vm=self.inp.vm, target=self.inp.target, started=started)
+
+    def region(self, started: DistributeStarted, region: str) -> RegionProbe:
+        return RegionProbe(**self.probe(started).model_dump(), region=region)
+
+    def poll(self, activity: Activity[Any, Any], inp: Any, message: str) -> Any:
+        timeout_at = self.ctx.current_utc_datetime + self.timeout
+        return poll(
+            self.ctx, self.timing, activity, inp, timeout_at=timeout_at, message=message, phase="distribute"
+        )
 
     def failed(self, error: PhaseError, **extra: Any) -> dict[str, Any]:
         target = self.inp.target
@@ -59,122 +68,85 @@ class _Target:
         ).model_dump(mode="json")
 
 
-def distribute_target(context: df.DurableOrchestrationContext) -> Steps:
-    raw = context.get_input()
-    inp = DistributeInput.model_validate(raw["input"])
-    if raw.get("serial") and inp.target.type == "SharedImage":
-        inp = _with_regions(inp, 1)
-    target = _Target(context, inp, TimingPolicy.model_validate(raw.get("timing", {})))
-    started = DistributeStarted.model_validate(
-        (
-            yield context.call_activity_with_retry(
-                "start_distribute", target.options, inp.model_dump(mode="json")
-            )
-        )
-    )
+def distribute_target(context: df.DurableOrchestrationContext) -> Yields:
+    raw = DistributeTargetInput.model_validate(context.get_input())
+    target = _Target(context, raw)
+    started: DistributeStarted = yield from target.start()
     if started.error is not None:
         return target.failed(started.error)
-    name = inp.target.run_output_name
     regions: dict[str, str] = {}
-    if inp.target.type == "SharedImage" and started.regions and raw.get("serial"):
+    gallery = isinstance(target.inp.target.spec, SharedImageDistributor) and bool(started.regions)
+    if gallery and raw.serial:
         started, regions = yield from _one_region_after_another(target, started)
-    elif inp.target.type == "SharedImage" and started.regions:
+    elif gallery:
         regions = yield from _watch_regions(target, started)
-    timeout = timedelta(minutes=target.timing.region_timeout_minutes)
-    final = PollOutput.model_validate(
-        (
-            yield target.poll_task(
-                "check_distribute",
-                target.probe(started, name),
-                timeout,
-                f"Distribution '{name}' did not finish in time.",
-            )
+    message = f"Distribution '{target.name}' did not finish in time."
+    final = polled(CHECK_DISTRIBUTE, (yield target.poll(CHECK_DISTRIBUTE, target.probe(started), message)))
+    if final.result is None:
+        error = final.error or PhaseError(
+            code="DistributeFailed", message=f"Distribution '{target.name}' failed."
         )
-    )
-    if final.result:
-        result = TargetResult.model_validate(final.result)
-        if regions:
-            result = result.model_copy(update={"regions": {**result.regions, **regions}})
-        if any(state != "Completed" for state in regions.values()) and result.succeeded:
-            failed = sorted(r for r, s in regions.items() if s != "Completed")
-            error = PhaseError(
-                code="ReplicationFailed",
-                message=f"Replication of '{name}' did not complete in: {', '.join(failed)}.",
-                phase="distribute",
-                target=name,
-            )
-            result = result.model_copy(update={"succeeded": False, "error": error})
-        return result.model_dump(mode="json")
-    error = final.error or PhaseError(code="DistributeFailed", message=f"Distribution '{name}' failed.")
-    return target.failed(error, regions=regions)
+        return target.failed(error, regions=regions)
+    result = final.result
+    if regions:
+        result = result.model_copy(update={"regions": {**result.regions, **regions}})
+    if any(state != "Completed" for state in regions.values()) and result.succeeded:
+        failed = sorted(r for r, s in regions.items() if s != "Completed")
+        error = PhaseError(
+            code="ReplicationFailed",
+            message=f"Replication of '{target.name}' did not complete in: {', '.join(failed)}.",
+            phase="distribute",
+            target=target.name,
+        )
+        result = result.model_copy(update={"succeeded": False, "error": error})
+    return result.model_dump(mode="json")
 
 
-def _watch_regions(target: _Target, started: DistributeStarted) -> Steps:
+def _watch_regions(target: _Target, started: DistributeStarted) -> Yields:
     """One branch per region, each with its own timeout; a failed region is retried once."""
-    timeout = timedelta(minutes=target.timing.region_timeout_minutes)
-    name = target.inp.target.run_output_name
     pending = list(started.regions)
     states: dict[str, str] = {}
     for attempt in range(REGION_RETRIES + 1):
         tasks = [
-            target.poll_task(
-                "check_region",
-                target.probe(started, region),
-                timeout,
-                f"Replication of '{name}' to {region} did not finish in time.",
+            target.poll(
+                CHECK_REGION,
+                target.region(started, region),
+                f"Replication of '{target.name}' to {region} did not finish in time.",
             )
             for region in pending
         ]
         outcomes = yield target.ctx.task_all(tasks)
         retry: list[str] = []
         for region, raw in zip(pending, outcomes, strict=True):
-            outcome = PollOutput.model_validate(raw)
+            outcome = polled(CHECK_REGION, raw)
             states[region] = "Completed" if outcome.succeeded else (outcome.state or "Failed")
             if not outcome.succeeded:
                 retry.append(region)
         if not retry or attempt == REGION_RETRIES:
             break
         for region in retry:
-            yield target.ctx.call_activity_with_retry(
-                "retry_region", target.options, target.probe(started, region)
-            )
+            yield target.call(RETRY_REGION, target.region(started, region))
         pending = retry
     return states
 
 
-def _with_regions(inp: DistributeInput, count: int, version: str | None = None) -> DistributeInput:
-    """The same target with only its first ``count`` target regions (the serial baseline)."""
-    spec = dict(inp.target.spec)
-    key = "targetRegions" if spec.get("targetRegions") else "replicationRegions"
-    every = list(spec.get(key) or [])
-    if inp.target.all_regions:
-        every = list(inp.target.all_regions)
-    spec[key] = every[:count]
-    target = inp.target.model_copy(
-        update={"spec": spec, "version": version or inp.target.version, "all_regions": every}
-    )
-    return inp.model_copy(update={"target": target})
-
-
-def _one_region_after_another(target: _Target, started: DistributeStarted) -> Steps:
+def _one_region_after_another(target: _Target, started: DistributeStarted) -> Yields:
     """Serial baseline: wait for each region before adding the next one to the image version."""
-    timeout = timedelta(minutes=target.timing.region_timeout_minutes)
-    name = target.inp.target.run_output_name
-    every = list(target.inp.target.all_regions)
+    spec = target.inp.target.spec
+    assert isinstance(spec, SharedImageDistributor)
+    every = len(spec.targetRegions or spec.replicationRegions or [])
     states: dict[str, str] = {}
-    for count in range(1, len(every) + 1):
+    for count in range(1, every + 1):
         if count > 1:
-            target.inp = _with_regions(target.inp, count, started.version)
-            payload = target.inp.model_dump(mode="json")
-            started = DistributeStarted.model_validate(
-                (yield target.ctx.call_activity_with_retry("start_distribute", target.options, payload))
-            )
+            widened = target.inp.target.model_copy(update={"region_limit": count, "version": started.version})
+            target.inp = target.inp.model_copy(update={"target": widened})
+            started = yield from target.start()
             if started.error is not None:
                 break
         region = started.regions[-1]
-        message = f"Replication of '{name}' to {region} did not finish in time."
-        outcome = PollOutput.model_validate(
-            (yield target.poll_task("check_region", target.probe(started, region), timeout, message))
+        message = f"Replication of '{target.name}' to {region} did not finish in time."
+        outcome = polled(
+            CHECK_REGION, (yield target.poll(CHECK_REGION, target.region(started, region), message))
         )
         states[region] = "Completed" if outcome.succeeded else (outcome.state or "Failed")
     return started, states

@@ -6,16 +6,26 @@ the exit code and the last log lines (user-pain-points 3).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from shared.models.build import BuildVm, PhaseError, RunState, StepOutcome, StepSpec, TargetResult
+from shared.models.build import (
+    BuildVm,
+    OsType,
+    PhaseError,
+    RunState,
+    StepOutcome,
+    StepPhase,
+    StepSpec,
+    TargetResult,
+)
+from shared.models.customizers import Customizer
 
 TIMEOUT_TEXT = (
     "[ERROR] Failed while waiting for packerizer: Timeout waiting for microservice to complete: "
     "'context deadline exceeded'"
 )
-_STEP_TYPES = {"Shell", "PowerShell", "File", "WindowsRestart", "WindowsUpdate", "Deprovision"}
+_FAILED_CODES = {"validate": "ValidationFailed", "optimize": "OptimizationFailed"}
 
 
 @dataclass
@@ -68,10 +78,11 @@ class Outcome:
                 f"\nerrorHandling is 'abort': the build VM '{vm.vm_name}' in resource group "
                 f"'{vm.resource_group}' was kept for debugging{secret}. Delete the template to remove it."
             )
-        default = {"validate": "ValidationFailed", "optimize": "OptimizationFailed"}.get(
-            step.phase, "CustomizerFailed"
+        code = (
+            result.error.code
+            if result.error is not None
+            else _FAILED_CODES.get(step.phase, "CustomizerFailed")
         )
-        code = result.error.code if result.error is not None else default
         return PhaseError(code=code, message=message, phase=step.phase, target=f"{step.phase}[{step.index}]")
 
 
@@ -98,21 +109,14 @@ def timeout_message(minutes: int, phase: str) -> str:
     )
 
 
-def step_specs(phase: str, items: list[dict[str, Any]], os_type: str) -> list[StepSpec]:
+def step_specs(phase: StepPhase, items: Sequence[Customizer], os_type: OsType) -> list[StepSpec]:
     """The steps of a phase, in order, from the template's customize / inVMValidations lists."""
-    specs = []
-    for index, item in enumerate(items):
-        kind = item.get("type", "")
-        if kind not in _STEP_TYPES:
-            continue
-        specs.append(
-            StepSpec(
-                phase=phase,
-                index=index,
-                name=str(item.get("name") or ""),
-                kind=kind,
-                os_type=os_type,
-                spec=item,
-            )
-        )
-    return specs
+    return [
+        StepSpec(phase=phase, index=index, name=item.name or "", kind=item.type, os_type=os_type, spec=item)
+        for index, item in enumerate(items)
+    ]
+
+
+def deprovision_step(os_type: OsType) -> StepSpec:
+    """The generalize step: Sysprep on Windows, ``waagent -deprovision`` on Linux (or the user's script)."""
+    return StepSpec(phase="generalize", index=0, kind="Deprovision", os_type=os_type)

@@ -13,15 +13,19 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrators.flow import POLL_ORCHESTRATOR, Steps, poll_spec, retry_options
-from shared.models.build import (
-    PhaseError,
-    PollInput,
-    PollOutput,
+from orchestrators.poll import Yields, poll, polled, retry_options
+from shared.models import WindowsRestartCustomizer, WindowsUpdateCustomizer
+from shared.models.build import PhaseError, StepOutcome
+from shared.models.durable import (
+    CHECK_STEP,
+    CHECK_VM_READY,
+    RESTART_VM,
+    START_STEP,
+    Activity,
+    RunStepInput,
     StepInput,
-    StepOutcome,
     StepStarted,
-    TimingPolicy,
+    VmProbe,
 )
 
 DEFAULT_STEP_TIMEOUT = timedelta(hours=4)
@@ -39,58 +43,52 @@ def restart_timeout(text: str | None) -> timedelta:
 
 
 class _StepRunner:
-    def __init__(self, context: df.DurableOrchestrationContext, inp: StepInput, timing: TimingPolicy) -> None:
+    def __init__(self, context: df.DurableOrchestrationContext, inp: RunStepInput) -> None:
         self.ctx = context
-        self.inp = inp
-        self.timing = timing
-        self.interval = timing.step_poll_interval_seconds
-        self.options = retry_options(timing.retry_first_interval_ms, timing.retry_max_attempts)
+        self.inp = inp.step
+        self.timing = inp.timing
 
-    def call(self, name: str, payload: dict[str, Any]) -> Any:
-        return self.ctx.call_activity_with_retry(name, self.options, payload)
+    def start(self, activity: Activity[StepInput, StepStarted], inp: StepInput) -> Yields:
+        raw = yield self.ctx.call_activity_with_retry(
+            activity.name, retry_options(self.timing), inp.model_dump(mode="json")
+        )
+        return activity.output.model_validate(raw)
 
-    def poll(self, activity: str, payload: dict[str, Any], timeout: timedelta, message: str) -> Steps:
-        spec = poll_spec(
+    def poll(self, activity: Activity[Any, Any], inp: Any, timeout: timedelta, message: str) -> Any:
+        timeout_at = self.ctx.current_utc_datetime + timeout
+        interval = self.timing.step_poll_interval_seconds
+        return poll(
+            self.ctx,
             self.timing,
             activity,
-            payload,
-            interval=self.interval,
-            timeout_at=self.ctx.current_utc_datetime + timeout,
+            inp,
+            timeout_at=timeout_at,
             message=message,
             phase=self.inp.step.phase,
+            interval=interval,
         )
-        raw = yield self.ctx.call_sub_orchestrator(POLL_ORCHESTRATOR, spec.model_dump(mode="json"))
-        return PollOutput.model_validate(raw)
 
-    def command(self, attempt: int, timeout: timedelta) -> Steps:
+    def command(self, attempt: int, timeout: timedelta) -> Yields:
         """Start the step's command for ``attempt`` and wait for its outcome."""
         step_in = self.inp.model_copy(update={"attempt": attempt})
-        started = StepStarted.model_validate((yield self.call("start_step", step_in.model_dump(mode="json"))))
+        started: StepStarted = yield from self.start(START_STEP, step_in)
         if started.error is not None:
             return StepOutcome(succeeded=False, error=started.error)
-        label = self.label()
-        polled = yield from self.poll(
-            "check_step", step_in.model_dump(mode="json"), timeout, f"{label} did not finish in time."
-        )
-        if polled.error is not None and not polled.result:
-            return StepOutcome(succeeded=False, error=polled.error)
-        return StepOutcome.model_validate(polled.result)
+        message = f"{self.label()} did not finish in time."
+        checked = polled(CHECK_STEP, (yield self.poll(CHECK_STEP, step_in, timeout, message)))
+        if checked.outcome is None:
+            error = checked.error or PhaseError(code="StepFailed", message=f"{self.label()} failed.")
+            return StepOutcome(succeeded=False, error=error)
+        return checked.outcome
 
-    def restart(self, timeout: timedelta) -> Steps:
+    def restart(self, timeout: timedelta, limit: str) -> Yields:
         """Restart the VM and wait for its agent; an error outcome when it does not come back in time."""
-        started = StepStarted.model_validate(
-            (yield self.call("restart_vm", self.inp.model_dump(mode="json")))
-        )
+        started: StepStarted = yield from self.start(RESTART_VM, self.inp)
         if started.error is not None:
             return StepOutcome(succeeded=False, error=started.error)
-        probe = PollInput(run=self.inp.run, vm=self.inp.vm, key=self.inp.step.name)
-        limit = self.inp.step.spec.get("restartTimeout") or "5m"
-        ready = yield from self.poll(
-            "check_vm_ready",
-            probe.model_dump(mode="json"),
-            timeout,
-            f"{self.label()}: the VM did not come back within restartTimeout ({limit}).",
-        )
+        probe = VmProbe(run=self.inp.run, vm=self.inp.vm)
+        message = f"{self.label()}: the VM did not come back within restartTimeout ({limit})."
+        ready = polled(CHECK_VM_READY, (yield self.poll(CHECK_VM_READY, probe, timeout, message)))
         if not ready.succeeded:
             error = ready.error or PhaseError(
                 code="RestartFailed", message=f"{self.label()}: restart failed."
@@ -99,45 +97,42 @@ class _StepRunner:
         return StepOutcome(succeeded=True)
 
     def label(self) -> str:
-        step = self.inp.step
-        name = f" '{step.name}'" if step.name else ""
-        return f"{step.phase} step {step.index}{name} ({step.kind})"
+        return self.inp.step.describe()
 
 
-def run_step(context: df.DurableOrchestrationContext) -> Steps:
-    raw = context.get_input()
-    inp = StepInput.model_validate(raw["step"])
-    runner = _StepRunner(context, inp, TimingPolicy.model_validate(raw.get("timing") or {}))
-    if inp.step.kind == "WindowsRestart":
-        outcome = yield from _windows_restart(runner)
-    elif inp.step.kind == "WindowsUpdate":
-        outcome = yield from _windows_update(runner, runner.timing.max_windows_update_rounds)
+def run_step(context: df.DurableOrchestrationContext) -> Yields:
+    runner = _StepRunner(context, RunStepInput.model_validate(context.get_input()))
+    spec = runner.inp.step.spec
+    if isinstance(spec, WindowsRestartCustomizer):
+        outcome = yield from _windows_restart(runner, spec)
+    elif isinstance(spec, WindowsUpdateCustomizer):
+        outcome = yield from _windows_update(runner, spec)
     else:
         outcome = yield from runner.command(0, DEFAULT_STEP_TIMEOUT)
     return outcome.model_dump(mode="json")
 
 
-def _windows_restart(runner: _StepRunner) -> Steps:
-    timeout = restart_timeout(runner.inp.step.spec.get("restartTimeout"))
-    outcome: StepOutcome = yield from runner.restart(timeout)
-    if not outcome.succeeded or not runner.inp.step.spec.get("restartCheckCommand"):
+def _windows_restart(runner: _StepRunner, spec: WindowsRestartCustomizer) -> Yields:
+    timeout = restart_timeout(spec.restartTimeout)
+    outcome: StepOutcome = yield from runner.restart(timeout, spec.restartTimeout or "5m")
+    if not outcome.succeeded or not spec.restartCheckCommand:
         return outcome
     # attempt 1 of a WindowsRestart step is its restartCheckCommand
     checked: StepOutcome = yield from runner.command(1, timeout)
     return checked
 
 
-def _windows_update(runner: _StepRunner, max_rounds: int) -> Steps:
-    limit = int(runner.inp.step.spec.get("updateLimit") or 1000)
+def _windows_update(runner: _StepRunner, spec: WindowsUpdateCustomizer) -> Yields:
+    limit = spec.updateLimit or 1000
     installed = 0
     last = StepOutcome(succeeded=True)
-    for round_no in range(max_rounds):
+    for round_no in range(runner.timing.max_windows_update_rounds):
         last = yield from runner.command(round_no, DEFAULT_STEP_TIMEOUT)
         if not last.succeeded:
             return last
         installed += last.updates_installed
         if last.needs_restart:
-            restarted: StepOutcome = yield from runner.restart(timedelta(minutes=30))
+            restarted: StepOutcome = yield from runner.restart(timedelta(minutes=30), "30m")
             if not restarted.succeeded:
                 return restarted
         if not last.updates_remaining or installed >= limit:

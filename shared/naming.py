@@ -10,10 +10,18 @@ import hashlib
 import re
 import uuid
 
+# kiln's own tags on everything a run creates (the janitor sweeps by them).
 RUN_TAG = "kiln.run"
 TEMPLATE_TAG = "kiln.template"
 EXPIRES_TAG = "kiln.expiresAt"
-PHASE_TAG = "kiln.phase"
+# On a build's outputs instead of kiln.run: the janitor must never sweep what a build produced.
+OUTPUT_RUN_TAG = "kiln.outputOfRun"
+# AIB's tags on a staging resource group (contract §9.12): who made or uses it, for which template.
+CREATED_BY_TAG = "createdBy"
+USED_BY_TAG = "usedBy"
+TEMPLATE_NAME_TAG = "imageTemplateName"
+TEMPLATE_GROUP_TAG = "imageTemplateResourceGroupName"
+KILN = "kiln"
 
 _UNSAFE = re.compile(r"[^a-z0-9]")
 

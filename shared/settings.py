@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     azure_cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
     sim_base_url: str = "https://127.0.0.1:8443"
     sim_ca_file: str = ""
-    # Azure access (shared/bootstrap.py builds every client from these).
+    # Azure access (shared/bootstrap/ builds every client from these).
     subscription_id: str = Field(default="", description="Subscription kiln builds in.")
     tenant_id: str = Field(default="", description="Entra tenant; empty lets the credential decide.")
     managed_identity_client_id: str = Field(
@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     log_follow_seconds: float = Field(
         default=15.0, ge=0, le=120, description="Longest wait of GET …/runs/{runId}/log?follow=true."
     )
-    # Builds that start by themselves. triggers/source_poll.py reads the schedule from the environment when
+    # Builds that start by themselves. functions/timers.py reads the schedule from the environment when
     # the app is indexed (the host needs it before any Settings exists); the field documents it.
     source_poll_schedule: str = Field(
         default="0 */30 * * * *",

@@ -11,20 +11,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from shared import naming
-from shared.errors import AzureError, AzureNotFound, KilnError, TransientAzureError, ValidationFailed
-from shared.models import ImageTemplate, validate_template
-from shared.models.build import Phase, PhaseError, PollOutput, RunRef
+from shared.errors import AzureError, AzureNotFound, TransientAzureError
+from shared.models.build import Phase, PhaseError, PhaseFailed, RunRef
+from shared.models.durable import Polled
 
 TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
-
-
-class PhaseFailed(Exception):
-    """Raised inside an activity to return ``error`` as its result; ``missing``: Azure answered not-found."""
-
-    def __init__(self, error: PhaseError, *, missing: bool = False) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.missing = missing
 
 
 def fail(phase: Phase, code: str, message: str, *, target: str | None = None, **extra: Any) -> PhaseFailed:
@@ -65,25 +56,12 @@ def canceled_error(what: str, phase: Phase | None, target: str | None) -> PhaseE
     return PhaseError(code="OperationCanceled", message=message, phase=phase, target=target)
 
 
-def poll_failed(e: PhaseFailed, what: str) -> PollOutput:
-    """The final PollOutput of a check whose guarded call failed: ``NotFound`` when the thing is gone."""
+def poll_failed(e: PhaseFailed, what: str) -> Polled:
+    """The final answer of a check whose guarded call failed: ``NotFound`` when the thing is gone."""
     if e.missing:
         error = gone_error(what, e.error.phase, e.error.target, f"{e.error.code}: {e.error.message}")
-        return PollOutput(done=True, state="NotFound", error=error)
-    return PollOutput(done=True, state="Failed", error=e.error)
-
-
-def template_model(template: dict[str, Any], phase: Phase) -> ImageTemplate:
-    """The run's template, validated again on arrival."""
-    try:
-        return validate_template(template)
-    except ValidationFailed as e:
-        raise PhaseFailed(_error_of(e, phase)) from None
-
-
-def _error_of(e: KilnError, phase: Phase) -> PhaseError:
-    details = [d.to_arm() for d in e.details]
-    return PhaseError(code=e.code, message=e.message, phase=phase, target=e.target, details=details)
+        return Polled(done=True, state="NotFound", error=error)
+    return Polled(done=True, state="Failed", error=e.error)
 
 
 def template_id(run: RunRef) -> str:

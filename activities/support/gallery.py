@@ -6,24 +6,16 @@ own and a failed region can be re-requested without rebuilding.
 
 from __future__ import annotations
 
-from typing import Any
-
 from activities.resolve_source import version_key
 from activities.support.context import arm_id, fail, guard, region_key
+from shared import naming
 from shared.models import LatestVersioner, SharedImageDistributor, SourceVersioner
 from shared.models.azure import ImageVersionSpec, ImageVersionState, TargetRegion
-from shared.models.build import (
-    BuildVm,
-    DistributeInput,
-    DistributeStarted,
-    ResolvedSource,
-    RunRef,
-    TargetResult,
-)
+from shared.models.build import BuildVm, DistributeStarted, ResolvedSource, RunRef, TargetResult
+from shared.models.durable import DistributeInput, RegionState
 from shared.models.resource_ids import parse_resource_id
 from shared.ports import BuildPorts
 
-OUTPUT_RUN_TAG = "kiln.outputOfRun"  # not kiln.run: the janitor must never sweep a build's output
 _INT32_MAX = 2**31 - 1
 
 
@@ -63,7 +55,7 @@ def choose_version(inp: DistributeInput, dist: SharedImageDistributor, ports: Bu
         return inp.target.version or explicit or ""
     existing = ports.galleries.list_versions(**place)
     for version in existing:
-        if version.tags.get(OUTPUT_RUN_TAG) == inp.run.run_id:
+        if version.tags.get(naming.OUTPUT_RUN_TAG) == inp.run.run_id:
             return version.name
     if isinstance(dist.versioning, SourceVersioner):
         chosen = from_source(inp.source)
@@ -80,8 +72,9 @@ def choose_version(inp: DistributeInput, dist: SharedImageDistributor, ports: Bu
     return next_latest([v.name for v in existing], major)
 
 
-def target_regions(dist: SharedImageDistributor, home: str) -> list[TargetRegion]:
-    """targetRegions, or the deprecated replicationRegions + storageAccountType; always the home region."""
+def target_regions(dist: SharedImageDistributor, home: str, limit: int | None = None) -> list[TargetRegion]:
+    """targetRegions, or the deprecated replicationRegions + storageAccountType (only the first ``limit`` of
+    them for the serial baseline); always the home region."""
     if dist.targetRegions:
         regions = [
             TargetRegion(name=r.name, replica_count=r.replicaCount, storage_account_type=r.storageAccountType)
@@ -90,21 +83,24 @@ def target_regions(dist: SharedImageDistributor, home: str) -> list[TargetRegion
     else:
         storage = dist.storageAccountType or "Standard_LRS"
         regions = [TargetRegion(name=r, storage_account_type=storage) for r in dist.replicationRegions or []]
+    regions = regions[:limit] if limit is not None else regions
     # Azure refuses a version whose own region is not among its target regions.
     if region_key(home) not in {region_key(r.name) for r in regions}:
         regions.insert(0, TargetRegion(name=home))
     return regions
 
 
-def version_spec(run: RunRef, vm: BuildVm, dist: SharedImageDistributor, home: str) -> ImageVersionSpec:
+def version_spec(
+    run: RunRef, vm: BuildVm, dist: SharedImageDistributor, home: str, limit: int | None = None
+) -> ImageVersionSpec:
     """The image version body: from the generalized build VM, to the target regions."""
     return ImageVersionSpec(
         location=home,
         source_vm_id=arm_id(run, vm.resource_group, "Microsoft.Compute/virtualMachines", vm.vm_name),
-        target_regions=target_regions(dist, home),
+        target_regions=target_regions(dist, home, limit),
         exclude_from_latest=dist.excludeFromLatest,
         replication_mode=dist.replicationMode,
-        tags={**(dist.artifactTags or {}), OUTPUT_RUN_TAG: run.run_id},
+        tags={**(dist.artifactTags or {}), naming.OUTPUT_RUN_TAG: run.run_id},
     )
 
 
@@ -116,7 +112,7 @@ def start(inp: DistributeInput, dist: SharedImageDistributor, ports: BuildPorts)
             resource_group=place["resource_group"], gallery=place["gallery"], name=place["image"]
         )
         version = choose_version(inp, dist, ports)
-        spec = version_spec(inp.run, inp.vm, dist, definition.location)
+        spec = version_spec(inp.run, inp.vm, dist, definition.location, inp.target.region_limit)
         version_id = ports.galleries.begin_create_version(version=version, spec=spec, **place)
     regions = [r.name for r in spec.target_regions]
     return DistributeStarted(artifact_id=version_id, version=version, regions=regions)
@@ -140,9 +136,9 @@ def result_of(name: str, state: ImageVersionState) -> TargetResult:
     )
 
 
-def region_state(state: ImageVersionState, region: str) -> dict[str, Any]:
-    """One region's replication: ``{region, state, progress, details}`` (state Unknown if not listed)."""
+def region_state(state: ImageVersionState, region: str) -> RegionState:
+    """One region's replication (state Unknown if the version does not list it)."""
     for r in state.regions:
         if region_key(r.region) == region_key(region):
-            return {"region": r.region, "state": r.state, "progress": r.progress, "details": r.details}
-    return {"region": region, "state": "Unknown", "progress": None, "details": None}
+            return RegionState(region=r.region, state=r.state, progress=r.progress, details=r.details)
+    return RegionState(region=region, state="Unknown")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from shared.models import FileCustomizer
+from shared.models.customizers import Customizer
 from shared.models.template import ImageTemplate
 
 STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
@@ -16,7 +18,7 @@ STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".
 class ArtifactUri:
     """One URI a step needs, where it comes from in the template, and the checksum it must have."""
 
-    phase: str  # customize | validate | optimize
+    phase: Literal["customize", "validate", "optimize"]
     index: int
     field: str  # JSON path, for error details
     uri: str
@@ -26,10 +28,11 @@ class ArtifactUri:
 def artifact_uris(template: ImageTemplate) -> Iterator[ArtifactUri]:
     """Yield every scriptUri / sourceUri of the template."""
     props = template.properties
+    steps: list[tuple[Literal["customize", "validate"], str, Customizer]]
     steps = [("customize", "properties.customize", c) for c in props.customize or []]
     validators = props.validate_.inVMValidations if props.validate_ else None
     steps += [("validate", "properties.validate.inVMValidations", v) for v in validators or []]
-    counters: dict[str, int] = {}
+    counters: dict[str, int] = {}  # a step's index is its position in its list
     for phase, path, step in steps:
         index = counters.get(phase, 0)
         counters[phase] = index + 1

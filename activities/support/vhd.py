@@ -10,7 +10,8 @@ from activities.support.uris import split_blob_url
 from shared import naming
 from shared.errors import AzureNotFound
 from shared.models import VhdDistributor
-from shared.models.build import DistributeInput, DistributeStarted, PhaseError, RunRef, TargetResult
+from shared.models.build import DistributeStarted, PhaseError, RunRef, TargetResult
+from shared.models.durable import DistributeInput
 from shared.ports import BuildPorts
 
 ACCESS_SECONDS = 4 * 3600

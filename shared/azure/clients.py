@@ -1,4 +1,4 @@
-"""SDK client construction for ``shared/bootstrap.py``: endpoints per cloud, credentials, TLS, retry policy.
+"""SDK client construction for ``shared/bootstrap/``: endpoints per cloud, credentials, TLS, retry policy.
 
 Kept here so that nothing outside ``shared/azure/`` imports an Azure SDK; bootstrap imports this module only
 when the first port is used.

@@ -1,7 +1,9 @@
-"""What crosses the Durable boundary during a build: one input and one output model per activity.
+"""What a build knows and hands on: the run, its timing, the pinned source, the build VM, the steps and the
+distribute targets, and what a run reports about itself.
 
-Every model travels as ``model_dump(mode="json")`` and is validated again on arrival (style habit 3).
-Fields are added with defaults so runs in flight keep replaying. No model carries a secret: credentials are
+These are the values every activity and orchestration input and output is made of (``shared.models.durable``
+has those inputs and outputs). Every model travels as ``model_dump(mode="json")`` and is validated again on
+arrival (style habit 3); fields are added with defaults. No model carries a secret: credentials are
 referenced by the name of a Key Vault secret (architecture decision 9).
 """
 
@@ -11,6 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.models.customizers import Customizer, PowerShellCustomizer, ShellCustomizer
+from shared.models.distribute import Distributor
+from shared.models.template import ImageTemplate, TemplateProperties
+
+# The input format of ``build_image``: an orchestration started with another one is ended, not replayed.
+BUILD_SCHEMA = 2
 RunState = Literal["Running", "Canceling", "Succeeded", "PartiallySucceeded", "Failed", "Canceled"]
 RunSubState = Literal["Queued", "Building", "Customizing", "Optimizing", "Validating", "Distributing"]
 Phase = Literal[
@@ -27,25 +35,39 @@ Phase = Literal[
     "outputs",
     "cleanup",
 ]
+StepPhase = Literal["customize", "optimize", "validate", "generalize"]
 StepKind = Literal["Shell", "PowerShell", "File", "WindowsRestart", "WindowsUpdate", "Deprovision"]
 TargetType = Literal["ManagedImage", "SharedImage", "VHD"]
+OsType = Literal["Linux", "Windows"]
 
 
-class _Msg(BaseModel):
+class Msg(BaseModel):
+    """Base of what crosses the Durable boundary: unknown fields (from a newer kiln) are ignored."""
+
     model_config = ConfigDict(extra="ignore")
 
 
-class PhaseError(_Msg):
+class PhaseError(Msg):
     """A permanent failure, returned (not raised) so the orchestrator can start compensation."""
 
     code: str
     message: str
     phase: Phase | None = None
     target: str | None = None
-    details: list[dict[str, Any]] = Field(default_factory=list)
+    details: list[dict[str, Any]] = Field(default_factory=list)  # ARM error details: {code, target, message}
 
 
-class RunRef(_Msg):
+class PhaseFailed(Exception):
+    """A phase ended with a permanent error: an activity returns ``error`` as its result, the orchestrator
+    starts compensation. ``missing``: Azure answered not-found (a poll then says the thing is gone)."""
+
+    def __init__(self, error: PhaseError, *, missing: bool = False) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.missing = missing
+
+
+class RunRef(Msg):
     """Which run an activity works for; everything else is looked up or derived from it."""
 
     subscription_id: str
@@ -56,7 +78,7 @@ class RunRef(_Msg):
     expires_at: str = ""  # ISO time; tagged on everything the run creates (kiln.expiresAt) for the janitor
 
 
-class TimingPolicy(_Msg):
+class TimingPolicy(Msg):
     """How patiently the orchestrator retries and polls. Part of the input so replays stay deterministic;
     local mode runs the same policy on the simulator's faster clock (``scaled``)."""
 
@@ -97,11 +119,12 @@ class TimingPolicy(_Msg):
         )
 
 
-class BuildInput(_Msg):
-    """The input of the ``build_image`` orchestration."""
+class BuildInput(Msg):
+    """The input of the ``build_image`` orchestration: the template, parsed once, travels typed."""
 
+    schema_version: int = 1  # BUILD_SCHEMA since the template travels typed; absent in older inputs
     run: RunRef
-    template: dict[str, Any]  # the template's wire JSON at run start (validated again on arrival)
+    template: ImageTemplate  # the template as stored when the run started
     trigger: Literal["Manual", "AutoRun", "SourceImage", "Schedule"] = "Manual"
     expires_at: str  # ISO time after which the janitor may delete what this run left
     timing: TimingPolicy = Field(default_factory=TimingPolicy)
@@ -109,24 +132,12 @@ class BuildInput(_Msg):
     # measures the parallel default against.
     distribution: Literal["parallel", "serial"] = "parallel"
 
-
-class PollSpec(_Msg):
-    """Input of the ``poll_until_done`` sub-orchestration: call ``activity`` until its PollOutput is done."""
-
-    activity: str
-    payload: dict[str, Any]
-    interval_seconds: float
-    timeout_at: str  # ISO time (orchestration clock)
-    timeout_message: str = "The operation did not finish in time."
-    retry_first_interval_ms: int = 5_000
-    retry_max_attempts: int = 5
-    rounds_per_generation: int = 100
-    max_wait_seconds: float = 300.0
-    hint_scale: float = 1.0
-    phase: Phase | None = None
+    @property
+    def properties(self) -> TemplateProperties:
+        return self.template.properties
 
 
-class ResolvedSource(_Msg):
+class ResolvedSource(Msg):
     """The source image, pinned to an exact version, and what it implies for the build."""
 
     type: Literal["PlatformImage", "ManagedImage", "SharedImageVersion"]
@@ -136,7 +147,7 @@ class ResolvedSource(_Msg):
     version: str | None = None  # exact Marketplace version
     image_id: str | None = None  # managed image id or exact gallery image version id
     exact_version: str | None = None  # what lastRunStatus / the template's exactVersion shows
-    os_type: Literal["Linux", "Windows"] = "Linux"
+    os_type: OsType = "Linux"
     hyper_v_generation: Literal["V1", "V2"] = "V1"
     security_type: str = "Standard"
     plan: dict[str, str] | None = None  # {name, product, publisher}
@@ -144,45 +155,13 @@ class ResolvedSource(_Msg):
     os_disk_size_gb: int | None = None
 
 
-class ResolveSourceInput(_Msg):
-    run: RunRef
-    template: dict[str, Any]
-
-
-class ResolveSourceOutput(_Msg):
-    source: ResolvedSource | None = None
-    error: PhaseError | None = None
-
-
-class StagingPlan(_Msg):
+class StagingPlan(Msg):
     resource_group: str
     create: bool  # kiln creates it (and deletes it with the template)
     storage_account: str
 
 
-class PreflightInput(_Msg):
-    run: RunRef
-    template: dict[str, Any]
-    source: ResolvedSource
-
-
-class PreflightOutput(_Msg):
-    staging: StagingPlan | None = None
-    error: PhaseError | None = None
-
-
-class StagingInput(_Msg):
-    run: RunRef
-    template: dict[str, Any]
-    plan: StagingPlan
-
-
-class StagingOutput(_Msg):
-    resource_group_id: str | None = None
-    error: PhaseError | None = None
-
-
-class BuildVm(_Msg):
+class BuildVm(Msg):
     """Where the build VM lives, once its deployment has been started."""
 
     resource_group: str
@@ -193,80 +172,44 @@ class BuildVm(_Msg):
     resource_ids: list[str] = Field(default_factory=list)
 
 
-class DeployInput(_Msg):
-    run: RunRef
-    template: dict[str, Any]
-    source: ResolvedSource
-    staging: StagingPlan
-
-
-class DeployOutput(_Msg):
-    vm: BuildVm | None = None
-    error: PhaseError | None = None
-
-
-class PollInput(_Msg):
-    """Input of every ``check_*`` activity the polling sub-orchestrations call."""
-
-    run: RunRef
-    vm: BuildVm
-    key: str = ""  # what to check: a run command name, a target's runOutputName, a region …
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
-class PollOutput(_Msg):
-    done: bool
-    succeeded: bool = False
-    state: str = ""
-    result: dict[str, Any] = Field(default_factory=dict)
-    error: PhaseError | None = None
-    retry_after_seconds: int | None = None
-
-
-class StepSpec(_Msg):
+class StepSpec(Msg):
     """One customizer, validator or generalize step, as the build runs it."""
 
-    phase: Literal["customize", "optimize", "validate", "generalize"]
+    phase: StepPhase
     index: int
     name: str = ""
     kind: StepKind
-    os_type: Literal["Linux", "Windows"] = "Linux"
-    spec: dict[str, Any] = Field(default_factory=dict)  # the customizer's wire JSON
+    os_type: OsType = "Linux"
+    spec: Customizer | None = None  # the customizer or validator; None for the generalize step
+
+    def describe(self) -> str:
+        """``customize step 2 'install nginx' (Shell)``: how logs and errors name a step."""
+        name = f" '{self.name}'" if self.name else ""
+        return f"{self.phase} step {self.index}{name} ({self.kind})"
 
 
-def workload_step(
-    template_properties: dict[str, Any], os_type: Literal["Linux", "Windows"]
-) -> StepSpec | None:
+def workload_step(properties: TemplateProperties, os_type: OsType) -> StepSpec | None:
     """The step running ``optimize.workload`` (after customization, before validation), if it is Enabled.
 
     Its script is the artifact ``stage_artifacts`` staged for phase ``optimize``, index 0 (checksum verified):
     a Shell script on Linux, a PowerShell script on Windows. Pure, so the orchestrator can call it.
     """
-    workload = ((template_properties.get("optimize") or {}).get("workload")) or {}
-    if str(workload.get("state") or "") != "Enabled" or not workload.get("scriptUri"):
+    workload = properties.optimize.workload if properties.optimize else None
+    if workload is None or workload.state != "Enabled" or not workload.scriptUri:
         return None
-    kind: StepKind = "PowerShell" if os_type == "Windows" else "Shell"
-    spec = {
-        "type": kind,
-        "scriptUri": workload["scriptUri"],
-        "sha256Checksum": workload.get("sha256Checksum", ""),
-    }
-    return StepSpec(phase="optimize", index=0, name="workload", kind=kind, os_type=os_type, spec=spec)
+    spec: Customizer
+    if os_type == "Windows":
+        spec = PowerShellCustomizer(
+            type="PowerShell", scriptUri=workload.scriptUri, sha256Checksum=workload.sha256Checksum
+        )
+    else:
+        spec = ShellCustomizer(
+            type="Shell", scriptUri=workload.scriptUri, sha256Checksum=workload.sha256Checksum
+        )
+    return StepSpec(phase="optimize", index=0, name="workload", kind=spec.type, os_type=os_type, spec=spec)
 
 
-class StepInput(_Msg):
-    run: RunRef
-    vm: BuildVm
-    step: StepSpec
-    attempt: int = 0  # Windows Update round, restart check round …
-
-
-class StepStarted(_Msg):
-    command_name: str | None = None
-    error: PhaseError | None = None
-
-
-class StepOutcome(_Msg):
+class StepOutcome(Msg):
     """How a step ended: the exit code, whether it counts as success, the last log lines."""
 
     succeeded: bool
@@ -278,35 +221,16 @@ class StepOutcome(_Msg):
     error: PhaseError | None = None
 
 
-class ArtifactsInput(_Msg):
-    run: RunRef
-    template: dict[str, Any]
-    vm: BuildVm
-
-
-class ArtifactsOutput(_Msg):
-    staged: list[dict[str, Any]] = Field(default_factory=list)  # {phase, index, uri, blob, sha256}
-    error: PhaseError | None = None
-
-
-class DistributeTarget(_Msg):
+class DistributeTarget(Msg):
     index: int
     type: TargetType
     run_output_name: str
-    spec: dict[str, Any]  # the distributor's wire JSON
+    spec: Distributor
     version: str | None = None  # the gallery version chosen for a SharedImage target
-    all_regions: list[Any] = Field(default_factory=list)  # serial baseline: every region, spec has a prefix
+    region_limit: int | None = None  # serial baseline: replicate only to the first N target regions
 
 
-class DistributeInput(_Msg):
-    run: RunRef
-    vm: BuildVm
-    source: ResolvedSource
-    target: DistributeTarget
-    template_tags: dict[str, str] = Field(default_factory=dict)
-
-
-class DistributeStarted(_Msg):
+class DistributeStarted(Msg):
     artifact_id: str | None = None
     artifact_uri: str | None = None
     version: str | None = None
@@ -314,7 +238,7 @@ class DistributeStarted(_Msg):
     error: PhaseError | None = None
 
 
-class TargetResult(_Msg):
+class TargetResult(Msg):
     """What one distribute target ended with; the run's runOutputs are made of these."""
 
     run_output_name: str
@@ -326,7 +250,16 @@ class TargetResult(_Msg):
     error: PhaseError | None = None
 
 
-class RunStatusUpdate(_Msg):
+class StepState(Msg):
+    """The step the run is at, as the run document shows it."""
+
+    phase: StepPhase
+    index: int
+    name: str = ""
+    state: Literal["Running", "Succeeded", "Failed", "Canceled"] = "Running"
+
+
+class RunStatusUpdate(Msg):
     """A change of the run's state, written to the run document and the template's lastRunStatus."""
 
     run: RunRef
@@ -335,7 +268,7 @@ class RunStatusUpdate(_Msg):
     phase: Phase | None = None
     message: str | None = None
     time: str  # orchestration time (context.current_utc_datetime), never the wall clock
-    step: dict[str, Any] | None = None  # {phase, index, name, state}
+    step: StepState | None = None
     targets: list[TargetResult] | None = None
     regions: dict[str, dict[str, str]] | None = None  # runOutputName -> region -> state
     finished: bool = False
@@ -347,7 +280,7 @@ class RunStatusUpdate(_Msg):
     kept_vm: BuildVm | None = None
 
 
-class RunStatusRecorded(_Msg):
+class RunStatusRecorded(Msg):
     """The run document's state after an update was applied (what ``update_run_status`` answers)."""
 
     run_state: RunState
@@ -355,31 +288,9 @@ class RunStatusRecorded(_Msg):
     finished: bool
 
 
-class RecordOutputsInput(_Msg):
-    """What ``record_outputs`` writes: the run's distribute targets (runOutputs of the succeeded ones)."""
+class BuildResult(Msg):
+    """How ``build_image`` ended (its output): the final runState, the message, every target."""
 
-    run: RunRef
+    run_state: RunState
+    message: str
     targets: list[TargetResult] = Field(default_factory=list)
-
-
-class OutputsRecorded(_Msg):
-    written: list[str] = Field(default_factory=list)
-
-
-class UndoInput(_Msg):
-    """Input of every undo activity: enough to find what the run created, by name and tag."""
-
-    run: RunRef
-    vm: BuildVm | None = None
-    staging: StagingPlan | None = None
-    target: DistributeTarget | None = None
-    started: DistributeStarted | None = None
-
-
-class UndoOutput(_Msg):
-    """What an undo reports each time it is called; the orchestrator polls it until ``done``."""
-
-    done: bool
-    succeeded: bool = True
-    remaining: list[str] = Field(default_factory=list)
-    message: str = ""

@@ -22,7 +22,7 @@ _VM_SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 class WireModel(BaseModel):
     """Base of every contract model: wire names as attribute names, closed schema, JSON-strict types."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=False)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=False, serialize_by_alias=True)
 
 
 def problem(code: str, message: str) -> PydanticCustomError:
@@ -163,7 +163,7 @@ Region = Annotated[str, _checked(_region, "InvalidValue")]
 Uri = Annotated[str, _checked(_uri, "InvalidValue")]
 OptionalUri = Annotated[str, _checked(_optional_uri, "InvalidValue")]
 Sha256 = Annotated[str, _checked(_sha256, "InvalidValue")]
-# The pattern is also published in the JSON schema (shared/openapi.py); the check gives our own message.
+# The pattern is also published in the JSON schema (functions/openapi.py); the check gives our own message.
 RunOutputName = Annotated[
     str,
     _checked(_run_output_name, "InvalidValue"),

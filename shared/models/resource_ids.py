@@ -206,3 +206,35 @@ def check_gallery_version(version: str, *, allow_latest: bool) -> str | None:
         allowed = "'latest' or " if allow_latest else ""
         return f"gallery image version '{version}' must be {allowed}major.minor.patch (32-bit integers)"
     return None
+
+
+# Azure refuses to delete a resource another one still uses (NicInUse, PublicIPAddressCannotBeDeleted,
+# InUseSubnetCannotBeDeleted, InUseNetworkSecurityGroupCannotBeDeleted), so kiln deletes the build VM's
+# resources in their dependency order: the VM, its NIC, the public IP the NIC held, then the VNet (its build
+# subnet references the NSG, so the VNet goes first), the NSG, and the disks. Deletes still run in the
+# background, so every caller retries an in-use conflict on its next round.
+DELETE_ORDER = (
+    "microsoft.compute/virtualmachines",
+    "microsoft.network/networkinterfaces",
+    "microsoft.network/publicipaddresses",
+    "microsoft.network/virtualnetworks",
+    "microsoft.network/networksecuritygroups",
+    "microsoft.compute/disks",
+)
+
+
+def resource_type(resource_id: str) -> str:
+    """The lower-cased top-level type of an ARM id (``microsoft.network/networkinterfaces``)."""
+    parts = resource_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if "providers" not in lowered or len(parts) < lowered.index("providers") + 3:
+        return ""
+    at = lowered.index("providers")
+    return f"{lowered[at + 1]}/{lowered[at + 2]}"
+
+
+def delete_rank(type_or_id: str) -> int:
+    """Where a resource type (or the type of an id) comes in the deletion order; unknown types last."""
+    lowered = type_or_id.lower()
+    kind = resource_type(lowered) if lowered.startswith("/") else lowered
+    return DELETE_ORDER.index(kind) if kind in DELETE_ORDER else len(DELETE_ORDER)

@@ -1,5 +1,5 @@
 """kiln's service: the rules behind the imageTemplates REST API and the timers, over the document store and
-the Azure ports. ``functions/`` stays thin and calls these; the composition root (``shared/bootstrap.py``)
+the Azure ports. ``functions/`` stays thin and calls these; the composition root (``shared/bootstrap/``)
 builds them. Nothing here builds an adapter or reads a setting."""
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from shared import naming
 from shared.errors import AzureError, AzureNotFound
+from shared.models.resource_ids import DELETE_ORDER, delete_rank
 from shared.service import run_documents as rd
-from shared.service.staging_cleanup import CREATED_BY, DELETE_ORDER, KILN, delete_rank
 from shared.store import JsonStore, TemplateRef, keys
 
 if TYPE_CHECKING:
@@ -151,8 +151,11 @@ class _Sweep:
                 self._delete_group(group.name, report)
 
     def _sweep_staging_groups(self, report: SweepReport) -> None:
-        for group in self._ports.resource_groups.list_by_tag(tag_name=CREATED_BY, tag_value=KILN):
-            rg, name = group.tags.get("imageTemplateResourceGroupName"), group.tags.get("imageTemplateName")
+        groups = self._ports.resource_groups.list_by_tag(
+            tag_name=naming.CREATED_BY_TAG, tag_value=naming.KILN
+        )
+        for group in groups:
+            rg, name = group.tags.get(naming.TEMPLATE_GROUP_TAG), group.tags.get(naming.TEMPLATE_NAME_TAG)
             if not rg or not name:
                 continue
             subscription = group.id.strip("/").split("/")[1]

@@ -22,7 +22,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.models.build import TimingPolicy
+from shared.models.build import BUILD_SCHEMA, TimingPolicy
 from shared.service import contract
 from shared.store import TemplateRef
 
@@ -205,6 +205,7 @@ def build_input(
     template = contract.render_template(spec, api_version=contract.STORAGE_API_VERSION)
     template["name"] = body["readOnly"]["name"]
     return {
+        "schema_version": BUILD_SCHEMA,
         "run": run_ref,
         "template": template,
         "trigger": trigger,

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from shared.errors import NotFound
+from shared.models.durable import BUILD_IMAGE
 from shared.service.run_control import RunInFlight, RunService, RunStart
 from shared.store import TemplateRef
 
-ORCHESTRATOR = "build_image"
 RUNNING = frozenset({"Running", "Pending", "ContinuedAsNew", "Suspended"})
 NEVER_STARTED_AFTER = timedelta(seconds=60)
 
@@ -57,7 +57,7 @@ async def start_run(runs: RunService, client: DurableStarter, ref: TemplateRef, 
             raise
         start = await asyncio.to_thread(runs.begin, ref, trigger=trigger)
     try:
-        await client.start_new(ORCHESTRATOR, start.run_id, start.input)
+        await client.start_new(BUILD_IMAGE.name, start.run_id, start.input)
     except Exception as exc:
         if await runtime_status(client, start.run_id) in RUNNING:
             message = f"The orchestration '{start.run_id}' is still running."

@@ -14,28 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from shared import naming
 from shared.errors import AzureNotFound, TransientAzureError
+from shared.models.resource_ids import delete_rank
 from shared.service import run_documents as rd
 from shared.store import JsonStore, TemplateRef, keys
 
 if TYPE_CHECKING:
     from shared.ports import AzurePortSet, ResourceGroups
-
-CREATED_BY, USED_BY, KILN = "createdBy", "usedBy", "kiln"
-# Azure refuses to delete a resource another one still uses: VM, then NIC, then IP / NSG, then VNet, disks.
-DELETE_ORDER = (
-    "microsoft.compute/virtualmachines",
-    "microsoft.network/networkinterfaces",
-    "microsoft.network/publicipaddresses",
-    "microsoft.network/networksecuritygroups",
-    "microsoft.network/virtualnetworks",
-    "microsoft.compute/disks",
-)
-
-
-def delete_rank(resource_type: str) -> int:
-    """Where a resource type comes in the deletion order (unknown types last)."""
-    lowered = resource_type.lower()
-    return DELETE_ORDER.index(lowered) if lowered in DELETE_ORDER else len(DELETE_ORDER)
 
 
 class StagingCleanup:
@@ -78,7 +62,7 @@ class StagingCleanup:
                 info = groups.get(name=name)
             except AzureNotFound:
                 continue
-            if _ours(info.tags, ref, CREATED_BY):
+            if _ours(info.tags, ref, naming.CREATED_BY_TAG):
                 groups.begin_delete(name=name)
                 done = done and not groups.exists(name=name)
                 continue
@@ -108,7 +92,7 @@ class StagingCleanup:
         staging = template["readOnly"].get("exactStagingResourceGroup") or ""
         if "/resourceGroups/" in staging:
             names.append(staging.rsplit("/resourceGroups/", 1)[1].split("/")[0])
-        for group in groups.list_by_tag(tag_name="imageTemplateName"):
+        for group in groups.list_by_tag(tag_name=naming.TEMPLATE_NAME_TAG):
             if _ours(group.tags, ref, None) and group.name.lower() not in {n.lower() for n in names}:
                 names.append(group.name)
         return names
@@ -117,7 +101,7 @@ class StagingCleanup:
 def _ours(tags: dict[str, str], ref: TemplateRef, marker: str | None) -> bool:
     """Whether a group's AIB tags name this template (and, with ``marker``, that kiln made it)."""
     same = (
-        tags.get("imageTemplateName", "").lower() == ref.name.lower()
-        and tags.get("imageTemplateResourceGroupName", "").lower() == ref.resource_group.lower()
+        tags.get(naming.TEMPLATE_NAME_TAG, "").lower() == ref.name.lower()
+        and tags.get(naming.TEMPLATE_GROUP_TAG, "").lower() == ref.resource_group.lower()
     )
-    return same and (marker is None or tags.get(marker) == KILN)
+    return same and (marker is None or tags.get(marker) == naming.KILN)

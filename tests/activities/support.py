@@ -9,17 +9,14 @@ from typing import Any
 from activities import deploy_vm, preflight, resolve_source, staging_group
 from shared import naming
 from shared.models.azure import ImageDefinitionSpec
-from shared.models.build import (
-    BuildVm,
+from shared.models.build import BuildVm, ResolvedSource, RunRef, StagingPlan
+from shared.models.durable import (
     DeployInput,
-    PollInput,
-    PollOutput,
+    Polled,
     PreflightInput,
-    ResolvedSource,
     ResolveSourceInput,
-    RunRef,
     StagingInput,
-    StagingPlan,
+    VmProbe,
 )
 from tests.fakes import SUBSCRIPTION, FakeAzure, arm_id
 
@@ -109,7 +106,7 @@ def world() -> FakeAzure:
     return fake
 
 
-def poll(fn: Callable[..., PollOutput], inp: Any, fake: FakeAzure, limit: int = 30) -> PollOutput:
+def poll(fn: Callable[..., Polled], inp: Any, fake: FakeAzure, limit: int = 30) -> Polled:
     """Call a check activity until it reports done, as the orchestrator's polling loop does."""
     for _ in range(limit):
         out = fn(inp, ports=fake)
@@ -140,6 +137,6 @@ def deployed(
         DeployInput(run=run, template=template, source=source, staging=checked.staging), ports=fake
     )
     assert started.error is None and started.vm is not None, started.error
-    done = poll(deploy_vm.check, PollInput(run=run, vm=started.vm), fake)
+    done = poll(deploy_vm.check, VmProbe(run=run, vm=started.vm), fake)
     assert done.succeeded, done.error
     return run, source, checked.staging, started.vm

@@ -6,7 +6,7 @@ import hashlib
 
 from activities import stage_artifacts
 from shared import naming
-from shared.models.build import ArtifactsInput
+from shared.models.durable import ArtifactsInput
 from tests.activities.support import deployed, linux_template, world
 
 SCRIPT = b"#!/bin/sh\necho hello\n"
@@ -35,7 +35,7 @@ def test_scripts_and_files_are_verified_and_stored_in_the_staging_account() -> N
     out = stage_artifacts.run(ArtifactsInput(run=run, template=template, vm=vm), ports=fake)
 
     assert out.error is None
-    assert [(s["phase"], s["index"]) for s in out.staged] == [("customize", 1), ("validate", 0)]
+    assert [(s.phase, s.index) for s in out.staged] == [("customize", 1), ("validate", 0)]
     staging = fake.blobs(account_url=fake.storage_account_url(vm.storage_account))
     stored = staging.download(
         container=naming.ARTIFACT_CONTAINER, name=naming.artifact_blob(run.run_id, "customize", 1)

@@ -59,11 +59,11 @@ def _ports(sim: AzureSim, azurite: Azurite) -> BuildPorts:
 
 
 def _activity(ports: BuildPorts) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
-    table = {name: (model, fn) for name, model, fn in functions.ACTIVITIES}
+    table = {activity.name: (activity, fn) for activity, fn in functions.BINDINGS}
 
     def call(name: str, payload: dict[str, Any]) -> dict[str, Any]:
-        model, fn = table[name]
-        return json.loads(json.dumps(functions.call(model, fn, json.dumps(payload), ports=ports)))  # type: ignore[no-any-return]
+        activity, fn = table[name]
+        return json.loads(json.dumps(functions.call(activity, fn, json.dumps(payload), ports=ports)))  # type: ignore[no-any-return]
 
     return call
 
@@ -120,7 +120,7 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
     stepped = _until_done(call, "check_step", {"run": run, "vm": vm, "step": step})
     call("deallocate_vm", {"run": run, "vm": vm})
     _until_done(call, "check_vm_deallocated", {"run": run, "vm": vm})
-    assert call("generalize_vm", {"run": run, "vm": vm})["succeeded"]
+    assert call("generalize_vm", {"run": run, "vm": vm})["error"] is None
     target = {
         "index": 0,
         "type": "ManagedImage",
@@ -132,9 +132,9 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
     result = _until_done(
         call,
         "check_distribute",
-        {"run": run, "vm": vm, "key": "mi", "data": {"target": target, "started": started}},
+        {"run": run, "vm": vm, "target": target, "started": started},
     )
-    cleaned = _until_done(call, "cleanup_build_vm", {"run": run, "vm": vm, "staging": staging})
+    cleaned = _until_done(call, "delete_build_vm", {"run": run, "vm": vm, "staging": staging})
 
     assert stepped["succeeded"], stepped["error"]
     assert result["result"]["succeeded"] and result["result"]["artifact_id"].lower() == image_id.lower()

@@ -11,15 +11,13 @@ from shared import naming
 from shared.models.azure import ImageVersionSpec
 from shared.models.build import (
     BuildVm,
-    DistributeInput,
     DistributeStarted,
     DistributeTarget,
-    PollInput,
     ResolvedSource,
     RunRef,
     TargetResult,
-    UndoInput,
 )
+from shared.models.durable import DistributeInput, RegionProbe, TargetProbe, UndoInput, VmProbe
 from tests.activities.support import (
     GALLERY,
     MANAGED_IMAGE,
@@ -35,9 +33,9 @@ from tests.fakes import FakeAzure, arm_id
 
 def generalized(fake: FakeAzure) -> tuple[RunRef, ResolvedSource, BuildVm]:
     run, source, _, vm = deployed(fake, linux_template())
-    assert not vm_power.deallocate(PollInput(run=run, vm=vm), ports=fake).done
-    poll(vm_power.check_deallocated, PollInput(run=run, vm=vm), fake)
-    assert vm_power.generalize(PollInput(run=run, vm=vm), ports=fake).succeeded
+    assert not vm_power.deallocate(VmProbe(run=run, vm=vm), ports=fake).done
+    poll(vm_power.check_deallocated, VmProbe(run=run, vm=vm), fake)
+    assert vm_power.generalize(VmProbe(run=run, vm=vm), ports=fake).error is None
     return run, source, vm
 
 
@@ -51,9 +49,9 @@ def _distribute(
     target = _target(spec)
     started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
     assert started.error is None, started.error
-    data = {"target": target.model_dump(mode="json"), "started": started.model_dump(mode="json")}
-    done = poll(distribute.check, PollInput(run=run, vm=vm, key=target.run_output_name, data=data), fake)
-    return started, TargetResult.model_validate(done.result)
+    done = poll(distribute.check, TargetProbe(run=run, vm=vm, target=target, started=started), fake)
+    assert done.result is not None
+    return started, done.result
 
 
 def _seed_version(fake: FakeAzure, version: str) -> None:
@@ -89,7 +87,7 @@ def test_a_managed_image_is_captured_with_its_artifact_tags_and_marked_as_this_r
     assert result.succeeded and result.artifact_id == MANAGED_IMAGE
     image = fake.cloud.get(MANAGED_IMAGE)
     # kiln.outputOfRun, never kiln.run: the janitor sweeps kiln.run, and must not sweep a build's output
-    assert image["tags"] == {"release": "1", gallery.OUTPUT_RUN_TAG: run.run_id}
+    assert image["tags"] == {"release": "1", naming.OUTPUT_RUN_TAG: run.run_id}
     assert image["hyper_v_generation"] == "V2"
 
 
@@ -183,18 +181,19 @@ def test_a_failed_region_is_reported_and_can_be_retried() -> None:
         }
     )
     started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
-    data = {"target": target.model_dump(mode="json"), "started": started.model_dump(mode="json")}
+    probe = TargetProbe(run=run, vm=vm, target=target, started=started)
+    east = RegionProbe(**probe.model_dump(), region="eastus")
 
-    failed = poll(distribute.check_region, PollInput(run=run, vm=vm, key="eastus", data=data), fake)
-    whole = poll(distribute.check, PollInput(run=run, vm=vm, key="sig", data=data), fake)
+    failed = poll(distribute.check_region, east, fake)
+    whole = poll(distribute.check, probe, fake)
     fake.galleries.failing_regions.clear()
-    retried = distribute.retry_region(PollInput(run=run, vm=vm, key="eastus", data=data), ports=fake)
-    healed = poll(distribute.check_region, PollInput(run=run, vm=vm, key="eastus", data=data), fake)
+    retried = distribute.retry_region(east, ports=fake)
+    healed = poll(distribute.check_region, east, fake)
 
     assert failed.state == "Failed" and not failed.succeeded
     assert not whole.succeeded and whole.error is not None and "eastus" in whole.error.message
     assert retried.state == "Replicating"
-    assert healed.succeeded and healed.result["region"] == "eastus"
+    assert healed.succeeded and healed.region is not None and healed.region.region == "eastus"
 
 
 def test_a_vhd_is_copied_to_the_staging_account_and_disk_access_revoked() -> None:
@@ -230,9 +229,7 @@ def test_a_failed_vhd_copy_is_a_failed_target_and_access_is_revoked() -> None:
     started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
     account = fake.storage_account_url(vm.storage_account)
     fake.blobs(account_url=account).copies[started.artifact_uri or ""]["source"] = None  # the source vanished
-    data = {"target": target.model_dump(mode="json"), "started": started.model_dump(mode="json")}
-
-    out = poll(distribute.check, PollInput(run=run, vm=vm, key="vhd", data=data), fake)
+    out = poll(distribute.check, TargetProbe(run=run, vm=vm, target=target, started=started), fake)
 
     assert not out.succeeded and out.error is not None and out.error.code == "VhdCopyFailed"
     disk = BuildVmNames.for_run(run.run_id).os_disk

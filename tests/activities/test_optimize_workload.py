@@ -8,7 +8,9 @@ import re
 
 from activities import stage_artifacts, steps
 from shared import naming
-from shared.models.build import ArtifactsInput, StepInput, StepOutcome, workload_step
+from shared.models import ImageTemplate, TemplateProperties
+from shared.models.build import workload_step
+from shared.models.durable import ArtifactsInput, StepInput
 from tests.activities.support import deployed, linux_template, poll, world
 from tests.fakes import ScriptOutcome, arm_id
 
@@ -22,12 +24,16 @@ def _workload(state: str) -> dict[str, object]:
     }
 
 
+def _props(**properties: object) -> TemplateProperties:
+    return ImageTemplate.model_validate(linux_template(**properties)).properties
+
+
 def test_only_an_enabled_workload_with_a_script_is_a_step_in_the_vms_shell() -> None:
-    assert workload_step({}, "Linux") is None
-    assert workload_step({"optimize": _workload("Disabled")}, "Linux") is None
-    assert workload_step({"optimize": {"workload": {"state": "Enabled"}}}, "Linux") is None
-    linux = workload_step({"optimize": _workload("Enabled")}, "Linux")
-    windows = workload_step({"optimize": _workload("Enabled")}, "Windows")
+    assert workload_step(_props(), "Linux") is None
+    assert workload_step(_props(optimize=_workload("Disabled")), "Linux") is None
+    assert workload_step(_props(optimize={"workload": {"state": "Enabled"}}), "Linux") is None
+    linux = workload_step(_props(optimize=_workload("Enabled")), "Linux")
+    windows = workload_step(_props(optimize=_workload("Enabled")), "Windows")
     assert linux is not None and (linux.phase, linux.index, linux.kind) == ("optimize", 0, "Shell")
     assert windows is not None and windows.kind == "PowerShell" and windows.os_type == "Windows"
 
@@ -38,9 +44,9 @@ def test_the_enabled_workload_script_runs_as_staged_and_lands_in_customization_l
     template = linux_template(optimize=_workload("Enabled"))
     run, _, _, vm = deployed(fake, template)
     staged = stage_artifacts.run(ArtifactsInput(run=run, template=template, vm=vm), ports=fake)
-    assert staged.error is None and [s["phase"] for s in staged.staged] == ["optimize"]
+    assert staged.error is None and [s.phase for s in staged.staged] == ["optimize"]
     fake.run_commands.outcomes.append(ScriptOutcome("optimize step 0 'workload'", stdout="tuned\n"))
-    step = workload_step(template["properties"], "Linux")
+    step = workload_step(ImageTemplate.model_validate(template).properties, "Linux")
     assert step is not None
     inp = StepInput(run=run, vm=vm, step=step)
 
@@ -52,7 +58,8 @@ def test_the_enabled_workload_script_runs_as_staged_and_lands_in_customization_l
         steps.command_name(inp),
     )
     script = fake.cloud.get(rid)["spec"].script
-    outcome = StepOutcome.model_validate(poll(steps.check, inp, fake).result)
+    outcome = poll(steps.check, inp, fake).outcome
+    assert outcome is not None
 
     body = re.search(r"<<'KILN_EOF'\n(.*?)\nKILN_EOF", script, re.S)
     assert body is not None and base64.b64decode(body.group(1)) == SCRIPT
@@ -69,12 +76,13 @@ def test_a_failing_workload_script_is_an_optimization_failure_naming_the_field()
     run, _, _, vm = deployed(fake, template)
     stage_artifacts.run(ArtifactsInput(run=run, template=template, vm=vm), ports=fake)
     fake.run_commands.outcomes.append(ScriptOutcome("optimize step 0", exit_code=3, stderr="no tuned\n"))
-    step = workload_step(template["properties"], "Linux")
+    step = workload_step(ImageTemplate.model_validate(template).properties, "Linux")
     assert step is not None
     inp = StepInput(run=run, vm=vm, step=step)
 
     steps.start(inp, ports=fake)
-    outcome = StepOutcome.model_validate(poll(steps.check, inp, fake).result)
+    outcome = poll(steps.check, inp, fake).outcome
+    assert outcome is not None
 
     assert not outcome.succeeded and outcome.error is not None
     assert outcome.error.code == "OptimizationFailed" and outcome.error.phase == "optimize"

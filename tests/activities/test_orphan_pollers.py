@@ -11,16 +11,16 @@ from typing import Any
 
 from activities import delete_build_vm as cleanup
 from activities import deploy_vm, distribute, steps, vm_power
-from shared.models.build import (
+from shared.models.build import DistributeTarget, RunRef, StepSpec
+from shared.models.durable import (
     DeployInput,
     DistributeInput,
-    DistributeTarget,
-    PollInput,
-    PollOutput,
-    RunRef,
+    Polled,
+    RegionProbe,
     StepInput,
-    StepSpec,
+    TargetProbe,
     UndoInput,
+    VmProbe,
 )
 from tests.activities.support import (
     MANAGED_IMAGE,
@@ -39,10 +39,10 @@ def _cleaned_up(fake: FakeAzure, inp: UndoInput) -> None:
     for _ in range(10):
         if cleanup.run(inp, ports=fake).done:
             return
-    raise AssertionError("cleanup_build_vm never finished")
+    raise AssertionError("delete_build_vm never finished")
 
 
-def _ended(out: PollOutput, *codes: str) -> None:
+def _ended(out: Polled, *codes: str) -> None:
     assert out.done and not out.succeeded, out
     assert out.error is not None and out.error.code in codes, out.error
 
@@ -51,7 +51,9 @@ def test_a_step_poll_ends_with_not_found_once_cleanup_deleted_the_build_vm() -> 
     fake = world()
     run, _, plan, vm = deployed(fake, linux_template())
     fake.run_commands.outcomes = [ScriptOutcome(".*", reads=50)]  # a long step
-    step = StepSpec(phase="customize", index=0, name="long", kind="Shell", spec={"inline": ["sleep 600"]})
+    step = StepSpec(
+        phase="customize", index=0, name="long", kind="Shell", spec={"type": "Shell", "inline": ["sleep 600"]}
+    )
     inp = StepInput(run=run, vm=vm, step=step)
     assert steps.start(inp, ports=fake).error is None
     assert not steps.check(inp, ports=fake).done
@@ -65,7 +67,7 @@ def test_vm_polls_end_with_operation_canceled_while_the_vm_is_deleted_then_not_f
     fake = world()
     run, _, plan, vm = deployed(fake, linux_template())
     fake.cloud.lro_reads = 5
-    probe = PollInput(run=run, vm=vm, key=vm.vm_name)
+    probe = VmProbe(run=run, vm=vm)
     assert not cleanup.run(UndoInput(run=run, vm=vm, staging=plan), ports=fake).done  # VM: Deleting
 
     _ended(vm_power.check_ready(probe, ports=fake), "OperationCanceled")
@@ -84,7 +86,7 @@ def test_a_deployment_poll_ends_with_not_found_once_its_group_is_gone() -> None:
     fake.cloud.lro_reads = 50
     started = deploy_vm.run(DeployInput(run=run, template=template, source=source, staging=plan), ports=fake)
     assert started.vm is not None
-    probe = PollInput(run=run, vm=started.vm)
+    probe = VmProbe(run=run, vm=started.vm)
     assert not deploy_vm.check(probe, ports=fake).done
 
     fake.resource_groups.begin_delete(name=plan.resource_group)  # template DELETE took the group
@@ -92,13 +94,12 @@ def test_a_deployment_poll_ends_with_not_found_once_its_group_is_gone() -> None:
     _ended(deploy_vm.check(probe, ports=fake), "NotFound")
 
 
-def _started(fake: FakeAzure, spec: dict[str, Any]) -> tuple[RunRef, PollInput, DistributeTarget, Any]:
+def _started(fake: FakeAzure, spec: dict[str, Any]) -> tuple[RunRef, TargetProbe, DistributeTarget, Any]:
     run, source, vm = generalized(fake)
     target = DistributeTarget(index=0, type=spec["type"], run_output_name=spec["runOutputName"], spec=spec)
     started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
     assert started.error is None, started.error
-    data = {"target": target.model_dump(mode="json"), "started": started.model_dump(mode="json")}
-    return run, PollInput(run=run, vm=vm, key=spec["runOutputName"], data=data), target, started
+    return run, TargetProbe(run=run, vm=vm, target=target, started=started), target, started
 
 
 def test_a_managed_image_poll_ends_with_not_found_once_undo_deleted_the_image() -> None:
@@ -121,7 +122,7 @@ def test_gallery_polls_end_and_a_late_region_retry_never_recreates_a_deleted_ver
         "replicationRegions": ["westus2", "eastus"],
     }
     run, probe, target, started = _started(fake, spec)
-    region = probe.model_copy(update={"key": "eastus"})
+    region = RegionProbe(**probe.model_dump(), region="eastus")
 
     distribute.undo(UndoInput(run=run, target=target, started=started), ports=fake)
 

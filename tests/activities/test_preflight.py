@@ -6,7 +6,7 @@ from typing import Any
 
 from activities import preflight, staging_group
 from shared.models.azure import ImageVersionSpec
-from shared.models.build import PreflightInput, PreflightOutput
+from shared.models.durable import PreflightInput, PreflightOutput
 from tests.activities.support import (
     GALLERY,
     IDENTITY,

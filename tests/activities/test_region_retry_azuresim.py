@@ -50,7 +50,7 @@ def _generalized_build_vm(sim: AzureSim, call: Call, template: dict[str, Any]) -
     assert _until_done(call, "check_deployment", {"run": run, "vm": vm})["succeeded"]
     call("deallocate_vm", {"run": run, "vm": vm})
     _until_done(call, "check_vm_deallocated", {"run": run, "vm": vm})
-    assert call("generalize_vm", {"run": run, "vm": vm})["succeeded"]
+    assert call("generalize_vm", {"run": run, "vm": vm})["error"] is None
     return run, source, vm
 
 
@@ -94,14 +94,14 @@ def test_a_region_failed_once_completes_after_retry_region(sim: AzureSim, azurit
 
     started = call("start_distribute", {"run": run, "vm": vm, "source": source, "target": target})
     assert started["error"] is None, started["error"]
-    probe = {"run": run, "vm": vm, "key": "eastus", "data": {"target": target, "started": started}}
-    failed = _until_done(call, "check_region", probe)
-    retried = call("retry_region", probe)
-    healed = _until_done(call, "check_region", probe)
-    whole = _until_done(call, "check_distribute", {**probe, "key": "sig"})
+    probe = {"run": run, "vm": vm, "target": target, "started": started}
+    failed = _until_done(call, "check_region", {**probe, "region": "eastus"})
+    retried = call("retry_region", {**probe, "region": "eastus"})
+    healed = _until_done(call, "check_region", {**probe, "region": "eastus"})
+    whole = _until_done(call, "check_distribute", probe)
 
     assert failed["state"] == "Failed" and not failed["succeeded"]
     assert retried["state"] == "Replicating" and not retried["done"]
-    assert healed["succeeded"] and healed["result"]["state"] == "Completed"
+    assert healed["succeeded"] and healed["region"]["state"] == "Completed"
     assert whole["result"]["succeeded"], whole["result"]
     assert whole["result"]["regions"] == {"westus2": "Completed", "eastus": "Completed"}

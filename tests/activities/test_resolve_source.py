@@ -6,7 +6,7 @@ from typing import Any
 
 from activities import resolve_source
 from shared.models.azure import ImageVersionSpec
-from shared.models.build import ResolveSourceInput, ResolveSourceOutput
+from shared.models.durable import ResolveSourceInput, ResolveSourceOutput
 from tests.activities.support import GALLERY, RG, linux_template, run_ref, world
 from tests.fakes import FakeAzure, arm_id
 

@@ -19,7 +19,8 @@ from activities import steps, vm_power
 from shared import naming
 from shared.azure.blobs import AzureBlobs
 from shared.models.azure import RunCommandSpec
-from shared.models.build import StepInput, StepSpec
+from shared.models.build import StepSpec
+from shared.models.durable import StepInput
 from tests.activities.support import deployed, linux_template, poll, windows_template, world
 from tests.fakes import FakeAzure, ScriptOutcome, arm_id
 from tests.support.azurite import Azurite
@@ -57,7 +58,9 @@ def test_a_step_hands_azure_sas_urls_and_its_output_reaches_the_log_without_the_
     fake = world()
     run, _, _, vm = deployed(fake, linux_template())
     fake.run_commands.outcomes.append(ScriptOutcome("customize step 0", stdout="hello\n", reads=3))
-    step = StepSpec(phase="customize", index=0, name="s", kind="Shell", spec={"inline": ["echo hello"]})
+    step = StepSpec(
+        phase="customize", index=0, name="s", kind="Shell", spec={"type": "Shell", "inline": ["echo hello"]}
+    )
     inp = StepInput(run=run, vm=vm, step=step)
 
     started = steps.start(inp, ports=fake)
@@ -68,7 +71,7 @@ def test_a_step_hands_azure_sas_urls_and_its_output_reaches_the_log_without_the_
         base, _, query = uri.partition("?")
         assert fake.cloud.sas[parse_qs(query)["sig"][0]] == base
         assert base.endswith(naming.step_output_blob(run.run_id, "customize", 0, 0, stream))
-    assert done.succeeded and "hello" in done.result["log_tail"]
+    assert done.succeeded and done.outcome is not None and "hello" in done.outcome.log_tail
     blobs = fake.blobs(account_url=fake.storage_account_url(vm.storage_account))
     log = blobs.download(container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run.run_id))
     for text in (started.model_dump_json(), done.model_dump_json(), log.decode()):
@@ -79,7 +82,7 @@ def test_a_retried_start_step_does_not_put_the_running_command_again() -> None:
     fake = world()
     run, _, _, vm = deployed(fake, linux_template())
     fake.run_commands.outcomes.append(ScriptOutcome("customize step 0", reads=5))
-    step = StepSpec(phase="customize", index=0, kind="Shell", spec={"inline": ["true"]})
+    step = StepSpec(phase="customize", index=0, kind="Shell", spec={"type": "Shell", "inline": ["true"]})
     inp = StepInput(run=run, vm=vm, step=step)
 
     first, again = steps.start(inp, ports=fake), steps.start(inp, ports=fake)

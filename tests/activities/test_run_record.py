@@ -9,14 +9,8 @@ import pytest
 
 from activities import run_record
 from shared.bootstrap import Kiln, Overrides, bootstrap
-from shared.models.build import (
-    PhaseError,
-    RecordOutputsInput,
-    RunRef,
-    RunStatusUpdate,
-    TargetResult,
-    TimingPolicy,
-)
+from shared.models.build import PhaseError, RunRef, RunStatusUpdate, TargetResult, TimingPolicy
+from shared.models.durable import RecordOutputsInput
 from shared.service import ApiService, Caller, NothingToClean
 from shared.service.deletion import TemplateDeletion
 from shared.settings import Settings

@@ -9,7 +9,8 @@ from activities.support.context import template_id
 from activities.support.deployment_template import BuildVmNames
 from shared import naming
 from shared.models.azure import ErrorInfo
-from shared.models.build import DeployInput, PollInput, StagingInput, StagingPlan
+from shared.models.build import StagingPlan
+from shared.models.durable import DeployInput, StagingInput, VmProbe
 from tests.activities.support import RG, deployed, linux_template, poll, resolved, run_ref, world
 from tests.fakes import arm_id
 
@@ -129,7 +130,7 @@ def test_deploying_twice_repeats_the_same_names_and_keeps_the_first_password() -
     again = deploy_vm.run(
         DeployInput(run=run, template=linux_template(), source=source, staging=plan), ports=fake
     )
-    poll(deploy_vm.check, PollInput(run=run, vm=vm), fake)
+    poll(deploy_vm.check, VmProbe(run=run, vm=vm), fake)
 
     assert again.vm == vm
     assert fake.cloud.secrets[vm.admin_secret_name or ""] == password
@@ -149,7 +150,7 @@ def test_a_failed_deployment_is_a_phase_error_with_azures_code() -> None:
 
     started = deploy_vm.run(DeployInput(run=run, template=template, source=source, staging=plan), ports=fake)
     assert started.vm is not None
-    out = poll(deploy_vm.check, PollInput(run=run, vm=started.vm), fake)
+    out = poll(deploy_vm.check, VmProbe(run=run, vm=started.vm), fake)
 
     assert not out.succeeded and out.error is not None
     assert out.error.code == "SkuNotAvailable" and out.error.phase == "deploy"

@@ -8,7 +8,8 @@ from typing import Any
 
 from activities import steps, vm_power
 from shared import naming
-from shared.models.build import BuildVm, PollInput, RunRef, StepInput, StepOutcome, StepSpec
+from shared.models.build import BuildVm, RunRef, StepOutcome, StepSpec
+from shared.models.durable import StepInput, VmProbe
 from tests.activities.support import deployed, linux_template, poll, windows_template, world
 from tests.fakes import FakeAzure, ScriptOutcome, arm_id
 
@@ -22,9 +23,8 @@ def _step(
     os_type: str = "Linux",
     phase: str = "customize",
 ) -> StepSpec:
-    return StepSpec(
-        phase=phase, index=index, name=name, kind=kind, os_type=os_type, spec={"type": kind, **spec}
-    )
+    customizer = None if kind == "Deprovision" else {"type": kind, **spec}
+    return StepSpec(phase=phase, index=index, name=name, kind=kind, os_type=os_type, spec=customizer)
 
 
 def _run_step(fake: FakeAzure, run: RunRef, vm: BuildVm, step: StepSpec, attempt: int = 0) -> StepOutcome:
@@ -32,7 +32,8 @@ def _run_step(fake: FakeAzure, run: RunRef, vm: BuildVm, step: StepSpec, attempt
     started = steps.start(inp, ports=fake)
     assert started.error is None, started.error
     out = poll(steps.check, inp, fake)
-    return StepOutcome.model_validate(out.result)
+    assert out.outcome is not None, out.error
+    return out.outcome
 
 
 def _log(fake: FakeAzure, run: RunRef, vm: BuildVm) -> str:
@@ -216,7 +217,7 @@ def test_windows_update_rounds_restart_until_no_update_remains() -> None:
             vm_power.restart(StepInput(run=run, vm=vm, step=step, attempt=attempt), ports=fake).error is None
         )
         assert fake.cloud.get(vm.resource_ids[0])["agent_ready"] is False
-        poll(vm_power.check_ready, PollInput(run=run, vm=vm), fake)
+        poll(vm_power.check_ready, VmProbe(run=run, vm=vm), fake)
 
     assert [r.updates_remaining for r in rounds] == [2, 0]
     assert installed == 5
@@ -264,8 +265,8 @@ def test_windows_restart_waits_for_the_agent_then_runs_the_check_command() -> No
     inp = StepInput(run=run, vm=vm, step=step)
 
     assert vm_power.restart(inp, ports=fake).error is None
-    first = vm_power.check_ready(PollInput(run=run, vm=vm), ports=fake)
-    ready = poll(vm_power.check_ready, PollInput(run=run, vm=vm), fake)
+    first = vm_power.check_ready(VmProbe(run=run, vm=vm), ports=fake)
+    ready = poll(vm_power.check_ready, VmProbe(run=run, vm=vm), fake)
     steps.start(inp, ports=fake)
     script = _script(fake, vm, inp)
 

@@ -67,8 +67,9 @@ def _build_set(azure: FakeAzure, run_id: str, template: TemplateRef, *, expires:
         "vm": arm_id(STAGING, "Microsoft.Compute/virtualMachines", f"vm{short}"),
         "storage": arm_id(STAGING, "Microsoft.Storage/storageAccounts", f"st{short}"),
     }
-    uses: dict[str, list[str]] = {
-        "nic": [ids["pip"], ids["nsg"], ids["vnet"] + "/subnets/s"],
+    uses: dict[str, list[str]] = {  # as kiln deploys them: the build subnet references the NSG
+        "nic": [ids["pip"], ids["vnet"] + "/subnets/s"],
+        "vnet": [ids["nsg"]],
         "vm": [ids["nic"], ids["disk"]],
     }
     for key, rid in ids.items():
@@ -146,8 +147,14 @@ def test_the_janitor_sweeps_finished_expired_and_orphaned_runs_and_keeps_the_res
 
 def _assert_dependency_order(calls: list[str], ids: dict[str, str]) -> None:
     position = {key: calls.index(f"resources.delete {rid}") for key, rid in ids.items() if key != "storage"}
-    assert position["vm"] < position["nic"] < min(position["pip"], position["nsg"])
-    assert max(position["pip"], position["nsg"]) < position["vnet"] < position["disk"]
+    assert (
+        position["vm"]
+        < position["nic"]
+        < position["pip"]
+        < position["vnet"]
+        < position["nsg"]
+        < position["disk"]
+    )
 
 
 def test_a_delete_azure_refuses_is_reported_and_left_for_the_next_sweep(service: ApiService) -> None:

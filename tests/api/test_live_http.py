@@ -15,7 +15,7 @@ from tests.api import bodies
 from tests.api.live import LiveKiln, blob_snapshot
 from tests.support.azurite import Azurite
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
 def _send(

@@ -76,6 +76,7 @@ def _operations() -> list[Any]:
 
 # schemathesis' own pytest plugin does not run under pytest 9, so each operation's strategy is driven
 # with hypothesis directly: positive and negative examples, a bounded number of each.
+@pytest.mark.e2e
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("operation", _operations(), ids=lambda op: f"{op.method.upper()} {op.path}")
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)

@@ -153,8 +153,8 @@ def test_delete_removes_the_staging_account_from_a_pre_existing_group_though_it_
     service: ApiService, azure: FakeAzure
 ) -> None:
     from activities.deploy_vm import staging_account_tags
-    from activities.support.context import template_model
     from shared import naming
+    from shared.models import validate_template
     from shared.models.build import RunRef
 
     run_id = _ran(service)
@@ -165,7 +165,7 @@ def test_delete_removes_the_staging_account_from_a_pre_existing_group_though_it_
         run_id=run_id,
         location="eastus",
     )
-    tags = staging_account_tags(run, template_model(bodies.ubuntu(), "deploy"), created=False)
+    tags = staging_account_tags(run, validate_template(bodies.ubuntu()), created=False)
     assert naming.RUN_TAG not in tags and naming.EXPIRES_TAG not in tags
     azure.resource_groups.create(name="byo-staging", location="eastus", tags={"usedBy": "kiln", **AIB_TAGS})
     account = arm_id(

@@ -16,7 +16,7 @@ from azure.core.exceptions import (
 from tests.api import bodies
 from tests.api.live import LiveKiln
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 
 @pytest.fixture

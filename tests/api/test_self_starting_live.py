@@ -22,7 +22,7 @@ from tests.api.live import LiveKiln, start_live_kiln
 from tests.support.azuresim import AzureSim, start_azuresim
 from tests.support.azurite import Azurite
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 APP = Path(__file__).parent / "apps" / "selfstart"
 SUB = "00000000-0000-0000-0000-000000000000"  # azuresim's subscription
 RG = "rg-images"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from devhost.engine import DurableEngine
-from shared.models.build import BuildInput, RunRef, TimingPolicy
+from shared.models.build import BUILD_SCHEMA, BuildInput, RunRef, TimingPolicy
 from tests.orchestrators import scripted_app
 from tests.orchestrators.scripted_app import Script
 
@@ -25,10 +25,18 @@ FAST = TimingPolicy(
 )
 
 
+SUB = "00000000-0000-0000-0000-000000000000"
+IDENTITY = (
+    f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"
+)
+IMAGE = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/images/img"
+GALLERY_IMAGE = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/def"
+
+
 def template(**properties: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "location": "eastus",
-        "identity": {"type": "UserAssigned", "userAssignedIdentities": {"/subscriptions/s/x": {}}},
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": {IDENTITY: {}}},
         "properties": {
             "source": {
                 "type": "PlatformImage",
@@ -42,11 +50,11 @@ def template(**properties: Any) -> dict[str, Any]:
                 {"type": "Shell", "name": "second", "inline": ["echo two"]},
             ],
             "distribute": [
-                {"type": "ManagedImage", "runOutputName": "managed", "imageId": "/i", "location": "eastus"},
+                {"type": "ManagedImage", "runOutputName": "managed", "imageId": IMAGE, "location": "eastus"},
                 {
                     "type": "SharedImage",
                     "runOutputName": "gallery",
-                    "galleryImageId": "/g",
+                    "galleryImageId": GALLERY_IMAGE,
                     "targetRegions": [{"name": "eastus"}, {"name": "westeurope"}, {"name": "japaneast"}],
                 },
             ],
@@ -60,7 +68,15 @@ def build_input(tpl: dict[str, Any] | None = None, timing: TimingPolicy = FAST) 
     run = RunRef(
         subscription_id="s", resource_group="rg", template_name="tpl", run_id="run-1", location="eastus"
     )
-    inp = BuildInput(run=run, template=tpl or template(), expires_at="2030-01-01T00:00:00Z", timing=timing)
+    inp = BuildInput.model_validate(
+        {
+            "schema_version": BUILD_SCHEMA,
+            "run": run.model_dump(),
+            "template": tpl or template(),
+            "expires_at": "2030-01-01T00:00:00Z",
+            "timing": timing.model_dump(),
+        }
+    )
     return json.dumps(inp.model_dump(mode="json"))
 
 

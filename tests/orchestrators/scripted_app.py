@@ -2,7 +2,9 @@
 
 The orchestrators are replayed by the real azure-functions-durable SDK inside devhost's engine; the
 activities answer from a per-test ``Script``: what each phase returns, which one fails, which one never
-finishes. Every call is recorded, so tests read the order in which phases and undos ran.
+finishes. Every call is recorded, so tests read the order in which phases and undos ran. The activities
+registered are exactly the descriptors of ``shared.models.durable``; each default answer is that
+descriptor's output model.
 """
 
 from __future__ import annotations
@@ -14,21 +16,14 @@ from typing import Any
 import azure.durable_functions as df
 
 from functions.orchestrations import bp as orchestrators_bp
+from shared.models import durable as d
 from shared.models.build import (
     BuildVm,
-    DeployOutput,
-    DistributeInput,
     DistributeStarted,
-    PollOutput,
-    PreflightOutput,
     ResolvedSource,
-    ResolveSourceOutput,
-    StagingOutput,
     StagingPlan,
     StepOutcome,
-    StepStarted,
     TargetResult,
-    UndoOutput,
 )
 
 Behaviour = Callable[[dict[str, Any]], Any]
@@ -43,33 +38,33 @@ VM = BuildVm(
 
 
 def _target_result(payload: dict[str, Any]) -> dict[str, Any]:
-    target = payload["data"]["target"]
-    started = payload["data"]["started"]
-    return PollOutput(
-        done=True,
+    probe = d.TargetProbe.model_validate(payload)
+    result = TargetResult(
+        run_output_name=probe.target.run_output_name,
+        type=probe.target.type,
         succeeded=True,
-        result=TargetResult(
-            run_output_name=target["run_output_name"],
-            type=target["type"],
-            succeeded=True,
-            artifact_id=started.get("artifact_id"),
-        ).model_dump(mode="json"),
-    ).model_dump(mode="json")
+        artifact_id=probe.started.artifact_id,
+    )
+    return d.TargetChecked(done=True, succeeded=True, result=result).model_dump(mode="json")
 
 
 def _started(payload: dict[str, Any]) -> dict[str, Any]:
-    inp = DistributeInput.model_validate(payload)
-    regions = (
-        [r["name"] for r in inp.target.spec.get("targetRegions", [])]
-        if inp.target.type == "SharedImage"
-        else []
-    )
+    inp = d.DistributeInput.model_validate(payload)
+    spec = inp.target.spec
+    regions = [r.name for r in getattr(spec, "targetRegions", None) or []]
+    if inp.target.region_limit is not None:
+        regions = regions[: inp.target.region_limit]
     artifact = f"/artifacts/{inp.target.run_output_name}"
     return DistributeStarted(artifact_id=artifact, regions=regions).model_dump(mode="json")
 
 
 def _done(**extra: Any) -> dict[str, Any]:
-    return PollOutput(done=True, succeeded=True, **extra).model_dump(mode="json")
+    return d.Polled(done=True, succeeded=True, **extra).model_dump(mode="json")
+
+
+def checked_step(outcome: StepOutcome) -> dict[str, Any]:
+    """What ``check_step`` answers once a step has ended as ``outcome``."""
+    return d.StepChecked(done=True, succeeded=outcome.succeeded, outcome=outcome).model_dump(mode="json")
 
 
 def default_behaviours() -> dict[str, Behaviour]:
@@ -84,34 +79,34 @@ def default_behaviours() -> dict[str, Behaviour]:
         hyper_v_generation="V2",
     )
     plan = StagingPlan(resource_group="IT_rg_tpl_0001", create=True, storage_account="kilnstaging")
-    ok_step = PollOutput(
-        done=True, succeeded=True, result=StepOutcome(succeeded=True, exit_code=0).model_dump()
-    )
-    return {
-        "update_run_status": lambda p: None,
-        "resolve_source": lambda p: ResolveSourceOutput(source=source).model_dump(mode="json"),
-        "preflight": lambda p: PreflightOutput(staging=plan).model_dump(mode="json"),
-        "prepare_staging_group": lambda p: StagingOutput(
+    recorded = d.RunStatusRecorded(run_state="Running", run_sub_state="Queued", finished=False)
+    behaviours: dict[str, Behaviour] = {
+        d.UPDATE_RUN_STATUS.name: lambda p: recorded.model_dump(mode="json"),
+        d.RESOLVE_SOURCE.name: lambda p: d.ResolveSourceOutput(source=source).model_dump(mode="json"),
+        d.PREFLIGHT.name: lambda p: d.PreflightOutput(staging=plan).model_dump(mode="json"),
+        d.PREPARE_STAGING_GROUP.name: lambda p: d.StagingOutput(
             resource_group_id="/subscriptions/s/resourceGroups/IT"
-        ).model_dump(),
-        "deploy_build_vm": lambda p: DeployOutput(vm=VM).model_dump(mode="json"),
-        "check_deployment": lambda p: _done(),
-        "stage_artifacts": lambda p: {"staged": []},
-        "start_step": lambda p: StepStarted(command_name="cmd").model_dump(mode="json"),
-        "check_step": lambda p: ok_step.model_dump(mode="json"),
-        "restart_vm": lambda p: StepStarted(command_name="restart").model_dump(mode="json"),
-        "check_vm_ready": lambda p: _done(),
-        "deallocate_vm": lambda p: PollOutput(done=False).model_dump(mode="json"),
-        "check_vm_deallocated": lambda p: _done(),
-        "generalize_vm": lambda p: _done(),
-        "start_distribute": _started,
-        "check_region": lambda p: _done(state="Completed"),
-        "retry_region": lambda p: {},
-        "check_distribute": _target_result,
-        "record_outputs": lambda p: None,
-        "cleanup_build_vm": lambda p: UndoOutput(done=True).model_dump(mode="json"),
-        "undo_distribute": lambda p: UndoOutput(done=True).model_dump(mode="json"),
+        ).model_dump(mode="json"),
+        d.DEPLOY_BUILD_VM.name: lambda p: d.DeployOutput(vm=VM).model_dump(mode="json"),
+        d.CHECK_DEPLOYMENT.name: lambda p: _done(),
+        d.STAGE_ARTIFACTS.name: lambda p: d.ArtifactsOutput().model_dump(mode="json"),
+        d.START_STEP.name: lambda p: d.StepStarted(command_name="cmd").model_dump(mode="json"),
+        d.CHECK_STEP.name: lambda p: checked_step(StepOutcome(succeeded=True, exit_code=0)),
+        d.RESTART_VM.name: lambda p: d.StepStarted(command_name="restart").model_dump(mode="json"),
+        d.CHECK_VM_READY.name: lambda p: _done(),
+        d.DEALLOCATE_VM.name: lambda p: d.Polled(done=False).model_dump(mode="json"),
+        d.CHECK_VM_DEALLOCATED.name: lambda p: _done(),
+        d.GENERALIZE_VM.name: lambda p: d.Generalized().model_dump(mode="json"),
+        d.START_DISTRIBUTE.name: _started,
+        d.CHECK_REGION.name: lambda p: _done(state="Completed"),
+        d.RETRY_REGION.name: lambda p: d.Polled(done=False, state="Replicating").model_dump(mode="json"),
+        d.CHECK_DISTRIBUTE.name: _target_result,
+        d.RECORD_OUTPUTS.name: lambda p: d.OutputsRecorded().model_dump(mode="json"),
+        d.DELETE_BUILD_VM.name: lambda p: d.UndoOutput(done=True).model_dump(mode="json"),
+        d.UNDO_DISTRIBUTE.name: lambda p: d.UndoOutput(done=True).model_dump(mode="json"),
     }
+    assert set(behaviours) == {a.name for a in d.ACTIVITIES}, "a scripted answer for every activity"
+    return behaviours
 
 
 class Script:
@@ -130,7 +125,7 @@ class Script:
 
     def names(self) -> list[str]:
         with self.lock:
-            return [n for n, _ in self.calls if n != "update_run_status"]
+            return [n for n, _ in self.calls if n != d.UPDATE_RUN_STATUS.name]
 
     def payloads(self, name: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -151,7 +146,7 @@ def _register(name: str) -> None:
     app.activity_trigger(input_name="payload")(app.function_name(name)(activity))
 
 
-for _name in default_behaviours():
-    _register(_name)
+for _activity in d.ACTIVITIES:
+    _register(_activity.name)
 
 FUNCTIONS = app.get_functions()

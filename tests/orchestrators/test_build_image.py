@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from shared.models.build import DeployOutput, PhaseError, PollOutput, StepOutcome, TargetResult
+from shared.models.build import PhaseError, StepOutcome, TargetResult
+from shared.models.durable import DeployOutput, Polled, RegionChecked, RegionState, TargetChecked
 from tests.orchestrators.conftest import FAST, Harness, build_input, template
-from tests.orchestrators.scripted_app import Behaviour
+from tests.orchestrators.scripted_app import Behaviour, checked_step
 
 PHASES = [
     "resolve_source",
@@ -32,15 +33,15 @@ def test_happy_path_runs_every_phase_in_aib_order_and_cleans_up_once(harness: Ha
     harness.start(build_input())
     output = harness.finish()
 
-    assert output["runState"] == "Succeeded"
+    assert output["run_state"] == "Succeeded"
     names = harness.script.names()
     first = [n for n in names if n not in ("check_region", "check_distribute", "start_distribute")]
     assert first[:8] == [*PHASES, "start_step", "check_step"]
     assert names.index("generalize_vm") < names.index("start_distribute")
-    assert names.index("record_outputs") < names.index("cleanup_build_vm")
-    assert names.count("cleanup_build_vm") == 1
+    assert names.index("record_outputs") < names.index("delete_build_vm")
+    assert names.count("delete_build_vm") == 1
     assert "undo_distribute" not in names
-    assert sorted(p["key"] for p in harness.script.payloads("check_region")) == [
+    assert sorted(p["region"] for p in harness.script.payloads("check_region")) == [
         "eastus",
         "japaneast",
         "westeurope",
@@ -62,7 +63,7 @@ def test_a_permanent_error_at_each_early_phase_fails_the_run_and_undoes_what_was
         "deploy_build_vm": lambda p: DeployOutput(
             error=PhaseError(code="Boom", message="it broke")
         ).model_dump(),
-        "check_deployment": lambda p: PollOutput(
+        "check_deployment": lambda p: Polled(
             done=True, succeeded=False, error=PhaseError(code="Boom", message="it broke")
         ).model_dump(),
         "stage_artifacts": lambda p: {"error": error()},
@@ -71,12 +72,12 @@ def test_a_permanent_error_at_each_early_phase_fails_the_run_and_undoes_what_was
     harness.start(build_input())
     output = harness.finish()
 
-    assert output["runState"] == "Failed"
+    assert output["run_state"] == "Failed"
     assert "it broke" in output["message"]
     names = harness.script.names()
-    assert names[-1] == phase or names[-1] == "cleanup_build_vm"
+    assert names[-1] == phase or names[-1] == "delete_build_vm"
     created_vm = PHASES.index(phase) >= PHASES.index("deploy_build_vm")
-    assert ("cleanup_build_vm" in names) == created_vm
+    assert ("delete_build_vm" in names) == created_vm
     assert "start_step" not in names
 
 
@@ -85,30 +86,29 @@ def test_a_failed_customizer_names_its_index_name_exit_code_and_log_tail(harness
 
     def check_step(payload: dict[str, Any]) -> dict[str, Any]:
         ok = payload["step"]["index"] == 0
-        result = StepOutcome(succeeded=True, exit_code=0) if ok else outcome
-        return PollOutput(done=True, succeeded=ok, result=result.model_dump()).model_dump()
+        return checked_step(StepOutcome(succeeded=True, exit_code=0) if ok else outcome)
 
     harness.script.behaviours["check_step"] = check_step
     harness.start(build_input())
     output = harness.finish()
 
-    assert output["runState"] == "Failed"
+    assert output["run_state"] == "Failed"
     message = output["message"]
     assert "Shell customizer 1 'second'" in message and "exit code 3" in message
     assert "line 29" in message and "line 10" in message and "line 9\n" not in message
-    assert harness.script.names()[-1] == "cleanup_build_vm"
+    assert harness.script.names()[-1] == "delete_build_vm"
     assert "generalize_vm" not in harness.script.names()
 
 
 def test_error_handling_abort_keeps_the_build_vm_and_says_where_it_is(harness: Harness) -> None:
-    harness.script.behaviours["check_step"] = lambda p: PollOutput(
-        done=True, succeeded=False, result=StepOutcome(succeeded=False, exit_code=1).model_dump()
-    ).model_dump()
+    harness.script.behaviours["check_step"] = lambda p: checked_step(
+        StepOutcome(succeeded=False, exit_code=1)
+    )
     harness.start(build_input(template(errorHandling={"onCustomizerError": "abort"})))
     output = harness.finish()
 
-    assert output["runState"] == "Failed"
-    assert "cleanup_build_vm" not in harness.script.names()
+    assert output["run_state"] == "Failed"
+    assert "delete_build_vm" not in harness.script.names()
     assert "kilnabcd1234" in output["message"] and "kiln-admin-abcd1234" in output["message"]
     final = statuses(harness)[-1]
     assert final["kept_vm"]["vm_name"] == "kilnabcd1234"
@@ -118,7 +118,7 @@ def test_a_failed_distribute_target_gives_partially_succeeded_and_undoes_only_th
     harness: Harness,
 ) -> None:
     def check_distribute(payload: dict[str, Any]) -> dict[str, Any]:
-        target = payload["data"]["target"]
+        target = payload["target"]
         ok = target["run_output_name"] != "managed"
         result = TargetResult(
             run_output_name=target["run_output_name"],
@@ -126,77 +126,79 @@ def test_a_failed_distribute_target_gives_partially_succeeded_and_undoes_only_th
             succeeded=ok,
             error=None if ok else PhaseError(code="ImageFailed", message="quota exceeded"),
         )
-        return PollOutput(done=True, succeeded=ok, result=result.model_dump()).model_dump()
+        return TargetChecked(done=True, succeeded=ok, result=result).model_dump(mode="json")
 
     harness.script.behaviours["check_distribute"] = check_distribute
     harness.start(build_input())
     output = harness.finish()
 
-    assert output["runState"] == "PartiallySucceeded"
+    assert output["run_state"] == "PartiallySucceeded"
     assert "managed: quota exceeded" in output["message"]
     undone = [p["target"]["run_output_name"] for p in harness.script.payloads("undo_distribute")]
     assert undone == ["managed"]
     names = harness.script.names()
-    assert names.index("undo_distribute") < names.index("cleanup_build_vm")
+    assert names.index("undo_distribute") < names.index("delete_build_vm")
 
 
 def test_a_region_that_fails_is_retried_once_and_then_reported(harness: Harness) -> None:
     def check_region(payload: dict[str, Any]) -> dict[str, Any]:
-        if payload["key"] == "japaneast":
-            return PollOutput(done=True, succeeded=False, state="Failed").model_dump()
-        return PollOutput(done=True, succeeded=True, state="Completed").model_dump()
+        region = RegionState(region=payload["region"], state="Completed")
+        if payload["region"] == "japaneast":
+            failed = region.model_copy(update={"state": "Failed"})
+            return RegionChecked(done=True, succeeded=False, state="Failed", region=failed).model_dump()
+        return RegionChecked(done=True, succeeded=True, state="Completed", region=region).model_dump()
 
     harness.script.behaviours["check_region"] = check_region
     harness.start(build_input())
     output = harness.finish()
 
-    assert [p["key"] for p in harness.script.payloads("retry_region")] == ["japaneast"]
+    assert [p["region"] for p in harness.script.payloads("retry_region")] == ["japaneast"]
     gallery = next(t for t in output["targets"] if t["run_output_name"] == "gallery")
     assert gallery["succeeded"] is False and gallery["regions"]["japaneast"] == "Failed"
     assert gallery["regions"]["eastus"] == "Completed"
-    assert output["runState"] == "PartiallySucceeded"
+    assert output["run_state"] == "PartiallySucceeded"
 
 
 def test_cancel_during_customization_cleans_up_and_ends_canceled(harness: Harness) -> None:
-    harness.script.behaviours["check_step"] = lambda p: PollOutput(done=False).model_dump()
+    harness.script.behaviours["check_step"] = lambda p: Polled(done=False).model_dump()
     harness.start(build_input())
     harness.wait_until_called("check_step")
     assert harness.engine.raise_event("run-1", "cancel", "null") == "accepted"
     output = harness.finish()
 
-    assert output["runState"] == "Canceled"
+    assert output["run_state"] == "Canceled"
     # The poller of the interrupted step may still be asking; the run's own last act is the cleanup.
-    assert [n for n in harness.script.names() if n != "check_step"][-1] == "cleanup_build_vm"
+    assert [n for n in harness.script.names() if n != "check_step"][-1] == "delete_build_vm"
     states = [s.get("run_state") for s in statuses(harness)]
     assert states.index("Canceling") < states.index("Canceled")
 
 
 def test_cancel_during_distribution_undoes_targets_newest_first_then_the_vm(harness: Harness) -> None:
-    harness.script.behaviours["check_region"] = lambda p: PollOutput(done=False).model_dump()
+    harness.script.behaviours["check_region"] = lambda p: Polled(done=False).model_dump()
     harness.start(build_input())
     harness.wait_until_called("check_region")
     harness.engine.raise_event("run-1", "cancel", "null")
     output = harness.finish()
 
-    assert output["runState"] == "Canceled"
+    assert output["run_state"] == "Canceled"
     undone = [p["target"]["run_output_name"] for p in harness.script.payloads("undo_distribute")]
     assert undone == ["gallery", "managed"]
-    assert [n for n in harness.script.names() if n != "check_region"][-1] == "cleanup_build_vm"
+    assert [n for n in harness.script.names() if n != "check_region"][-1] == "delete_build_vm"
 
 
 def test_the_build_timeout_ends_the_run_failed_with_a_message_that_says_so(harness: Harness) -> None:
-    harness.script.behaviours["check_step"] = lambda p: PollOutput(done=False).model_dump()
+    harness.script.behaviours["check_step"] = lambda p: Polled(done=False).model_dump()
     timing = FAST.model_copy(update={"timeout_scale": 1 / 600})  # 10 minutes -> 1 second
     harness.start(build_input(template(buildTimeoutInMinutes=10), timing=timing))
     output = harness.finish()
 
-    assert output["runState"] == "Failed"
+    assert output["run_state"] == "Failed"
     assert (
         "context deadline exceeded" in output["message"]
         and "buildTimeoutInMinutes (10 minutes)" in output["message"]
     )
     assert "during customize" in output["message"]
-    assert [n for n in harness.script.names() if n != "check_step"][-1] == "cleanup_build_vm"
+    assert [n for n in harness.script.names() if n != "check_step"][-1] == "delete_build_vm"
 
 
 def test_validation_failure_with_continue_distribute_still_distributes_but_reports_failed(
@@ -204,9 +206,7 @@ def test_validation_failure_with_continue_distribute_still_distributes_but_repor
 ) -> None:
     def check_step(payload: dict[str, Any]) -> dict[str, Any]:
         ok = payload["step"]["phase"] != "validate"
-        return PollOutput(
-            done=True, succeeded=ok, result=StepOutcome(succeeded=ok, exit_code=0 if ok else 7).model_dump()
-        ).model_dump()
+        return checked_step(StepOutcome(succeeded=ok, exit_code=0 if ok else 7))
 
     harness.script.behaviours["check_step"] = check_step
     validate = {
@@ -216,7 +216,7 @@ def test_validation_failure_with_continue_distribute_still_distributes_but_repor
     harness.start(build_input(template(validate=validate)))
     output = harness.finish()
 
-    assert output["runState"] == "Failed"
+    assert output["run_state"] == "Failed"
     assert "start_distribute" in harness.script.names()
     assert "exit code 7" in output["message"]
 
@@ -226,11 +226,11 @@ def test_source_validation_only_validates_without_customizing_or_distributing(ha
     harness.start(build_input(template(validate=validate)))
     output = harness.finish()
 
-    assert output["runState"] == "Succeeded"
+    assert output["run_state"] == "Succeeded"
     steps = [p["step"]["phase"] for p in harness.script.payloads("start_step")]
     assert steps == ["validate"]
     assert "start_distribute" not in harness.script.names()
-    assert harness.script.names()[-1] == "cleanup_build_vm"
+    assert harness.script.names()[-1] == "delete_build_vm"
 
 
 def test_windows_update_runs_rounds_with_restarts_until_no_update_remains(harness: Harness) -> None:
@@ -238,14 +238,12 @@ def test_windows_update_runs_rounds_with_restarts_until_no_update_remains(harnes
 
     def check_step(payload: dict[str, Any]) -> dict[str, Any]:
         if payload["step"]["kind"] != "WindowsUpdate":
-            return PollOutput(
-                done=True, succeeded=True, result=StepOutcome(succeeded=True).model_dump()
-            ).model_dump()
+            return checked_step(StepOutcome(succeeded=True))
         installed, remaining, reboot = next(rounds)
         outcome = StepOutcome(
             succeeded=True, updates_installed=installed, updates_remaining=remaining, needs_restart=reboot
         )
-        return PollOutput(done=True, succeeded=True, result=outcome.model_dump()).model_dump()
+        return checked_step(outcome)
 
     harness.script.behaviours["check_step"] = check_step
     customize = [
@@ -255,7 +253,7 @@ def test_windows_update_runs_rounds_with_restarts_until_no_update_remains(harnes
     harness.start(build_input(template(customize=customize)))
     output = harness.finish()
 
-    assert output["runState"] == "Succeeded"
+    assert output["run_state"] == "Succeeded"
     assert harness.script.names().count("restart_vm") == 3  # two update rounds, then the WindowsRestart step
     attempts = [
         p["attempt"] for p in harness.script.payloads("start_step") if p["step"]["kind"] == "WindowsUpdate"
@@ -268,13 +266,13 @@ def test_polling_continues_as_new_so_a_long_wait_keeps_history_bounded(harness: 
 
     def check_deployment(payload: dict[str, Any]) -> dict[str, Any]:
         calls["n"] += 1
-        return PollOutput(done=calls["n"] >= 12, succeeded=True).model_dump()
+        return Polled(done=calls["n"] >= 12, succeeded=True).model_dump()
 
     harness.script.behaviours["check_deployment"] = check_deployment
     harness.start(build_input())
     output = harness.finish()
 
-    assert output["runState"] == "Succeeded"
+    assert output["run_state"] == "Succeeded"
     assert calls["n"] == 12
     children = harness.engine.query(instance_id_prefix="run-1:")[0]
     histories = [harness.engine.get_status(c["instanceId"], show_history=True) for c in children]
@@ -291,15 +289,11 @@ def test_serial_distribution_adds_one_region_after_another_and_one_target_after_
     harness.start(serial)
     output = harness.finish()
 
-    assert output["runState"] == "Succeeded"
+    assert output["run_state"] == "Succeeded"
     starts = harness.script.payloads("start_distribute")
-    gallery = [p["target"]["spec"]["targetRegions"] for p in starts if p["target"]["type"] == "SharedImage"]
-    assert [[r["name"] for r in regions] for regions in gallery] == [
-        ["eastus"],
-        ["eastus", "westeurope"],
-        ["eastus", "westeurope", "japaneast"],
-    ]
-    assert [p["key"] for p in harness.script.payloads("check_region")] == [
+    gallery = [p["target"]["region_limit"] for p in starts if p["target"]["type"] == "SharedImage"]
+    assert gallery == [1, 2, 3]
+    assert [p["region"] for p in harness.script.payloads("check_region")] == [
         "eastus",
         "westeurope",
         "japaneast",
@@ -316,8 +310,21 @@ def test_an_enabled_workload_optimization_runs_after_the_customizers_and_before_
     harness.start(build_input(template(optimize=optimize, validate=validate)))
     output = harness.finish()
 
-    assert output["runState"] == "Succeeded"
+    assert output["run_state"] == "Succeeded"
     phases = [p["step"]["phase"] for p in harness.script.payloads("start_step")]
     assert phases == ["customize", "customize", "optimize", "validate", "generalize"]
     sub_states = [s["run_sub_state"] for s in statuses(harness) if s.get("run_sub_state")]
     assert sub_states.index("Optimizing") < sub_states.index("Validating")
+
+
+def test_an_input_of_another_kiln_version_ends_the_run_failed_without_running_a_phase(
+    harness: Harness,
+) -> None:
+    older = build_input().replace('"schema_version": 2', '"schema_version": 1')
+    assert older != build_input()
+    harness.start(older)
+    output = harness.finish()
+
+    assert output["run_state"] == "Failed" and "another version of kiln" in output["message"]
+    assert harness.script.names() == []
+    assert statuses(harness)[-1]["finished"] is True and statuses(harness)[-1]["run_state"] == "Failed"

@@ -1,17 +1,13 @@
-"""Start and stop azuresim (``python -m azuresim``) for tests and benchmarks, and a fixed-token credential."""
+"""azuresim for tests and benchmarks, started as the local stack starts it (``cli.local_procs``), and a
+fixed-token credential."""
 
 from __future__ import annotations
 
 import json
-import os
-import select
 import subprocess
-import sys
-import tempfile
-import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -19,11 +15,11 @@ from typing import Any, TypeVar
 from azure.core.exceptions import HttpResponseError
 from azure.keyvault.secrets import SecretClient
 
+from cli.local_procs import Proc
+from cli.local_procs import start_azuresim as start_azuresim_proc
 from shared.azure.credentials import StaticTokenCredential
-from tests.support.process import terminate
+from tests.support.tempdirs import new_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-READY = "AZURESIM READY "
 T = TypeVar("T")
 
 
@@ -42,12 +38,28 @@ def arm_error(exc: HttpResponseError) -> tuple[str, str]:
 class AzureSim:
     """A running azuresim process."""
 
-    process: subprocess.Popen[str]
-    base_url: str
-    ca_file: str
-    port: int
+    proc: Proc
     state_file: Path | None = None
-    stderr_path: Path | None = field(default=None)
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        return self.proc.process
+
+    @property
+    def base_url(self) -> str:
+        return str(self.proc.info["base_url"])
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.proc.info["ca_file"])
+
+    @property
+    def port(self) -> int:
+        return int(self.proc.info["port"])
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.proc.log_path
 
     def control(self, method: str, path: str, json_body: Any = None) -> Any:
         """Call the control plane (``/_sim/...``); returns the parsed JSON answer or None."""
@@ -84,9 +96,7 @@ class AzureSim:
 
     def stop(self) -> None:
         """Stop it with SIGTERM (it writes its state file on the way out); SIGKILL after 10 s."""
-        terminate(self.process)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        self.proc.stop(timeout=10)
 
     def __enter__(self) -> AzureSim:
         return self
@@ -110,40 +120,13 @@ def start_azuresim(
 
     The answer is a context manager that stops it: ``with start_azuresim(...) as sim:``.
     """
-    ca_dir = Path(tempfile.mkdtemp(prefix="azuresim-test-"))
-    args = [sys.executable, "-m", "azuresim", "--port", str(port), "--ca-out", str(ca_dir / "ca.pem")]
-    args += ["--latency-scale", str(latency_scale)]
-    if state_file is not None:
-        args += ["--state-file", str(state_file)]
-    if storage_connection_string:
-        args += ["--storage-connection-string", storage_connection_string]
-    args += extra_args or []
-    stderr_path = ca_dir / "stderr.log"
-    with stderr_path.open("w") as stderr:
-        proc = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    info = _ready_line(proc, stderr_path, timeout)
-    return AzureSim(proc, info["base_url"], info["ca_file"], info["port"], state_file, stderr_path)
-
-
-def _ready_line(proc: subprocess.Popen[str], stderr_path: Path, timeout: float) -> dict[str, Any]:
-    """The JSON of azuresim's ready line; the process is killed when none comes in ``timeout`` seconds."""
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if ready:
-            line = proc.stdout.readline()
-            if line.startswith(READY):
-                info: dict[str, Any] = json.loads(line[len(READY) :])
-                return info
-        if proc.poll() is not None:
-            raise RuntimeError(f"azuresim exited early: {stderr_path.read_text()}")
-    proc.kill()
-    raise RuntimeError("azuresim did not become ready in time")
+    proc = start_azuresim_proc(
+        new_dir("azuresim-test-"),
+        storage=storage_connection_string,
+        latency_scale=latency_scale,
+        state_file=state_file,
+        port=port,
+        extra_args=extra_args,
+        timeout=timeout,
+    )
+    return AzureSim(proc, state_file)

@@ -1,91 +1,40 @@
-"""Start and stop Azurite (the Azure Storage emulator from npm) for tests and local runs."""
+"""Azurite (the Azure Storage emulator from npm) for tests and benchmarks, started as the local stack starts
+it (``cli.local_procs``), in memory."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from tests.support.process import terminate
+from cli.local_procs import AZURITE_ACCOUNT, AZURITE_KEY, Proc, free_port
+from cli.local_procs import start_azurite as start_azurite_proc
+from tests.support.tempdirs import new_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT = "devstoreaccount1"
-# Azurite's documented, well-known development key (not a secret).
-KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def azurite_binary() -> str:
-    local = ROOT / "node_modules" / ".bin" / "azurite-blob"
-    if local.exists():
-        return str(local)
-    found = shutil.which("azurite-blob")
-    if found is None:
-        raise RuntimeError("azurite-blob not found: run scripts/setup.sh (it installs Azurite from npm)")
-    return found
+ACCOUNT, KEY = AZURITE_ACCOUNT, AZURITE_KEY
+__all__ = ["ACCOUNT", "KEY", "Azurite", "free_port", "start_azurite"]
 
 
 @dataclass
 class Azurite:
     """A running Azurite blob service."""
 
-    port: int
-    process: subprocess.Popen[bytes]
+    proc: Proc
+
+    @property
+    def port(self) -> int:
+        return int(self.proc.info["port"])
 
     @property
     def blob_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/{ACCOUNT}"
+        return str(self.proc.info["blobEndpoint"])
 
     @property
     def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
-            f"BlobEndpoint={self.blob_endpoint};"
-        )
+        return str(self.proc.info["connectionString"])
 
     def stop(self) -> None:
-        terminate(self.process)
+        self.proc.stop()
 
 
-def start_azurite(port: int | None = None, location: Path | None = None, timeout: float = 30.0) -> Azurite:
-    """Start azurite-blob on 127.0.0.1 and wait until it accepts connections.
-
-    In memory unless ``location`` is given (Azurite cannot combine the two).
-    """
-    port = port or free_port()
-    args = [
-        azurite_binary(),
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        str(port),
-        "--skipApiVersionCheck",
-        "--disableTelemetry",
-        "--loose",
-    ]
-    if location is None:
-        args.append("--inMemoryPersistence")
-    else:
-        location.mkdir(parents=True, exist_ok=True)
-        args += ["--location", str(location)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"azurite exited early with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return Azurite(port=port, process=proc)
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("azurite did not start in time")
+def start_azurite(port: int | None = None, timeout: float = 30.0) -> Azurite:
+    """Start azurite-blob on 127.0.0.1, in memory, and wait until it accepts connections."""
+    return Azurite(start_azurite_proc(new_dir("azurite-"), in_memory=True, port=port, timeout=timeout))

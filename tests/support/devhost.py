@@ -1,20 +1,19 @@
-"""Run ``python -m devhost serve`` as a subprocess for tests (any app directory)."""
+"""devhost (``python -m devhost serve``) for tests and benchmarks, any app directory, started as the local
+stack starts it (``cli.local_procs``): its ready line on stdout, its JSON log lines in its state folder."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from cli.local_procs import REPO, Proc, StackError, ready_line, spawn
+from tests.support.tempdirs import new_dir
+
+__all__ = ["REPO", "Devhost", "DevhostError", "start_devhost"]
 
 
 class DevhostError(RuntimeError):
@@ -22,7 +21,7 @@ class DevhostError(RuntimeError):
 
 
 class Devhost:
-    """A running devhost subprocess; ``stderr_lines`` collects its JSON log lines."""
+    """A running devhost; ``stderr_lines`` are the JSON log lines it wrote so far."""
 
     def __init__(
         self, app_dir: Path, args: list[str], env: dict[str, str], state_dir: Path, ready_timeout: float
@@ -32,10 +31,9 @@ class Devhost:
         self._args = args
         self._env = env
         self._ready_timeout = ready_timeout
-        self.stderr_lines: list[str] = []
         self.ready: dict[str, Any] = {}
-        self.process: subprocess.Popen[str] | None = None
-        self._launch()
+        self.proc: Proc | None = None
+        self._launch(append=False)
 
     # -- public surface used by other areas' tests ------------------------------------------------
     @property
@@ -49,6 +47,10 @@ class Devhost:
     @property
     def ca_file(self) -> str | None:
         return self.ready.get("caFile")
+
+    @property
+    def process(self) -> Any:
+        return self.proc.process if self.proc else None
 
     @property
     def keys(self) -> dict[str, Any]:
@@ -66,10 +68,14 @@ class Devhost:
     def system_key(self, name: str) -> str:
         return str(self.keys["systemKeys"][name])
 
+    @property
+    def stderr_lines(self) -> list[str]:
+        return self.proc.log_lines() if self.proc else []
+
     def log_records(self) -> list[dict[str, Any]]:
         """The JSON lines devhost wrote on stderr so far."""
         records = []
-        for line in list(self.stderr_lines):
+        for line in self.stderr_lines:
             try:
                 records.append(json.loads(line))
             except ValueError:
@@ -78,26 +84,20 @@ class Devhost:
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM and wait (SIGKILL if it does not exit)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if self.proc is not None:
+            self.proc.stop(timeout)
 
     def kill(self) -> None:
         """SIGKILL: the crash the restart tests simulate."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+        if self.proc is not None:
+            self.proc.kill()
 
     def restart(self) -> None:
-        """Start again on the same state dir and port (after ``stop`` or ``kill``)."""
+        """Start again on the same state dir and port (after ``stop`` or ``kill``); the log is kept."""
         self.stop()
         port = self.base_url.rsplit(":", 1)[1]
         self._args = _with_option(self._args, "--port", port)
-        self._launch()
+        self._launch(append=True)
 
     def __enter__(self) -> Devhost:
         return self
@@ -105,24 +105,13 @@ class Devhost:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- internals --------------------------------------------------------------------------------
-    def _launch(self) -> None:
-        cmd = [sys.executable, "-m", "devhost", "serve", *self._args]
-        self.process = subprocess.Popen(
-            cmd, cwd=REPO, env=self._env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        threading.Thread(target=self._pump_stderr, args=(self.process,), daemon=True).start()
-        line = _read_line(self.process, self._ready_timeout)
-        if not line:
-            self.kill()
-            tail = "\n".join(self.stderr_lines[-30:])
-            raise DevhostError(f"devhost did not become ready:\n{tail}")
-        self.ready = json.loads(line)
-
-    def _pump_stderr(self, process: subprocess.Popen[str]) -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            self.stderr_lines.append(line.rstrip("\n"))
+    def _launch(self, *, append: bool) -> None:
+        args = [sys.executable, "-m", "devhost", "serve", *self._args]
+        self.proc = spawn("devhost", args, self.state_dir, self._env, append=append)
+        try:
+            self.ready = json.loads("{" + ready_line(self.proc, prefix="{", timeout=self._ready_timeout))
+        except StackError as exc:
+            raise DevhostError(str(exc)) from None
 
 
 def start_devhost(
@@ -140,7 +129,7 @@ def start_devhost(
     ready_timeout: float = 60.0,
 ) -> Devhost:
     """Start devhost on free ports for ``app_dir``; the caller stops it (or uses ``with``)."""
-    state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="devhost-state-"))
+    state = Path(state_dir) if state_dir else new_dir("devhost-state-")
     args = ["--app-dir", str(app_dir), "--state-dir", str(state), "--port", "0", "--rpc-port", "0"]
     options = {
         "--function-key": function_key,
@@ -155,8 +144,8 @@ def start_devhost(
     if https:
         args.append("--https")
     args += extra_args or []
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), full_env.get("PYTHONPATH")]))
+    full_env = {**(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     return Devhost(Path(app_dir), args, full_env, state, ready_timeout)
 
 
@@ -165,23 +154,3 @@ def _with_option(args: list[str], flag: str, value: str) -> list[str]:
     index = out.index(flag)
     out[index + 1] = value
     return out
-
-
-def _read_line(process: subprocess.Popen[str], timeout: float) -> str | None:
-    """The first stdout line (the ready JSON), or None on exit/timeout; later stdout is drained."""
-    first: list[str] = []
-    arrived = threading.Event()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if not first:
-                first.append(line)
-                arrived.set()
-        arrived.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + timeout
-    while not arrived.wait(0.05) and time.monotonic() < deadline and process.poll() is None:
-        pass
-    return first[0] if first and first[0].strip() else None

@@ -10,8 +10,6 @@ customizers and scriptUris download something real without leaving this machine.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -22,9 +20,9 @@ from typing import Any
 import pytest
 
 from cli.client import KilnClient
+from cli.local_artifacts import ArtifactServer
 from cli.local_procs import REPO, start_devhost, wait_healthy
 from cli.local_stack import LocalStack
-from tests.support.artifacts import ArtifactServer
 from tests.support.sim_control import SimControl
 
 TERMINAL = frozenset({"Succeeded", "PartiallySucceeded", "Failed", "Canceled"})
@@ -35,12 +33,18 @@ class KilnStack(LocalStack, SimControl):
 
     def __init__(self, state_dir: Path, *, latency_scale: float = 0.001) -> None:
         super().__init__(state_dir, latency_scale=latency_scale, app_dir=REPO)
-        self.artifacts = ArtifactServer(state_dir / "artifacts-ca.pem")
+        self._artifacts: ArtifactServer | None = None
         self._client: KilnClient | None = None
+
+    @property
+    def artifacts(self) -> ArtifactServer:
+        """The HTTPS artifact server on 127.0.0.1 (started with the stack) whose CA devhost trusts."""
+        assert self._artifacts is not None, "the stack is not started"
+        return self._artifacts
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self, *, log: Any = None) -> KilnStack:
-        self.artifacts.start()
+        self._artifacts = ArtifactServer(self.state / "artifacts")
         try:
             super().start(log=log or (lambda _line: None))
             self.seed()
@@ -55,13 +59,11 @@ class KilnStack(LocalStack, SimControl):
 
     def kiln_settings(self) -> dict[str, str]:
         # devhost's default TLS context (the artifact fetcher's) trusts the artifact server's CA.
-        return {**super().kiln_settings(), "SSL_CERT_FILE": str(self.artifacts.ca_file)}
+        return {**super().kiln_settings(), "SSL_CERT_FILE": str(self.artifacts.bundle)}
 
     def kill_devhost(self) -> None:
         """SIGKILL devhost: the crash a restart must survive."""
-        proc = self.proc("devhost")
-        proc.process.kill()
-        proc.process.wait(10)
+        self.proc("devhost").kill()
 
     def restart_devhost(self) -> None:
         """Start devhost again on the same state directory (its history, keys and TLS material)."""
@@ -69,7 +71,9 @@ class KilnStack(LocalStack, SimControl):
         if old.alive():
             old.stop()
         storage = self.proc("azurite").info["connectionString"]
-        new = start_devhost(self.state, storage=storage, env=self.kiln_settings(), app_dir=self.app_dir)
+        new = start_devhost(
+            self.state, storage=storage, env=self.kiln_settings(), app_dir=self.app_dir, append=True
+        )
         self.procs[self.procs.index(old)] = new
         wait_healthy(new.info["baseUrl"] + "/healthz", ca_file=new.info.get("caFile"))
         self._client = None
@@ -179,13 +183,10 @@ def start_stack(state_dir: Path) -> KilnStack:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[KilnStack]:
-    """A started, seeded stack for one test module, on its own state directory, stopped and removed after."""
-    # Not tmp_path: the state must outlive other pytest sessions' cleanup of old numbered temp dirs.
-    state = Path(tempfile.mkdtemp(prefix="kiln-e2e-"))
-    running = start_stack(state)
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KilnStack]:
+    """A started, seeded stack for one test module, on its own state directory (removed by pytest)."""
+    running = start_stack(tmp_path_factory.mktemp("stack"))
     try:
         yield running
     finally:
         running.stop()
-        shutil.rmtree(state, ignore_errors=True)

@@ -12,7 +12,7 @@ import requests
 from tests.devhost.server.conftest import TESTAPP
 from tests.support.devhost import Devhost, start_devhost
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 
 FAN_OUT = 3
 EXPECTED = sum(range(FAN_OUT)) + 100  # see `restartable` in the test app

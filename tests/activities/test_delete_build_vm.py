@@ -1,4 +1,4 @@
-"""cleanup_build_vm: dependency order, in-use conflicts answered with another round, never raising."""
+"""delete_build_vm: dependency order, in-use conflicts answered with another round, never raising."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from activities import delete_build_vm as cleanup
 from activities import deploy_vm, preflight, staging_group
 from activities.support.deployment_template import BuildVmNames
 from shared.errors import PermanentAzureError, TransientAzureError
-from shared.models.build import DeployInput, PreflightInput, StagingInput, UndoInput
+from shared.models.durable import DeployInput, PreflightInput, StagingInput, UndoInput
 from tests.activities.support import deployed, linux_template, resolved, run_ref, world
 from tests.fakes import FakeAzure
 
