@@ -250,6 +250,9 @@ module topic 'modules/event-topic.bicep' = {
     name: reuseTopic ? existingSystemTopicName : 'evgt-kiln-${token}'
     tags: tags
   }
+  dependsOn: [
+    rg
+  ]
 }
 
 // The topic's identity writes undeliverable events to the dead-letter container (shared keys are off).
