@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything kiln's local stack, tests and benchmarks need into .venv and node_modules.
+# Installs everything kiln's local stack, tests and benchmarks need into .venv and node_modules, and checkov
+# (the static checker of infra/) into a venv of its own, .venv-checkov, whose pins would fight kiln's.
 # Idempotent: it re-installs only when requirements or package.json changed since the last run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,24 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e . >&2
   echo "$want" > "$stamp"
+fi
+
+if [ ! -x .venv-checkov/bin/python ]; then
+  "$PY" -m venv .venv-checkov
+fi
+ckv_stamp=.venv-checkov/.kiln-installed
+ckv_want=$(sha256sum requirements-checkov.txt | cut -d' ' -f1)
+if [ ! -x .venv-checkov/bin/checkov ] || [ ! -f "$ckv_stamp" ] || [ "$(cat "$ckv_stamp")" != "$ckv_want" ]; then
+  echo "[setup] installing checkov into .venv-checkov" >&2
+  ckv_log=$(mktemp)
+  if ! .venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt \
+    >"$ckv_log" 2>&1; then
+    cat "$ckv_log" >&2
+    rm -f "$ckv_log"
+    exit 1
+  fi
+  rm -f "$ckv_log"
+  echo "$ckv_want" > "$ckv_stamp"
 fi
 
 npm_stamp=node_modules/.kiln-installed
