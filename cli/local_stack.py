@@ -239,6 +239,11 @@ def stop_recorded(state: Path) -> list[str]:
     return stopped
 
 
+def default_state(command: str) -> Path:
+    """The demo empties its folder at each start: it has its own, never the one ``up`` keeps."""
+    return DEFAULT_DEMO_STATE if command == "demo" else DEFAULT_STATE
+
+
 def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -253,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--example", action="append", default=[], help="demo: only these examples (stems)")
     args = parser.parse_args(argv)
     if args.state_dir is None:
-        args.state_dir = DEFAULT_DEMO_STATE if args.command == "demo" else DEFAULT_STATE
+        args.state_dir = default_state(args.command)
     # Closing the terminal (SIGHUP) stops the stack as SIGTERM and Ctrl-C do: nothing is left orphaned.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate_as_interrupt)

@@ -20,9 +20,9 @@ NEEDED = ("requests", "aiohttp", "pydantic", "azure.functions")
 SETUP_HINT = "run scripts/setup.sh (it creates .venv), then `. .venv/bin/activate`"
 
 
-def missing_modules(names: tuple[str, ...] = NEEDED) -> list[str]:
+def missing_modules(names: tuple[str, ...] | None = None) -> list[str]:
     found = []
-    for name in names:
+    for name in NEEDED if names is None else names:
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
