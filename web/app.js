@@ -480,10 +480,11 @@ function buildRows(p, template, events, observed, now) {
   const dStart = distribute ? parseTime(distribute.startTime) : null;
   const dEnd = distribute ? parseTime(distribute.endTime) : null;
   const targets = new Map((p.targets || []).map((t) => [t.runOutputName, t]));
-  for (const d of tp.distribute || []) if (!targets.has(d.runOutputName)) targets.set(d.runOutputName, { runOutputName: d.runOutputName, type: d.type, state: "Pending", regions: {} });
+  for (const d of tp.distribute || []) if (!targets.has(d.runOutputName)) targets.set(d.runOutputName, { runOutputName: d.runOutputName, type: d.type, state: null, regions: {} });
   const declared = new Map((tp.distribute || []).map((d) => [d.runOutputName, declaredRegions(d)]));
   for (const t of targets.values()) {
-    const state = t.state === "Running" || !t.state ? (dStart ? "Running" : "Pending") : t.state;
+    // A target the run has not reported yet runs from the start of distribute (kiln starts them all at once).
+    const state = t.state === "Running" || !t.state ? (dStart && !dEnd ? "Running" : "Pending") : t.state;
     // The template names the regions; until the run reports one, it replicates while its target runs.
     const waiting = state === "Running" ? "Replicating" : "Pending";
     t.regions = { ...Object.fromEntries((declared.get(t.runOutputName) || []).map((r) => [r, waiting])), ...(t.regions || {}) };
