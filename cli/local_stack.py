@@ -281,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     except StackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # `up` stopped while it started: what had started is stopped already
+        print("\ninterrupted: nothing of the local stack is left running", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

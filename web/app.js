@@ -4,6 +4,7 @@
 const API_VERSION = "2025-10-01";
 const PROVIDER = "providers/Microsoft.VirtualMachineImages";
 const POLL_MS = 1000;
+const LIST_POLL_MS = 3000;
 const TERMINAL = new Set(["Succeeded", "PartiallySucceeded", "Failed", "Canceled"]);
 const DONE = new Set(["Succeeded", "Completed", "Skipped"]);
 const FAILED = new Set(["Failed", "TimedOut", "Canceled", "Cancelled"]);
@@ -174,8 +175,8 @@ function failure(main, error) {
   main.append(el("p", { class: "error-box" }, `kiln answered: ${error.message}`));
 }
 
-// A page refresh loop: `draw` runs now and then every POLL_MS until it returns false or the page changed.
-async function poll(gen, draw) {
+// A page refresh loop: `draw` runs now and then every `interval` ms until it returns false or the page changed.
+async function poll(gen, draw, interval = POLL_MS) {
   while (gen === current()) {
     let again = false;
     try {
@@ -186,7 +187,7 @@ async function poll(gen, draw) {
       again = true;
     }
     if (!again) return;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, interval));
   }
 }
 
@@ -209,7 +210,7 @@ async function templatesPage(main, sub, gen) {
     if (gen !== current()) return false;
     holder.replaceChildren(templatesTable(sub, rows));
     return rows.some(({ run }) => run && !TERMINAL.has(run.properties.runState));
-  });
+  }, LIST_POLL_MS); // each template costs two calls: the list refreshes less often than a run
 }
 
 function templatesTable(sub, rows) {
@@ -570,6 +571,9 @@ function errorBoxes(p, template) {
         error.target ? el("span", { class: "where" }, ` target ${error.target}`) : null,
         el("pre", {}, error.message || "")));
     }
+  }
+  if (!boxes.length && (p.runState === "Failed" || p.runState === "Canceled")) {
+    boxes.push(el("div", { class: "error-box" }, el("strong", {}, `Run${p.runState}`), el("pre", {}, p.message || "")));
   }
   return boxes.length ? [el("h2", {}, "Errors"), ...boxes] : [];
 }
