@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from cli import config
-from cli.client import KilnClient
+from cli.client import ApiError, KilnClient
 from cli.output import guarded, print_json, table
 from cli.progress import state_words
 from cli.template_files import FoundTemplate, TemplateFileError, read_template_file
@@ -29,7 +30,9 @@ READ_ONLY_PROPERTIES = (
 
 def register(subparsers: Any) -> None:
     """Add ``template`` and its subcommands to the ``kiln`` parser."""
-    parser = subparsers.add_parser("template", help="create, show, list and delete image templates")
+    parser = subparsers.add_parser(
+        "template", help="create, show, list, update, export and delete image templates"
+    )
     commands = parser.add_subparsers(dest="template_command", metavar="ACTION", required=True)
 
     create = commands.add_parser("create", help="create image templates from a file (PUT)")
@@ -108,14 +111,31 @@ def create_templates(client: KilnClient, args: argparse.Namespace, out: TextIO) 
     for name, found in templates_in(args.file, params, args.name):
         for note in found.notes:
             print(f"note: {note}", file=out)
-        resp = client.request(
-            "PUT", client.template_path(name), json=found.body, params={"api-version": found.api_version}
-        )
+        try:
+            resp = client.request(
+                "PUT", client.template_path(name), json=found.body, params={"api-version": found.api_version}
+            )
+        except ApiError as exc:
+            if exc.status == 409 and "Update/Upgrade" in exc.message:
+                exc.details.append(
+                    {"target": "hint", "message": update_hint(name, args), "code": "UseUpdate"}
+                )
+            raise
         body = resp.json() if resp.content else {}
         state = (body.get("properties") or {}).get("provisioningState", "?")
         verb = "created" if resp.status_code == 201 else "unchanged (the same template exists)"
         print(f"{verb} {name} ({state}): {body.get('id', '')}", file=out)
     return 0
+
+
+def update_hint(name: str, args: argparse.Namespace) -> str:
+    """What to run when a changed template is refused with AIB's 409."""
+    command = f"kiln template update {name} --from {shlex.quote(args.file)}"
+    command += "".join(f" --param {shlex.quote(p)}" for p in args.param)
+    return (
+        f"`{command}` applies its tags, identity, distribute and vmProfile; any other change needs "
+        f"`kiln template delete {name}` first"
+    )
 
 
 def show_template(client: KilnClient, args: argparse.Namespace, out: TextIO) -> int:

@@ -98,6 +98,10 @@ def test_a_different_body_under_an_existing_name_prints_the_409_conflict(
     assert code == 1
     assert err.startswith("error: Conflict: ")
     assert "Update/Upgrade of image templates is currently not supported" in err
+    assert (
+        f"  hint: `kiln template update same --from {OTHER}` applies its tags, identity, distribute and "
+        "vmProfile; any other change needs `kiln template delete same` first [UseUpdate]"
+    ) in err
     assert "  HTTP 409 (PUT " in err
 
 
