@@ -22,6 +22,10 @@ const ops = {
   url: () => page.url(),
   screenshot: ({ path, fullPage = true }) => page.screenshot({ path, fullPage }).then(() => path),
   problems: () => problems,
+  // Answer requests matching `glob` with `body` (an API this kiln does not have yet), or stop doing so.
+  answer: ({ glob, status = 200, body }) =>
+    page.route(glob, (route) => route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) })).then(() => true),
+  unanswer: ({ glob }) => page.unroute(glob).then(() => true),
 };
 
 const send = (answer) => process.stdout.write(JSON.stringify(answer) + "\n");

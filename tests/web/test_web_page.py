@@ -225,3 +225,40 @@ def test_a_failed_run_shows_the_customizer_that_failed(
     assert "exit code 7" in browser.text("#log")
     browser.screenshot(artifacts / "run-failed.png")
     assert _errors(browser) == []
+
+
+def test_the_cycles_page_appears_when_the_patch_cycles_api_answers(
+    stack: LocalStack, browser: Browser, artifacts: Path
+) -> None:
+    # No kiln answers …/patchCycles yet (issue 13 adds it): the browser answers it, shaped as that issue says.
+    glob = "**/providers/Microsoft.VirtualMachineImages/patchCycles?*"
+    run = "t0123456789abcde-run-00007-1a2b3c"
+    cycle = {
+        "name": "saturday-0200-2026-12-05",
+        "properties": {
+            "state": "Succeeded",
+            "dueTime": "2026-12-05T02:00:00Z",
+            "started": [{"template": "ubuntu", "runId": run}],
+            "skippedUnchanged": [{"template": "web-listed"}],
+            "failed": [],
+        },
+    }
+    browser.call("answer", glob=glob, body={"value": [cycle]})
+    try:
+        browser.goto(_page(stack))
+        browser.wait("#nav-cycles")
+        browser.click("#nav-cycles")
+        browser.wait("#cycles table")
+        table = browser.text("#cycles")
+        for seen in (
+            "saturday-0200-2026-12-05",
+            "Succeeded",
+            "2026-12-05T02:00:00Z",
+            f"1: {run}",
+            "1: web-listed",
+        ):
+            assert seen in table, table
+        browser.screenshot(artifacts / "cycles.png")
+    finally:
+        browser.call("unanswer", glob=glob)
+    assert _errors(browser) == []
