@@ -230,7 +230,7 @@ def test_a_failed_run_shows_the_customizer_that_failed(
 def test_the_cycles_page_appears_when_the_patch_cycles_api_answers(
     stack: LocalStack, browser: Browser, artifacts: Path
 ) -> None:
-    # No kiln answers …/patchCycles yet (issue 13 adds it): the browser answers it, shaped as that issue says.
+    # kiln has no patch cycles yet: the browser answers …/patchCycles, shaped as their planned record.
     glob = "**/providers/Microsoft.VirtualMachineImages/patchCycles?*"
     run = "t0123456789abcde-run-00007-1a2b3c"
     cycle = {
