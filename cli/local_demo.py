@@ -13,7 +13,7 @@ from pathlib import Path
 from cli import main as kiln
 from cli.local_artifacts import ArtifactServer, localize
 from cli.local_procs import REPO, StackError, responds
-from cli.local_stack import SIMULATED, LocalStack
+from cli.local_stack import SIMULATED, LocalStack, recorded_running
 from cli.runs import INTERRUPTED
 
 EXAMPLES = REPO / "examples"
@@ -116,7 +116,7 @@ DEMO_MARK = ".kiln-demo"  # the demo empties only a folder it made itself
 
 def prepare_state(state: Path) -> None:
     """An empty state folder for the demo (so it can run again and again); never a stack made by ``up``."""
-    if (state / "pids.json").exists():
+    if recorded_running(state):
         raise StackError(
             f"a local stack recorded in {state} is running: `python -m cli.local_stack down` first"
         )
@@ -170,7 +170,7 @@ def up(args: argparse.Namespace) -> int:
     """Start the stack and leave it running; print how to use the CLI against it."""
     print(SIMULATED, flush=True)
     args.state_dir.mkdir(parents=True, exist_ok=True)
-    if (args.state_dir / "pids.json").exists():
+    if recorded_running(args.state_dir):
         raise StackError("the local stack already runs (python -m cli.local_stack down stops it)")
     stack = LocalStack(args.state_dir, latency_scale=args.latency_scale, keep_ports=True)
     stack.start()

@@ -222,6 +222,27 @@ def kept_ports(state: Path, *, log: Any = print) -> dict[str, int]:
     return ports
 
 
+def recorded_running(state: Path) -> bool:
+    """Whether a process ``pids.json`` records still runs; a record they all outlived (a reboot, a kill -9)
+    is removed with the profile that pointed at them."""
+    pids_file = state / "pids.json"
+    try:
+        pids = json.loads(pids_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    for pid in pids.values():
+        try:
+            os.kill(int(pid), 0)
+            return True
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            return True
+    pids_file.unlink(missing_ok=True)
+    (state / "kiln.env").unlink(missing_ok=True)
+    return False
+
+
 def stop_recorded(state: Path) -> list[str]:
     """``down``: SIGTERM the processes ``up`` recorded in ``pids.json`` (newest first)."""
     pids_file = state / "pids.json"

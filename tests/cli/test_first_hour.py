@@ -19,7 +19,7 @@ from cli import config, project_env
 from cli import main as kiln
 from cli.local_demo import DEMO_MARK, prepare_state
 from cli.local_procs import StackError
-from cli.local_stack import DEFAULT_DEMO_STATE, DEFAULT_STATE, default_state
+from cli.local_stack import DEFAULT_DEMO_STATE, DEFAULT_STATE, default_state, recorded_running
 from tests.cli import fake_runs_api as fake
 from tests.cli import runs_docs
 from tests.support.devhost import REPO
@@ -106,6 +106,17 @@ def test_the_demo_starts_again_from_an_empty_folder_of_its_own(tmp_path: Path) -
     (demo / "azuresim.json").write_text("{}")
     prepare_state(demo)
     assert [p.name for p in demo.iterdir()] == [DEMO_MARK]
+
+
+def test_a_record_of_processes_that_are_all_gone_does_not_block_up(tmp_path: Path) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / "pids.json").write_text(json.dumps({"azurite": gone.pid}))
+    (tmp_path / "kiln.env").write_text("export KILN_URL=https://127.0.0.1:1\n")
+    assert not recorded_running(tmp_path)
+    assert not (tmp_path / "pids.json").exists() and not (tmp_path / "kiln.env").exists()
+    (tmp_path / "pids.json").write_text(json.dumps({"azurite": gone.pid, "me": os.getpid()}))
+    assert recorded_running(tmp_path)
 
 
 # -- stale settings --------------------------------------------------------------------------------------
