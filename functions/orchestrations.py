@@ -8,19 +8,12 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrators.build_image import build_image
-from orchestrators.distribute_target import distribute_target
-from orchestrators.poll import Yields, poll_until_done
-from orchestrators.run_step import run_step
+from orchestrators.flow import Yields
 from shared.models import durable as d
 
 bp = df.Blueprint()
 Orchestrator = Callable[[df.DurableOrchestrationContext], Yields]
-ORCHESTRATORS: tuple[tuple[d.Orchestration[Any, Any], Orchestrator], ...] = (
-    (d.BUILD_IMAGE, build_image),
-    (d.RUN_STEP, run_step),
-    (d.DISTRIBUTE_TARGET, distribute_target),
-    (d.POLL_UNTIL_DONE, poll_until_done),
-)
+ORCHESTRATORS: tuple[tuple[d.Orchestration[Any, Any], Orchestrator], ...] = ((d.BUILD_IMAGE, build_image),)
 
 
 def _register(name: str, orchestrator: Orchestrator) -> None:

@@ -41,6 +41,20 @@ def decode_input(text: str | None) -> Any:
         return text
 
 
+def is_async(activity: Activity | None) -> bool:
+    """Whether the activity function is a coroutine function (the worker runs those on its event loop)."""
+    return activity is not None and inspect.iscoroutinefunction(activity.fn)
+
+
+async def invoke_async(activity: Activity, name: str, input_text: str | None) -> Outcome:
+    """Runs one async activity on the event loop; exceptions become TaskFailed fields."""
+    try:
+        value = await activity.fn(**{activity.param: decode_input(input_text)})
+        return Outcome(TASK_COMPLETED, {"Result": df_dumps(value)})
+    except Exception as exc:
+        return failure(name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
 def invoke(activity: Activity | None, name: str, input_text: str | None) -> Outcome:
     """Runs one activity; exceptions become the TaskFailed fields the real host writes."""
     try:

@@ -8,6 +8,7 @@ Activities never call the service; the composition root hands them this recorder
 from __future__ import annotations
 
 from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
+from shared.models.durable import RegionState
 from shared.service.run_control import RunService
 from shared.service.run_outputs import record_run_outputs
 from shared.store import JsonStore
@@ -29,6 +30,11 @@ class RunRecords:
             run_sub_state=props["runSubState"],
             finished=bool(doc["kiln"].get("finished")),
         )
+
+    def progress(self, run: RunRef, target: str, regions: list[RegionState]) -> None:
+        """Each region's state (and percent) on the run's target while it replicates; a finished run or a
+        run document that is gone is left alone (progress is a view, never a state change)."""
+        self._runs.progress(run.model_dump(mode="json"), target, [r.model_dump(mode="json") for r in regions])
 
     def record_outputs(self, run: RunRef, targets: list[TargetResult]) -> list[str]:
         """One runOutput per succeeded target; the names written."""
