@@ -483,6 +483,7 @@ function buildRows(p, template, events, observed, now) {
   const targets = new Map((p.targets || []).map((t) => [t.runOutputName, t]));
   for (const d of tp.distribute || []) if (!targets.has(d.runOutputName)) targets.set(d.runOutputName, { runOutputName: d.runOutputName, type: d.type, state: null, regions: {} });
   const declared = new Map((tp.distribute || []).map((d) => [d.runOutputName, declaredRegions(d)]));
+  const declaredType = new Map((tp.distribute || []).map((d) => [d.runOutputName, d.type]));
   for (const t of targets.values()) {
     // A target the run has not reported yet runs from the start of distribute (kiln starts them all at once).
     const state = t.state === "Running" || !t.state ? (dStart && !dEnd ? "Running" : "Pending") : t.state;
@@ -491,14 +492,15 @@ function buildRows(p, template, events, observed, now) {
     t.regions = { ...Object.fromEntries((declared.get(t.runOutputName) || []).map((r) => [r, waiting])), ...(t.regions || {}) };
     const seen = observed.get(`target:${t.runOutputName}`);
     const tEnd = parseTime(t.endTime) || (TERMINAL.has(state) || DONE.has(state) ? (seen && seen.since !== seen.first ? seen.since : dEnd) : null);
-    rows.push({ kind: "target", group: "Distribute", label: `${t.runOutputName} (${t.type || "?"})`, name: t.runOutputName, state, start: parseTime(t.startTime) || dStart, end: tEnd });
+    rows.push({ kind: "target", group: "Distribute", label: `${t.runOutputName} (${t.type || declaredType.get(t.runOutputName) || "?"})`, name: t.runOutputName, state, start: parseTime(t.startTime) || dStart, end: tEnd });
     for (const [region, value] of Object.entries(t.regions || {})) {
       const rState = regionState(value) || "Pending";
       const rSeen = observed.get(`region:${t.runOutputName}:${region}`);
       const detail = value && typeof value === "object" ? value : {};
       const terminal = DONE.has(rState) || FAILED.has(rState);
       const rEnd = parseTime(detail.endTime) || (terminal ? (rSeen && rSeen.since !== rSeen.first ? rSeen.since : tEnd || dEnd) : null);
-      rows.push({ kind: "region", group: "Distribute", label: `  ${region}`, name: region, target: t.runOutputName, state: rState, start: parseTime(detail.startTime) || dStart, end: rEnd, progress: detail.progress });
+      const progress = (t.regionProgress || {})[region] ?? detail.progress;
+      rows.push({ kind: "region", group: "Distribute", label: `  ${region}`, name: region, target: t.runOutputName, state: rState, start: parseTime(detail.startTime) || dStart, end: rEnd, progress });
     }
   }
   return rows;
@@ -532,7 +534,7 @@ function renderTimeline(rows, t0, now, finished) {
         title: `${row.label.trim()}: ${row.state}${row.end ? ", " + duration(row.end - row.start) : ""}`,
         "data-kind": row.kind, "data-name": row.name, "data-state": row.state,
         "data-target": row.target,
-      }, row.end ? duration(row.end - row.start) : ""));
+      }, row.end ? duration(row.end - row.start) : row.progress !== undefined && row.progress !== null ? `${row.progress}%` : ""));
     }
     out.push(el("div", { class: `tl-row ${row.kind}`, "data-kind": row.kind, "data-name": row.name, "data-state": row.state, "data-target": row.target },
       el("div", { class: "tl-label", title: row.label.trim() }, row.label.trim()),

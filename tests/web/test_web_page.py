@@ -105,7 +105,10 @@ SNAPSHOT = """(() => {
   }
   const badge = document.querySelector("#run-head .badge");
   return {state: badge ? badge.dataset.state : null, phases: bars("phase"), customizers: bars("customizer"),
-          targets: bars("target"), regions, log: (document.querySelector("#log")?.innerText || "").length};
+          targets: bars("target"), regions,
+          progress: [...document.querySelectorAll('#timeline .bar[data-kind="region"]')]
+            .some((b) => /^\\d+%$/.test(b.textContent)),
+          log: (document.querySelector("#log")?.innerText || "").length};
 })()"""
 
 
@@ -179,13 +182,19 @@ def test_a_build_started_on_the_page_draws_its_time_line_live(
     assert last["state"] == "Succeeded", last
     # The time line gained bars as phases finished, one at a time, never losing one.
     phases = [s["phases"] for s in seen]
-    assert phases == sorted(phases) and phases[0] < phases[-1] == 8, phases
+    assert phases == sorted(phases) and phases[0] < phases[-1], phases
+    names = browser.eval(
+        "[...document.querySelectorAll('#timeline .bar[data-kind=phase]')].map(b => b.dataset.name)"
+    )
+    assert {"resolve", "deploy", "customize", "generalize", "distribute", "cleanup"} <= set(names), names
+    assert len(names) == phases[-1] == len(set(names))
     assert len(set(phases)) >= 4, phases
     assert last["customizers"] == 2 and last["targets"] == 1
-    # Each region was seen replicating, and turned Completed.
+    # Each region was seen replicating (with its percentage), and turned Completed.
     assert set(last["regions"]) == {"eastus", "westeurope", "southeastasia"}
     assert set(last["regions"].values()) == {"Completed"}
     assert any(s["regions"] and set(s["regions"].values()) != {"Completed"} for s in seen), seen
+    assert any(s["progress"] for s in seen), "no region bar showed its replication percentage"
     # The log grew while the run went on.
     assert first["log"] < last["log"], (first, last)
     assert len({s["log"] for s in seen}) >= 2
