@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from shared import naming
 from shared.errors import AzureNotFound, KilnError
 from shared.service import run_documents as rd
+from shared.service.checks import printable
 from shared.service.run_control import RunService
 from shared.store import TemplateRef
 
@@ -34,13 +35,14 @@ class LogChunk:
 
 
 def parse_offset(value: str | None) -> int:
-    """The ``offset`` query parameter: a non-negative integer (400 naming it otherwise)."""
+    """The ``offset`` query parameter: ASCII digits only (``str.isdigit`` also takes '²'), else 400."""
     if value is None or value == "":
         return 0
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise KilnError(
             code="InvalidOffset",
-            message=f"The offset '{value[:40]}' is invalid: it must be a non-negative number of bytes.",
+            message=f"The offset '{printable(value[:40])}' is invalid: it must be a non-negative number "
+            "of bytes.",
             target="offset",
         )
     return int(value)

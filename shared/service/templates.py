@@ -6,7 +6,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from shared import naming
+from shared import naming, redact
 from shared.errors import Conflict, ErrorDetail, ValidationFailed
 from shared.service import contract, documents
 from shared.service.operations import Operations
@@ -72,7 +72,8 @@ class TemplateService:
             raise Conflict(
                 f"Template '{ref.name}' is being deleted; create it again once the delete finishes."
             )
-        if existing.body["spec"] != spec:
+        # Compared as shown: a GET's body (credentials redacted) PUT back is the same template.
+        if redact.artifact_uris(existing.body["spec"]) != redact.artifact_uris(spec):
             raise Conflict(IMMUTABLE_MESSAGE.format(name=ref.name))
         return PutOutcome(False, documents.render(existing.body, api_version=api_version), None)
 
@@ -84,13 +85,12 @@ class TemplateService:
         self, subscription: str, resource_group: str | None, *, api_version: str, token: str | None
     ) -> Page:
         """One page of the templates of a subscription or of one of its resource groups."""
+        prefix = keys.templates_prefix(subscription, resource_group)
         docs, next_marker = self._store.list_page(
-            keys.templates_prefix(subscription, resource_group),
-            page_size=self._page_size,
-            continuation=documents.decode_token(token),
+            prefix, page_size=self._page_size, continuation=documents.decode_token(token, prefix)
         )
         items = [documents.render(d.body, api_version=api_version) for d in docs]
-        return Page(items, documents.encode_token(next_marker))
+        return Page(items, documents.encode_token(next_marker, prefix))
 
     def patch(
         self, ref: TemplateRef, body: dict[str, Any], *, api_version: str, caller: Caller
