@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from shared.models.access import Required
 from shared.models.azure import (
     CopyState,
     DeploymentOperationInfo,
@@ -169,6 +170,19 @@ class Secrets(Protocol):
     def delete(self, *, name: str) -> None: ...
 
 
+class Access(Protocol):
+    """Azure RBAC as ARM holds it: who an identity is, and what a principal may not do (docs/security.md)."""
+
+    def principal_of(self, *, identity_id: str) -> str:
+        """The principal (object) id of a user-assigned identity; ``AzureNotFound`` when it does not exist."""
+        ...
+
+    def missing(self, *, principal_id: str, required: list[Required]) -> list[Required]:
+        """The requirements no role assigned to ``principal_id`` (at their scope or above) allows, with
+        their scope filled in where the adapter had to find it (a storage container's)."""
+        ...
+
+
 class ArtifactFetcher(Protocol):
     """Downloads a customizer's script or file from an ``https://`` URL (no credentials are sent)."""
 
@@ -214,6 +228,8 @@ class AzurePortSet(Protocol):
     def marketplace(self) -> Marketplace: ...
     @property
     def secrets(self) -> Secrets: ...
+    @property
+    def access(self) -> Access: ...
     def blobs(self, *, account_url: str | None = None) -> Blobs:
         """Blobs of kiln's own storage account (no URL) or of the account at ``account_url``."""
         ...

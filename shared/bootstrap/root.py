@@ -85,7 +85,9 @@ class Kiln:
         operations = Operations(store)
         runs = RunService(store, operations=operations, page_size=page, timing=timing_policy(settings))
         return ApiService(
-            templates=TemplateService(store, operations=operations, page_size=page),
+            templates=TemplateService(
+                store, operations=operations, page_size=page, access=lambda: self.azure.access
+            ),
             deletion=TemplateDeletion(
                 store, operations=operations, cleanup=StagingCleanup(store, azure=self.azure)
             ),

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.bootstrap import Kiln
+from shared.bootstrap import Kiln, installed
 from shared.models.build import RunRef, RunStatusUpdate
 from shared.store import TemplateRef
 from tests.api import bodies
+from tests.api.conftest import _direct_api, compose
 from tests.api.direct import DirectApi
-from tests.fakes import InMemoryDocuments
+from tests.fakes import FakeAzure, InMemoryDocuments
 
 PATH = bodies.template_path("t1")
 JSON = {"Content-Type": "application/json"}
@@ -269,3 +270,68 @@ def test_url_credentials_stay_out_of_the_durable_input_and_the_run_messages(
     for text in (run_doc.text, template.text, json.dumps(kiln.service.runs.document(ref, start.run_id))):
         assert not any(secret in text for secret in SECRETS), text
     assert "https://REDACTED@example.com" in template.json["properties"]["lastRunStatus"]["message"]
+
+
+# -- the linked access check: a caller may name only an identity it may assign -----------------------------
+CALLER = "6a3c1f6e-1111-4a2b-9c3d-5e6f7a8b9c0d"
+
+
+def _principal_headers(name: str = "alice@contoso.com") -> dict[str, str]:
+    return {"x-ms-client-principal-name": name, "x-ms-client-principal-id": CALLER}
+
+
+@pytest.fixture
+def easy_auth(documents: InMemoryDocuments, fake_azure: FakeAzure) -> Iterator[tuple[DirectApi, FakeAzure]]:
+    """kiln behind App Service authentication (the principal headers are the platform's)."""
+    with installed(compose(documents, fake_azure, trust_easy_auth=True)):
+        yield _direct_api(), fake_azure
+
+
+def _identity(body: dict[str, object]) -> str:
+    return next(iter(body["identity"]["userAssignedIdentities"]))  # type: ignore[index]
+
+
+def test_a_caller_who_may_not_assign_the_identity_gets_403_naming_it(
+    easy_auth: tuple[DirectApi, FakeAzure], documents: InMemoryDocuments
+) -> None:
+    api, azure = easy_auth
+    body = bodies.ubuntu()
+    identity = _identity(body)
+    azure.access.restrict(CALLER)
+    reply = api.put(PATH, body, headers=_principal_headers())
+    assert reply.status == 403
+    error = reply.json["error"]
+    assert error["code"] == "LinkedAuthorizationFailed"
+    assert error["target"] == "identity.userAssignedIdentities"
+    action = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+    assert f"perform action '{action}' on the linked scope(s) '{identity}'" in error["message"]
+    assert f"object id '{CALLER}'" in error["message"]
+    assert documents.snapshot() == {}  # nothing stored
+    # Managed Identity Operator on the identity's group is enough (a scope above inherits down).
+    group = identity.split("/providers/")[0]
+    azure.access.grant(CALLER, group, ["Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"])
+    assert api.put(PATH, body, headers=_principal_headers()).status == 201
+
+
+def test_a_patch_that_names_another_identity_is_checked_too(easy_auth: tuple[DirectApi, FakeAzure]) -> None:
+    api, azure = easy_auth
+    body = bodies.ubuntu()
+    assert api.put(PATH, body, headers=_principal_headers()).status == 201  # unrestricted so far
+    other = _identity(body).rsplit("/", 1)[0] + "/id-someone-elses"
+    azure.access.restrict(CALLER)
+    azure.access.grant(
+        CALLER, _identity(body), ["Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"]
+    )
+    patch = {"identity": {"type": "UserAssigned", "userAssignedIdentities": {other: {}}}}
+    refused = api.patch(PATH, patch, headers=_principal_headers())
+    assert refused.status == 403 and other in refused.json["error"]["message"]
+    assert api.patch(PATH, {"tags": {"a": "b"}}, headers=_principal_headers()).status == 200  # names none
+
+
+def test_without_app_service_authentication_the_function_key_is_the_operator(
+    api: DirectApi, fake_azure: FakeAzure
+) -> None:
+    fake_azure.access.restrict(CALLER)
+    # The headers are anyone's to send, so they decide nothing: no check, and createdBy stays "kiln".
+    reply = api.put(PATH, bodies.ubuntu(), headers=_principal_headers())
+    assert reply.status == 201 and reply.json["systemData"]["createdBy"] == "kiln"
