@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from activities import stage_artifacts, staging_group
-from activities.support.access import identity_problems
+from activities.support.access import identity_problems, subscription_problems
 from activities.support.uris import artifact_uris, is_storage_url
 from shared import redact
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
@@ -41,6 +41,7 @@ def run(inp: PreflightInput, *, ports: BuildPorts) -> PreflightOutput:
     problems: list[Problem] = []
     problems += _identities(template, ports)
     problems += identity_problems(template)(ports)  # the identity's roles (activities/support/access.py)
+    problems += subscription_problems(inp.source, inp.run.location)(ports)  # terms, vCPU quota
     problems += _destinations(template, inp.source, ports, inp.run.subscription_id)
     problems += _uris(template, ports)
     problems += _file_destinations(template, inp.source)

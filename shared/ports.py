@@ -183,6 +183,16 @@ class Access(Protocol):
         ...
 
 
+class Limits(Protocol):
+    """What the subscription allows a build before it starts: Marketplace plan terms, regional vCPU quota."""
+
+    def terms_accepted(self, *, publisher: str, offer: str, plan: str) -> bool: ...
+
+    def vcpus(self, *, location: str, vm_size: str) -> tuple[int, int] | None:
+        """(vCPUs of ``vm_size``, vCPUs still free of the region's quota); None when the size is unknown."""
+        ...
+
+
 class ArtifactFetcher(Protocol):
     """Downloads a customizer's script or file from an ``https://`` URL (no credentials are sent)."""
 
@@ -230,6 +240,8 @@ class AzurePortSet(Protocol):
     def secrets(self) -> Secrets: ...
     @property
     def access(self) -> Access: ...
+    @property
+    def limits(self) -> Limits: ...
     def blobs(self, *, account_url: str | None = None) -> Blobs:
         """Blobs of kiln's own storage account (no URL) or of the account at ``account_url``."""
         ...

@@ -11,8 +11,43 @@ from typing import Any
 
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models.access import describe, required_permissions
+from shared.models.build import ResolvedSource
 from shared.models.template import ImageTemplate
 from shared.ports import BuildPorts
+
+
+def subscription_problems(source: ResolvedSource, location: str) -> Any:
+    """A check for ``preflight.run``: the Marketplace plan's terms are accepted, and the region has vCPU
+    quota left for the build VM (``check(ports)`` → the problems)."""
+
+    def check(ports: BuildPorts) -> list[dict[str, Any]]:
+        problems: list[dict[str, Any]] = []
+        plan = source.plan
+        if plan and not ports.limits.terms_accepted(
+            publisher=plan["publisher"], offer=plan["product"], plan=plan["name"]
+        ):
+            urn = f"{plan['publisher']}:{plan['product']}:{plan['name']}"
+            message = (
+                f"the Marketplace terms of plan '{urn}' are not accepted in this subscription; accept them "
+                f"once with 'az vm image terms accept --publisher {plan['publisher']} --offer "
+                f"{plan['product']} --plan {plan['name']}'"
+            )
+            problems.append(
+                {"code": "MarketplaceTermsNotAccepted", "target": "properties.source", "message": message}
+            )
+        found = ports.limits.vcpus(location=location, vm_size=source.vm_size)
+        if found is not None and found[0] > found[1]:
+            needed, free = found
+            message = (
+                f"the build VM ({source.vm_size}) needs {needed} vCPUs but only {max(free, 0)} of the "
+                f"regional vCPU quota are free in {location}; request more quota or pick a smaller vmSize"
+            )
+            problems.append(
+                {"code": "QuotaExceeded", "target": "properties.vmProfile.vmSize", "message": message}
+            )
+        return problems
+
+    return check
 
 
 def identity_problems(template: ImageTemplate) -> Any:

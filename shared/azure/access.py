@@ -19,6 +19,20 @@ IDENTITY_API = "2023-01-31"
 RESOURCES_API = "2021-04-01"
 
 
+def arm_get(client: Any, path: str, api_version: str, query: str = "") -> dict[str, Any]:
+    """GET an ARM path through a management client's pipeline (auth, retries); its JSON body."""
+    url = f"{path}?api-version={api_version}{query}"
+    try:
+        response = client.send_request(HttpRequest("GET", url))
+        if response.status_code == 404:
+            raise AzureNotFound(f"'{path}' was not found.", target=path)
+        response.raise_for_status()
+    except (HttpResponseError, ResourceNotFoundError) as e:
+        raise translate(e, target=path) from None
+    body: dict[str, Any] = response.json()
+    return body
+
+
 class AzureAccess:
     """Reads role assignments and definitions once per call of ``missing`` (definitions are cached)."""
 
@@ -28,16 +42,7 @@ class AzureAccess:
         self._definitions: dict[str, list[dict[str, Any]]] = {}
 
     def _get(self, path: str, api_version: str, query: str = "") -> dict[str, Any]:
-        url = f"{path}?api-version={api_version}{query}"
-        try:
-            response = self._client.send_request(HttpRequest("GET", url))
-            if response.status_code == 404:
-                raise AzureNotFound(f"'{path}' was not found.", target=path)
-            response.raise_for_status()
-        except (HttpResponseError, ResourceNotFoundError) as e:
-            raise translate(e, target=path) from None
-        body: dict[str, Any] = response.json()
-        return body
+        return arm_get(self._client, path, api_version, query)
 
     def principal_of(self, *, identity_id: str) -> str:
         props = self._get(identity_id, IDENTITY_API).get("properties") or {}

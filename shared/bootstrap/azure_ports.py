@@ -120,6 +120,12 @@ class AzurePorts:
 
         return AzureAccess(self._resource_client, self.target.subscription_id)
 
+    @cached_property
+    def limits(self) -> ports.Limits:
+        from shared.azure.limits import AzureLimits
+
+        return AzureLimits(self._resource_client, self.target.subscription_id)
+
     def blobs(self, *, account_url: str | None = None) -> ports.Blobs:
         """Blobs of one storage account: kiln's own (from the connection string) or a staging one by URL."""
         from shared.azure.blobs import AzureBlobs

@@ -63,6 +63,10 @@ class BuildPorts:
     def access(self) -> ports.Access:
         return self._kiln.azure.access
 
+    @property
+    def limits(self) -> ports.Limits:
+        return self._kiln.azure.limits
+
     def blobs(self, *, account_url: str | None = None) -> ports.Blobs:
         return self._kiln.azure.blobs(account_url=account_url)
 

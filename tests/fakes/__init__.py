@@ -8,7 +8,7 @@ takes it as ``Overrides(azure=...)``, and activities run on it directly; tests a
 
 from __future__ import annotations
 
-from tests.fakes.access import FakeAccess
+from tests.fakes.access import FakeAccess, FakeLimits
 from tests.fakes.cloud import SUBSCRIPTION, FakeCloud, arm_id
 from tests.fakes.compute import FakeDisks, FakeRunCommands, FakeVirtualMachines, ScriptOutcome
 from tests.fakes.documents import InMemoryDocuments
@@ -36,6 +36,7 @@ class FakeAzure:
         self.marketplace = FakeMarketplace(self.cloud)
         self.secrets = FakeSecrets(self.cloud)
         self.access = FakeAccess(self.cloud)
+        self.limits = FakeLimits(self.cloud)
         self._blobs: dict[str, FakeBlobs] = {}
         self.fetcher = FakeFetcher(self.cloud)
         self.runs = FakeRunRecorder()

@@ -48,3 +48,23 @@ class FakeAccess:
             if not allows(block, need.action, data=need.data):
                 out.append(Required(need.action, scope, need.target, need.data, need.account, need.container))
         return out
+
+
+@dataclass
+class FakeLimits:
+    """Plan terms accepted and vCPUs free unless a test says otherwise."""
+
+    cloud: FakeCloud
+    refused_terms: set[str] = field(default_factory=set)  # "publisher/offer/plan", lower case
+    free_vcpus: dict[str, int] = field(default_factory=dict)  # location -> vCPUs left
+
+    def terms_accepted(self, *, publisher: str, offer: str, plan: str) -> bool:
+        self.cloud.enter("limits.terms", f"{publisher}/{offer}/{plan}")
+        return f"{publisher}/{offer}/{plan}".lower() not in self.refused_terms
+
+    def vcpus(self, *, location: str, vm_size: str) -> tuple[int, int] | None:
+        self.cloud.enter("limits.vcpus", location)
+        if location not in self.free_vcpus:
+            return None
+        digits = "".join(c for c in vm_size.split("_")[1] if c.isdigit()) if "_" in vm_size else ""
+        return int(digits or 2), self.free_vcpus[location]
