@@ -74,6 +74,9 @@ NETWORK_ROLE = {
     ],
 }
 MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
+# Purchase plans of the examples' Marketplace sources whose terms the subscription accepted, as a user does
+# once with `az vm image terms accept` (preflight checks it).
+ACCEPTED_PLANS = (("redhat", "rhel-byos", "rhel-lvm9"),)
 
 # A simulated VM runs nothing: azuresim answers run commands by rules. kiln's Windows Update script ends with
 # "KILN-WU installed=N remaining=M reboot=b" (activities/support/scripts.py); this rule plays one round
@@ -159,6 +162,12 @@ def seed_examples(arm: SimArm) -> list[str]:
     vault = {"location": LOCATION, "properties": {"sku": {"name": "standard"}}}
     made.append(arm.put(KEY_VAULT, vault, "2023-07-01")["id"])
     made += seed_roles(arm)
+    for publisher, offer, plan in ACCEPTED_PLANS:
+        path = (
+            f"/subscriptions/{arm.subscription}/providers/Microsoft.MarketplaceOrdering/offerTypes/VirtualMachine"
+            f"/publishers/{publisher}/offers/{offer}/plans/{plan}/agreements/current"
+        )
+        made.append(arm.put(path, {"properties": {"accepted": True}}, "2021-01-01")["id"])
     arm.control("PUT", "/_sim/runcommand-outcomes", RUN_COMMAND_OUTCOMES)
     return made
 
