@@ -36,7 +36,6 @@ def _components() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     schemas["ImageTemplate"] = _schema(ImageTemplate, "serialization", schemas)
     schemas["ImageTemplateInput"] = _strict_input(_schema(ImageTemplate, "validation", schemas))
-    _id_patterns(schemas)
     schemas["ImageTemplateUpdateParameters"] = _schema(ImageTemplateUpdate, "validation", schemas)
     schemas["Trigger"] = _schema(Trigger, "serialization", schemas)
     schemas["TriggerInput"] = _schema(Trigger, "validation", schemas)
@@ -77,6 +76,13 @@ def _components() -> dict[str, Any]:
             "error": error,
         },
     }
+    _id_patterns(schemas)  # after every model: each one rewrites the definitions it shares
+    # shared.models.rules: a PlatformImage source names all four; 0 or 6-960 minutes.
+    schemas["PlatformImageSource"]["required"] = ["type", "publisher", "offer", "sku", "version"]
+    timeout = schemas["TemplateProperties"]["properties"]["buildTimeoutInMinutes"]
+    timeout.pop("minimum", None)
+    timeout.pop("maximum", None)
+    timeout["anyOf"] = [{"const": 0}, {"minimum": 6, "maximum": 960}]
     return schemas
 
 
@@ -98,6 +104,7 @@ _ID_PATTERNS = {
     "userAssignedIdentities": f"^{_GROUP}/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/"
     f"{_SEGMENT}$",
     "location": "^[A-Za-z][A-Za-z0-9]*( [A-Za-z0-9]+)*$",
+    "vmSize": "^([A-Za-z][A-Za-z0-9_]*)?$",
 }
 _IDENTITY_ID = _ID_PATTERNS["userAssignedIdentities"]
 
