@@ -130,6 +130,8 @@ class LocalStack:
             "KILN_TIMING_PROFILE": "local",
             "KILN_TIME_SCALE": str(self.latency_scale),
             "KILN_TASK_HUB": "kilnlocal",
+            # The artifact server of local mode (cli/local_artifacts.py) listens on loopback.
+            "KILN_FETCH_ALLOWED_HOSTS": "127.0.0.1,localhost",
         }
 
     def connection(self) -> Connection:
@@ -170,7 +172,11 @@ class LocalStack:
         path = self.state / "kiln.env"
         lines = [f"# kiln local mode ({SIMULATED.split('.')[0]}); written by python -m cli.local_stack"]
         lines += [f"export {k}={shlex.quote(v)}" for k, v in self.cli_env().items()]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # It holds the function key: readable by its owner only, from the moment it exists.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
         return path
 
     def _write_ports(self) -> None:
