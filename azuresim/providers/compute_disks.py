@@ -6,6 +6,7 @@ OS disks are created with their VM (``create_os_disk``) and released when it goe
 from __future__ import annotations
 
 import contextlib
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -144,27 +145,73 @@ async def begin_get_access(req: SimRequest) -> web.StreamResponse:
 
 
 async def _export_vhd(sim: Any, disk: dict[str, Any], seconds: int) -> str:
+    if sim.compute is not None and disk.get("_file"):
+        return await _export_real_vhd(sim, disk, seconds)
     # A real page blob with the VHD footer (cookie "conectix"), standing in for the disk: 4 MiB, not the
     # disk's size, because Azurite holds a copy in memory and a 30 GiB sparse blob exhausts it. The disk's
     # size is in the blob's metadata.
     blobs = sim.blobs
     size = _EXPORT_BYTES + _VHD_FOOTER
-    container = blobs.service.get_container_client(ACCESS_CONTAINER)
+    blob = await _access_blob(sim, disk, size)
+    footer = b"conectix".ljust(_VHD_FOOTER, b"\0")
+    await blob.upload_page(footer, offset=size - _VHD_FOOTER, length=_VHD_FOOTER)
+    return _read_sas(blobs, blob.blob_name, blob.url, seconds)
+
+
+async def _export_real_vhd(sim: Any, disk: dict[str, Any], seconds: int) -> str:
+    """The disk as a real fixed VHD page blob: only its data ranges are uploaded (the rest reads as zeros)."""
+    vhd = await sim.compute.export_vhd(disk["_file"], disk["name"])
+    try:
+        blob = await _access_blob(sim, disk, os.path.getsize(vhd))
+        with open(vhd, "rb") as f:
+            for offset, data in data_pages(f, os.path.getsize(vhd)):
+                await blob.upload_page(data, offset=offset, length=len(data))
+    finally:
+        os.unlink(vhd)
+    return _read_sas(sim.blobs, blob.blob_name, blob.url, seconds)
+
+
+async def _access_blob(sim: Any, disk: dict[str, Any], size: int) -> Any:
+    """The disk's export page blob of ``size`` bytes, new and empty."""
+    container = sim.blobs.service.get_container_client(ACCESS_CONTAINER)
     with contextlib.suppress(ResourceExistsError):  # two exports at once race to create it
         await container.create_container()
     blob = container.get_blob_client(f"{disk['name']}.vhd")
     await blob.create_page_blob(size, metadata={"disksizegb": str(disk["properties"]["diskSizeGB"])})
-    footer = b"conectix".ljust(_VHD_FOOTER, b"\0")
-    await blob.upload_page(footer, offset=size - _VHD_FOOTER, length=_VHD_FOOTER)
+    return blob
+
+
+def data_pages(f: Any, size: int, chunk: int = 4 * 1024**2) -> Any:
+    """(offset, bytes) of the non-zero 4 MiB pieces of a sparse file, its holes skipped."""
+    fd = f.fileno()
+    offset = 0
+    while offset < size:
+        try:
+            offset = os.lseek(fd, offset, os.SEEK_DATA)
+        except OSError:  # no data after offset
+            return
+        end = min(os.lseek(fd, offset, os.SEEK_HOLE), size)
+        offset -= offset % 512
+        while offset < end:
+            length = min(chunk, end - offset)
+            length += (-length) % 512
+            f.seek(offset)
+            data = f.read(length)
+            if data.strip(b"\0"):
+                yield offset, data
+            offset += len(data) or length
+
+
+def _read_sas(blobs: Any, name: str, url: str, seconds: int) -> str:
     sas = generate_blob_sas(
         blobs.account_name,
         ACCESS_CONTAINER,
-        blob.blob_name,
+        name,
         account_key=blobs.account_key,
         permission=BlobSasPermissions(read=True),
         expiry=datetime.now(UTC) + timedelta(seconds=seconds),
     )
-    return f"{blob.url}?{sas}"
+    return f"{url}?{sas}"
 
 
 async def end_get_access(req: SimRequest) -> web.StreamResponse:
