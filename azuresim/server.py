@@ -231,7 +231,7 @@ def build_app(sim: Sim) -> web.Application:
         for task in list(sim.tasks):
             task.cancel()
         if sim.compute is not None:
-            await sim.compute.close()
+            await sim.compute.close(keep_disks=sim.state_file is not None)
         await sim.blobs.close()
         sim.flush()
 

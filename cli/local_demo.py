@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from cli import local_vm_proof
 from cli import main as kiln
+from cli.client import KilnClient
 from cli.local_artifacts import ArtifactServer, localize
 from cli.local_procs import REPO, StackError, responds
 from cli.local_stack import SIMULATED, LocalStack
@@ -72,13 +74,21 @@ def build_example(stack: LocalStack, path: Path, server: ArtifactServer) -> str:
     if kiln.main(["template", "create", str(source), "--name", name, *flags]) != 0:
         return "not created"
     banner(f"{name}:  kiln run {name} --follow")
+    kind = local_vm_proof.build_vm_kind(path, stack.compute, stack.local_urns)
+    print(kind, flush=True)
     started = time.monotonic()
     code = kiln.main(["run", name, "--follow", "--interval", "0.5", *flags])
     if code == INTERRUPTED:  # `kiln run` stops following on Ctrl-C; the demo stops altogether
         raise KeyboardInterrupt
     check_alive(stack)
     took = time.monotonic() - started
-    return f"{'Succeeded' if code == 0 else 'FAILED'} in {took:.1f}s"
+    outcome = f"{'Succeeded' if code == 0 else 'FAILED'} in {took:.1f}s"
+    if code == 0 and "REAL" in kind:
+        banner(f"{name}:  the captured VHD, booted")
+        storage = stack.proc("azurite").info["connectionString"]
+        proved = local_vm_proof.prove(KilnClient(stack.connection()), name, storage)
+        outcome += " (real VM; the captured VHD boots)" if proved else " (real VM; the VHD did NOT boot)"
+    return outcome
 
 
 def check_alive(stack: LocalStack) -> None:

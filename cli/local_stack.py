@@ -15,7 +15,9 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
@@ -32,6 +34,30 @@ SIMULATED = (
     "LOCAL MODE: Azure is SIMULATED by azuresim. No VM is created, nothing runs your scripts and nothing is "
     "billed; images, galleries and versions are records in .state/local. Storage is Azurite."
 )
+REAL_VMS = (
+    "LOCAL MODE with real build VMs: templates whose source has a local disk get a QEMU VM that really runs "
+    "their scripts and a real captured disk; Azure's control plane is still simulated by azuresim."
+)
+# kiln's clock in local mode with real VMs: a boot and a script take their real time, so timeouts are a tenth
+# of Azure's, not a hundredth (the latency scale); polls then come every second or so.
+REAL_VM_TIME_SCALE = 0.1
+
+
+def choose_compute(requested: str) -> tuple[str, str, list[str]]:
+    """(``qemu`` or ``sim``, why, the URNs with a local disk): qemu when asked for or ``auto``, QEMU is
+    installed and a local image is registered (``python -m azuresim.qemu build-base`` builds one)."""
+    if requested == "sim":
+        return "sim", "every VM simulated (--compute sim)", []
+    if shutil.which("qemu-system-x86_64") is None or shutil.which("qemu-img") is None:
+        return "sim", "every VM simulated: QEMU is not installed (scripts/setup.sh installs it)", []
+    listing = subprocess.run(
+        [sys.executable, "-m", "azuresim.qemu", "list"], capture_output=True, text=True, check=False, cwd=REPO
+    )
+    urns = [line.split("\t")[0] for line in listing.stdout.splitlines() if line.strip()]
+    if not urns:
+        return "sim", "every VM simulated: no local image (python -m azuresim.qemu build-base builds one)", []
+    why = f"VMs from {', '.join(urns)} boot under QEMU; other sources (Windows too) are simulated"
+    return "qemu", why, urns
 
 
 class LocalStack:
@@ -44,7 +70,11 @@ class LocalStack:
         latency_scale: float = DEFAULT_LATENCY_SCALE,
         app_dir: Path = REPO,
         devhost_env: dict[str, str] | None = None,
+        compute: str | None = None,
     ) -> None:
+        # `python -m cli.local_stack` asks for auto; the tests and benchmarks get sim unless they ask.
+        requested = compute or os.environ.get("KILN_LOCAL_COMPUTE", "sim")
+        self.compute, self.compute_why, self.local_urns = choose_compute(requested)
         self.state = state_dir
         self.devhost_env = devhost_env or {}
         self.latency_scale = latency_scale
@@ -63,10 +93,14 @@ class LocalStack:
                     storage=storage,
                     latency_scale=self.latency_scale,
                     state_file=self.state / "azuresim.json",
+                    compute=self.compute,
                 )
             )
             wait_healthy(sim.info["base_url"] + "/_sim/health", ca_file=sim.info["ca_file"])
             log(f"  azuresim  {sim.info['base_url']}  (latency scale {self.latency_scale})")
+            log(f"  compute   {self.compute}: {self.compute_why}")
+            if self.compute == "qemu":
+                log(f"  {REAL_VMS}")
             host = self._add(
                 start_devhost(
                     self.state,
@@ -102,7 +136,9 @@ class LocalStack:
             "KILN_SUBSCRIPTION_ID": SUBSCRIPTION,
             "KILN_KEY_VAULT_ID": KEY_VAULT,
             "KILN_TIMING_PROFILE": "local",
-            "KILN_TIME_SCALE": str(self.latency_scale),
+            "KILN_TIME_SCALE": str(
+                self.latency_scale if self.compute == "sim" else max(self.latency_scale, REAL_VM_TIME_SCALE)
+            ),
             "KILN_TASK_HUB": "kilnlocal",
         }
 
@@ -187,7 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
     parser.add_argument("--latency-scale", type=float, default=DEFAULT_LATENCY_SCALE)
     parser.add_argument("--example", action="append", default=[], help="demo: only these examples (stems)")
+    parser.add_argument(
+        "--compute",
+        choices=("auto", "qemu", "sim"),
+        default=os.environ.get("KILN_LOCAL_COMPUTE", "auto"),
+        help="build VMs: auto (QEMU when installed and a local image exists), qemu, or sim (records only)",
+    )
     args = parser.parse_args(argv)
+    os.environ["KILN_LOCAL_COMPUTE"] = args.compute
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     if args.command == "down":
         stopped = stop_recorded(args.state_dir)

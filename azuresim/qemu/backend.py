@@ -241,10 +241,12 @@ class QemuCompute:
             if self.is_real(vm) and vm.get("_power") in ("running", "starting", "restarting"):
                 self.boot_later(sim, vm)
 
-    async def close(self) -> None:
+    async def close(self, *, keep_disks: bool) -> None:
+        """At shutdown: kill every machine; without a state file to come back to, remove every file too."""
         for m in list(self.machines.values()):
             await m.kill()
         self.machines.clear()
-        with contextlib.suppress(OSError):
-            for f in (self.root / "exports").iterdir():
-                f.unlink(missing_ok=True)
+        for sub in ("machines", "exports") if keep_disks else ("machines", "exports", "disks", "images"):
+            with contextlib.suppress(OSError):
+                for f in (self.root / sub).iterdir():
+                    shutil.rmtree(f) if f.is_dir() else f.unlink(missing_ok=True)
