@@ -76,6 +76,8 @@ def build_example(stack: LocalStack, path: Path, server: ArtifactServer) -> str:
     banner(f"{name}:  kiln run {name} --follow")
     kind = local_vm_proof.build_vm_kind(path, stack.compute, stack.local_urns)
     print(kind, flush=True)
+    if "REAL" in kind:  # the real VM's log lines as they come, beside the progress
+        local_vm_proof.follow_logs(KilnClient(stack.connection()), name, flags)
     started = time.monotonic()
     code = kiln.main(["run", name, "--follow", "--interval", "0.5", *flags])
     if code == INTERRUPTED:  # `kiln run` stops following on Ctrl-C; the demo stops altogether

@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,21 @@ def build_vm_kind(path: Path, compute: str, local_urns: list[str]) -> str:
         return "build VM simulated: Windows sources keep the rule-based simulation"
     what = urn if source.get("type") == "PlatformImage" else source.get("type")
     return f"build VM simulated: {what} has no local disk (python -m azuresim.qemu register adds one)"
+
+
+def follow_logs(client: KilnClient, name: str, flags: list[str]) -> threading.Thread:
+    """``kiln logs NAME --follow`` in the background, once the run exists (it ends with the run)."""
+    from cli import main as kiln
+
+    def follow() -> None:
+        deadline = time.monotonic() + 60
+        while not client.list_runs(name) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        kiln.main(["logs", name, "--follow", *flags])
+
+    thread = threading.Thread(target=follow, daemon=True, name=f"logs-{name}")
+    thread.start()
+    return thread
 
 
 def _download(url: str, out: Path, connection_string: str) -> None:
