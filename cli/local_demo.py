@@ -141,7 +141,10 @@ def demo(args: argparse.Namespace) -> int:
     prepare_state(args.state_dir)
     server = ArtifactServer(args.state_dir)
     devhost_env = {"SSL_CERT_FILE": str(server.bundle)}  # kiln's fetcher then trusts the artifact server
-    stack = LocalStack(args.state_dir, latency_scale=args.latency_scale, devhost_env=devhost_env)
+    compute = local_vm_proof.demo_compute(args.compute, files)
+    stack = LocalStack(
+        args.state_dir, latency_scale=args.latency_scale, devhost_env=devhost_env, compute=compute
+    )
     results: dict[str, str] = {}
     try:
         print("starting the local stack:", flush=True)
@@ -175,7 +178,7 @@ def up(args: argparse.Namespace) -> int:
     args.state_dir.mkdir(parents=True, exist_ok=True)
     if (args.state_dir / "pids.json").exists():
         raise StackError("the local stack already runs (python -m cli.local_stack down stops it)")
-    stack = LocalStack(args.state_dir, latency_scale=args.latency_scale)
+    stack = LocalStack(args.state_dir, latency_scale=args.latency_scale, compute=args.compute)
     stack.start()
     stack.seed()
     profile = stack.write_profile()

@@ -47,7 +47,7 @@ def choose_compute(requested: str) -> tuple[str, str, list[str]]:
     """(``qemu`` or ``sim``, why, the URNs with a local disk): qemu when asked for or ``auto``, QEMU is
     installed and a local image is registered (``python -m azuresim.qemu build-base`` builds one)."""
     if requested == "sim":
-        return "sim", "every VM simulated (--compute sim)", []
+        return "sim", "every VM simulated", []
     if shutil.which("qemu-system-x86_64") is None or shutil.which("qemu-img") is None:
         return "sim", "every VM simulated: QEMU is not installed (scripts/setup.sh installs it)", []
     listing = subprocess.run(
@@ -73,7 +73,7 @@ class LocalStack:
         compute: str | None = None,
     ) -> None:
         # `python -m cli.local_stack` asks for auto; the tests and benchmarks get sim unless they ask.
-        requested = compute or os.environ.get("KILN_LOCAL_COMPUTE", "sim")
+        requested = compute or "sim"
         self.compute, self.compute_why, self.local_urns = choose_compute(requested)
         self.state = state_dir
         self.devhost_env = devhost_env or {}
@@ -230,7 +230,6 @@ def main(argv: list[str] | None = None) -> int:
         help="build VMs: auto (QEMU when installed and a local image exists), qemu, or sim (records only)",
     )
     args = parser.parse_args(argv)
-    os.environ["KILN_LOCAL_COMPUTE"] = args.compute
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     if args.command == "down":
         stopped = stop_recorded(args.state_dir)

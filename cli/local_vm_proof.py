@@ -19,6 +19,7 @@ from azure.storage.blob import BlobClient
 
 from cli.client import KilnClient
 from cli.local_procs import REPO
+from cli.local_stack import choose_compute
 
 # What examples/debian-12-local-vm.json leaves in its image (read in the booted VHD).
 PROOF_COMMAND = (
@@ -26,6 +27,22 @@ PROOF_COMMAND = (
     "echo '--- /opt/kiln/packages.txt'; cat /opt/kiln/packages.txt; "
     "echo '--- sha256sum /opt/kiln/app.conf'; sha256sum /opt/kiln/app.conf"
 )
+
+
+def source_urn(path: Path) -> str:
+    source = (json.loads(path.read_text()).get("properties") or {}).get("source") or {}
+    if source.get("type") != "PlatformImage":
+        return ""
+    return ":".join(str(source.get(k, "")) for k in ("publisher", "offer", "sku"))
+
+
+def demo_compute(requested: str, files: list[Path]) -> str:
+    """``auto`` for the demo: qemu only when one of the templates it builds has a source with a local disk."""
+    if requested != "auto":
+        return requested
+    compute, _, urns = choose_compute("auto")
+    local = {u.lower() for u in urns}
+    return "qemu" if compute == "qemu" and any(source_urn(f).lower() in local for f in files) else "sim"
 
 
 def build_vm_kind(path: Path, compute: str, local_urns: list[str]) -> str:
@@ -57,7 +74,7 @@ def follow_logs(client: KilnClient, name: str, flags: list[str]) -> threading.Th
     return thread
 
 
-def _download(url: str, out: Path, connection_string: str) -> None:
+def download_vhd(url: str, out: Path, connection_string: str) -> None:
     """A page blob to a sparse file: only its written ranges are read."""
     container, name = url.split("/", 4)[4].split("/", 1)
     blob = BlobClient.from_connection_string(connection_string, container, name)
@@ -80,7 +97,7 @@ def prove(client: KilnClient, name: str, connection_string: str, log: Any = prin
     work = Path(tempfile.mkdtemp(prefix="kiln-proof-"))
     try:
         vhd = work / "captured.vhd"
-        _download(url, vhd, connection_string)
+        download_vhd(url, vhd, connection_string)
         log(f"booting the captured VHD {url} ({vhd.stat().st_size / 2**30:.1f} GiB, fixed) in a fresh VM:")
         done = subprocess.run(
             [sys.executable, "-m", "azuresim.qemu", "boot", str(vhd), "--command", PROOF_COMMAND],

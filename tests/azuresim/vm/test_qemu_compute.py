@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 import subprocess
 import sys
 import time
@@ -239,3 +240,17 @@ def test_captured_image_gallery_version_and_vhd_boot_with_the_customization(worl
     assert booted.returncode == 0, booted.stderr
     assert "built-by-kiln" in booted.stdout
     vhd.unlink()
+
+
+def test_no_qemu_process_outlives_a_sigkilled_azuresim(azurite: Azurite) -> None:
+    with qemu_sim(azurite.connection_string) as (sim, vm_dir):
+        w = World(sim, vm_dir, None)
+        w.create_vm("orphan", DEBIAN)
+        assert len(leaks.qemu_processes((str(vm_dir),))) == 1
+        sim.proc.kill()  # SIGKILL: no cleanup handler runs
+        deadline = time.monotonic() + 10
+        while leaks.qemu_processes((str(vm_dir),)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert leaks.qemu_processes((str(vm_dir),)) == []
+        shutil.rmtree(vm_dir)  # what a later start would sweep; this azuresim is gone
+        vm_dir.mkdir()
