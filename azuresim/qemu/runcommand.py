@@ -1,7 +1,7 @@
 """A managed run command on a QEMU VM: the script really runs in the guest, as root, through the guest agent.
 
 The script goes to ``/var/lib/azuresim/runcommand/<id>/script`` and runs in a session of its own
-(``setsid``), its stdout and stderr redirected to files beside it. About once a second the new bytes of
+(``setsid``), its stdout and stderr redirected to files beside it. Twice a second the new bytes of
 both files are appended to the command's output / error append blobs and the instance view, so a reader of
 the blobs follows the script live. The command's ``timeoutInSeconds`` kills the script's whole process
 group in the guest. The exit code is the script's.
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from azuresim.qemu.agent import AgentError, GuestAgent
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5
 TAIL = 4096
 _WRAPPER = (
     'd="$0"; echo $$ > "$d/pgid"; cd /root 2>/dev/null || cd /; chmod 700 "$d/script"; '

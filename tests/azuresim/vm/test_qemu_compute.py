@@ -27,7 +27,7 @@ from azure.storage.blob import BlobClient, BlobServiceClient
 
 from tests.support import leaks
 from tests.support.azuresim import AzureSim
-from tests.support.azurite import Azurite
+from tests.support.azurite import ACCOUNT, KEY, Azurite
 from tests.support.tempdirs import new_dir
 from tests.support.vms import assert_nothing_left, qemu_sim
 
@@ -176,7 +176,7 @@ def test_file_bytes_arrive_with_their_sha256(world: World) -> None:
 
 
 def _download_vhd(url: str, out: Path) -> None:
-    blob = BlobClient.from_blob_url(url)
+    blob = BlobClient.from_blob_url(url, credential={"account_name": ACCOUNT, "account_key": KEY})
     size = blob.get_blob_properties().size
     with out.open("wb") as f:
         f.truncate(size)
