@@ -178,6 +178,9 @@ class QemuCompute:
                 await m.process.wait()
             # The guest powered itself off (or QEMU died): Azure shows such a VM as stopped.
             if self.machines.get(vm["id"].lower()) is m and sim.store.get(vm["id"]) is not None:
+                code = m.process.returncode if m.process is not None else None
+                log = (m.folder / "qemu.log").read_text(errors="replace")[-600:].strip()
+                print(f"azuresim: QEMU of {vm['name']} ended (code {code}): {log}", file=sys.stderr)
                 vm["_power"] = "stopped"
                 vm["_agentReadyAt"] = NOT_READY
                 sim.persist()

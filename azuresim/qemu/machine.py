@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def accelerator() -> str:
     return _accel[0]
 
 
-def qemu_args(folder: Path, disk: Path, *, memory_mb: int, cpus: int) -> list[str]:
+def qemu_args(folder: Path, disk: Path, sock: Path, *, memory_mb: int, cpus: int) -> list[str]:
     accel = accelerator()
     cpu = ["-cpu", "host"] if accel == "kvm" else ["-cpu", "max"]
     return [
@@ -74,7 +75,7 @@ def qemu_args(folder: Path, disk: Path, *, memory_mb: int, cpus: int) -> list[st
         "-accel", "kvm" if accel == "kvm" else "tcg,tb-size=64", *cpu,
         "-m", str(memory_mb), "-smp", str(cpus), "-nographic", "-nodefaults",
         "-serial", f"file:{folder / 'console.log'}", "-pidfile", str(folder / PID_FILE),
-        "-chardev", f"socket,path={folder / 'qga.sock'},server=on,wait=off,id=qga0",
+        "-chardev", f"socket,path={sock},server=on,wait=off,id=qga0",
         "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
         "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,romfile=",
         "-drive", f"file={disk},if=virtio,format=qcow2,cache=unsafe,discard=unmap",
@@ -90,7 +91,10 @@ class Machine:
         self.memory_mb = memory_mb
         self.cpus = cpus
         self.process: asyncio.subprocess.Process | None = None
-        self.agent = GuestAgent(str(folder / "qga.sock"))
+        # A unix socket path has at most 107 bytes: a deep folder gets its socket in a short temp dir.
+        self.sock_dir = Path(tempfile.mkdtemp(prefix="azq-")) if len(str(folder)) > 90 else None
+        self.sock = (self.sock_dir or folder) / "qga.sock"
+        self.agent = GuestAgent(str(self.sock))
         self.booted_at = 0.0
         self.ready_at: float | None = None
 
@@ -99,11 +103,11 @@ class Machine:
 
     async def boot(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "qga.sock").unlink(missing_ok=True)
+        self.sock.unlink(missing_ok=True)
         self.ready_at = None
         self.booted_at = time.time()
         self.process = await asyncio.create_subprocess_exec(
-            *qemu_args(self.folder, self.disk, memory_mb=self.memory_mb, cpus=self.cpus),
+            *qemu_args(self.folder, self.disk, self.sock, memory_mb=self.memory_mb, cpus=self.cpus),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=(self.folder / "qemu.log").open("ab"),
@@ -114,7 +118,7 @@ class Machine:
         """Until the guest agent answers (True), the process exits or ``timeout`` passes (False)."""
         deadline = time.monotonic() + timeout
         while self.alive() and time.monotonic() < deadline:
-            if (self.folder / "qga.sock").exists() and await self.agent.sync(1.0):
+            if self.sock.exists() and await self.agent.sync(1.0):
                 self.ready_at = time.time()
                 return True
             await asyncio.sleep(0.5)
@@ -133,6 +137,7 @@ class Machine:
         except TimeoutError:
             await self.kill()
         await self.agent.close()
+        self.forget_socket()
 
     async def reboot(self) -> None:
         self.ready_at = None
@@ -147,6 +152,7 @@ class Machine:
                 self.process.kill()
             await self.process.wait()
         await self.agent.close()
+        self.forget_socket()
 
     def kill_now(self) -> None:
         """SIGKILL without waiting (from synchronous code); the event loop reaps the process."""
@@ -154,6 +160,12 @@ class Machine:
         if self.process is not None and self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
+        self.forget_socket()
+
+    def forget_socket(self) -> None:
+        """Remove the short socket folder, once the process is gone (a Machine boots once)."""
+        if self.sock_dir is not None:
+            shutil.rmtree(self.sock_dir, ignore_errors=True)
 
 
 def sweep(root: Path) -> list[int]:
