@@ -35,6 +35,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--latency-scale", type=float, default=0.0, help="0 turns the latency model off")
     p.add_argument("--seed", type=int, default=None, help="seed for probabilistic fault rules")
+    p.add_argument(
+        "--compute",
+        choices=("sim", "qemu"),
+        default="sim",
+        help="qemu: VMs whose image has a local disk boot under QEMU; sim: every VM is a record",
+    )
+    p.add_argument("--vm-dir", type=Path, default=None, help="qemu: disks, images and VM folders")
+    p.add_argument("--image-cache", type=Path, default=None, help="qemu: the local image cache and catalog")
     return p.parse_args(argv)
 
 
@@ -47,6 +55,11 @@ async def serve(args: argparse.Namespace) -> None:
         latency_scale=args.latency_scale,
         seed=args.seed,
     )
+    if args.compute == "qemu":
+        from azuresim.qemu.backend import QemuCompute
+
+        vm_dir = args.vm_dir or Path(tempfile.mkdtemp(prefix="azuresim-vms-"))
+        sim.use_compute(QemuCompute(vm_dir, args.image_cache))
     runner = web.AppRunner(build_app(sim), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port, ssl_context=ssl_ctx)
@@ -54,7 +67,12 @@ async def serve(args: argparse.Namespace) -> None:
     server = site._server
     assert server is not None
     port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    ready = {"base_url": f"https://{args.host}:{port}", "ca_file": str(ca_out), "port": port}
+    ready = {
+        "base_url": f"https://{args.host}:{port}",
+        "ca_file": str(ca_out),
+        "port": port,
+        "compute": args.compute,
+    }
     print("AZURESIM READY " + json.dumps(ready), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -75,7 +75,7 @@ async def inventory(req: SimRequest) -> web.StreamResponse:
 
 
 async def reset_inventory(req: SimRequest) -> web.StreamResponse:
-    req.sim.store.load([])
+    req.sim.store.clear()
     req.sim.persist()
     return web.Response(status=204)
 

@@ -48,9 +48,18 @@ class Sim:
         self.operations: dict[str, lro.Operation] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         self.router = Router()
+        self.compute: Any = None  # the QEMU backend (azuresim.qemu.backend) with --compute qemu
+        self.run_tasks: dict[str, asyncio.Task[Any]] = {}  # run commands in flight, by lower-cased id
         self._flush_scheduled = False
         if state_file is not None and state_file.exists():
             self.load()
+
+    def use_compute(self, compute: Any) -> None:
+        """Put real machines behind the compute resources: settle what an earlier run left, then watch
+        deletions so a resource's process and files go with it."""
+        self.compute = compute
+        compute.settle(self)
+        self.store.on_delete = compute.on_delete
 
     def persist(self) -> None:
         """Write the state file soon (writes are coalesced); a no-op without ``--state-file``."""
@@ -221,11 +230,18 @@ def build_app(sim: Sim) -> web.Application:
     app["sim"] = sim
     app.router.add_route("*", "/{tail:.*}", dispatch)
 
+    async def _startup(_app: web.Application) -> None:
+        if sim.compute is not None:
+            sim.compute.resume(sim)
+
     async def _cleanup(_app: web.Application) -> None:
         for task in list(sim.tasks):
             task.cancel()
+        if sim.compute is not None:
+            await sim.compute.close(keep_disks=sim.state_file is not None)
         await sim.blobs.close()
         sim.flush()
 
+    app.on_startup.append(_startup)
     app.on_cleanup.append(_cleanup)
     return app

@@ -104,6 +104,7 @@ class ResourceStore:
     def __init__(self, on_change: Callable[[], None] | None = None) -> None:
         self._items: dict[str, dict[str, Any]] = {}
         self.on_change = on_change
+        self.on_delete: Callable[[dict[str, Any]], None] | None = None
 
     def get(self, resource_id: str) -> dict[str, Any] | None:
         return self._items.get(resource_id.rstrip("/").lower())
@@ -120,10 +121,12 @@ class ResourceStore:
         return resource
 
     def delete(self, resource_id: str) -> bool:
-        found = self._items.pop(resource_id.rstrip("/").lower(), None) is not None
-        if found:
+        gone = self._items.pop(resource_id.rstrip("/").lower(), None)
+        if gone is not None:
+            if self.on_delete is not None:
+                self.on_delete(gone)
             self._changed()
-        return found
+        return gone is not None
 
     def list(
         self,
@@ -155,6 +158,11 @@ class ResourceStore:
 
     def load(self, items: Resources) -> None:
         self._items = {r["id"].lower(): r for r in items}
+
+    def clear(self) -> None:
+        """Remove every resource (each one through ``on_delete``)."""
+        for key in list(self._items):
+            self.delete(key)
 
     def _changed(self) -> None:
         if self.on_change is not None:

@@ -95,6 +95,8 @@ def localize(body: dict[str, Any], server: ArtifactServer, prefix: str) -> tuple
                 continue
             name = f"{prefix}-{Path(urlsplit(uri).path).name or 'artifact'}"
             content = f"kiln local mode: offline stand-in for {uri}\n".encode()
+            if key == "scriptUri":  # a build VM may really run it: a script that says what it stands for
+                content = f"#!/bin/sh\necho 'kiln local mode: offline stand-in for {uri}'\n".encode()
             step[key], digest = server.add(name, content)
             if "sha256Checksum" in step:
                 step["sha256Checksum"] = digest

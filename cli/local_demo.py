@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from cli import local_vm_proof
 from cli import main as kiln
+from cli.client import KilnClient
 from cli.local_artifacts import ArtifactServer, localize
 from cli.local_procs import REPO, StackError, responds
 from cli.local_stack import SIMULATED, LocalStack, recorded_running
@@ -72,13 +74,23 @@ def build_example(stack: LocalStack, path: Path, server: ArtifactServer) -> str:
     if kiln.main(["template", "create", str(source), "--name", name, *flags]) != 0:
         return "not created"
     banner(f"{name}:  kiln run {name} --follow")
+    kind = local_vm_proof.build_vm_kind(path, stack.compute, stack.local_urns)
+    print(kind, flush=True)
+    if "REAL" in kind:  # the real VM's log lines as they come, beside the progress
+        local_vm_proof.follow_logs(KilnClient(stack.connection()), name, flags)
     started = time.monotonic()
     code = kiln.main(["run", name, "--follow", "--interval", "0.5", *flags])
     if code == INTERRUPTED:  # `kiln run` stops following on Ctrl-C; the demo stops altogether
         raise KeyboardInterrupt
     check_alive(stack)
     took = time.monotonic() - started
-    return f"{'Succeeded' if code == 0 else 'FAILED'} in {took:.1f}s"
+    outcome = f"{'Succeeded' if code == 0 else 'FAILED'} in {took:.1f}s"
+    if code == 0 and "REAL" in kind:
+        banner(f"{name}:  the captured VHD, booted")
+        storage = stack.proc("azurite").info["connectionString"]
+        proved = local_vm_proof.prove(KilnClient(stack.connection()), name, storage)
+        outcome += " (real VM; the captured VHD boots)" if proved else " (real VM; the VHD did NOT boot)"
+    return outcome
 
 
 def check_alive(stack: LocalStack) -> None:
@@ -138,7 +150,10 @@ def demo(args: argparse.Namespace) -> int:
     prepare_state(args.state_dir)
     server = ArtifactServer(args.state_dir)
     devhost_env = {"SSL_CERT_FILE": str(server.bundle)}  # kiln's fetcher then trusts the artifact server
-    stack = LocalStack(args.state_dir, latency_scale=args.latency_scale, devhost_env=devhost_env)
+    compute = local_vm_proof.demo_compute(args.compute, files)
+    stack = LocalStack(
+        args.state_dir, latency_scale=args.latency_scale, devhost_env=devhost_env, compute=compute
+    )
     results: dict[str, str] = {}
     try:
         print("starting the local stack:", flush=True)
@@ -172,7 +187,9 @@ def up(args: argparse.Namespace) -> int:
     args.state_dir.mkdir(parents=True, exist_ok=True)
     if recorded_running(args.state_dir):
         raise StackError("the local stack already runs (python -m cli.local_stack down stops it)")
-    stack = LocalStack(args.state_dir, latency_scale=args.latency_scale, keep_ports=True)
+    stack = LocalStack(
+        args.state_dir, latency_scale=args.latency_scale, keep_ports=True, compute=args.compute
+    )
     stack.start()
     stack.seed()
     profile = stack.write_profile()

@@ -170,15 +170,22 @@ def start_azuresim(
     port: int = 0,
     extra_args: list[str] | None = None,
     timeout: float = 30.0,
+    compute: str = "sim",
+    vm_dir: Path | None = None,
+    image_cache: Path | None = None,
 ) -> Proc:
     """azuresim with its CA under ``state`` (and its state file, unless ``state_file`` says where);
-    ``info`` holds base_url, ca_file and port."""
+    ``info`` holds base_url, ca_file, port and compute. ``compute="qemu"`` boots VMs whose image has a local
+    disk under QEMU, their disks in ``vm_dir`` (default ``state/vms``), the images from ``image_cache``."""
     args = [
         sys.executable, "-m", "azuresim", "--port", str(port), "--ca-out", str(state / "azuresim-ca.pem"),
         "--latency-scale", str(latency_scale),
     ]  # fmt: skip
     if state_file is not None:
         args += ["--state-file", str(state_file)]
+    if compute != "sim":
+        args += ["--compute", compute, "--vm-dir", str(vm_dir or state / "vms")]
+        args += ["--image-cache", str(image_cache)] if image_cache is not None else []
     if storage:
         args += ["--storage-connection-string", storage]
     proc = spawn("azuresim", args + (extra_args or []), state)

@@ -32,6 +32,7 @@ IMAGE_DEFINITIONS = (
     ("ubuntu-2404-web", "Linux", "V2", TL),
     ("ubuntu-2404-trusted-launch", "Linux", "V2", TL),
     ("windows-2022-gen2", "Windows", "V2", TL),
+    ("debian-12", "Linux", "V1", None),  # examples/debian-12-local-vm.json (a real build VM under QEMU)
 )
 
 

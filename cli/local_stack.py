@@ -17,8 +17,10 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
@@ -41,6 +43,30 @@ SIMULATED = (
     "LOCAL MODE: Azure is SIMULATED by azuresim. No VM is created, nothing runs your scripts and nothing is "
     "billed; images, galleries and versions are records in the stack's state folder. Storage is Azurite."
 )
+REAL_VMS = (
+    "LOCAL MODE with real build VMs: templates whose source has a local disk get a QEMU VM that really runs "
+    "their scripts and a real captured disk; Azure's control plane is still simulated by azuresim."
+)
+# kiln's clock in local mode with real VMs: a boot and a script take their real time, so timeouts are a tenth
+# of Azure's, not a hundredth (the latency scale); polls then come every second or so.
+REAL_VM_TIME_SCALE = 0.1
+
+
+def choose_compute(requested: str) -> tuple[str, str, list[str]]:
+    """(``qemu`` or ``sim``, why, the URNs with a local disk): qemu when asked for or ``auto``, QEMU is
+    installed and a local image is registered (``python -m azuresim.qemu build-base`` builds one)."""
+    if requested == "sim":
+        return "sim", "every VM simulated", []
+    if shutil.which("qemu-system-x86_64") is None or shutil.which("qemu-img") is None:
+        return "sim", "every VM simulated: QEMU is not installed (scripts/setup.sh installs it)", []
+    listing = subprocess.run(
+        [sys.executable, "-m", "azuresim.qemu", "list"], capture_output=True, text=True, check=False, cwd=REPO
+    )
+    urns = [line.split("\t")[0] for line in listing.stdout.splitlines() if line.strip()]
+    if not urns:
+        return "sim", "every VM simulated: no local image (python -m azuresim.qemu build-base builds one)", []
+    why = f"VMs from {', '.join(urns)} boot under QEMU; other sources (Windows too) are simulated"
+    return "qemu", why, urns
 
 
 class LocalStack:
@@ -54,7 +80,11 @@ class LocalStack:
         app_dir: Path = REPO,
         devhost_env: dict[str, str] | None = None,
         keep_ports: bool = False,
+        compute: str | None = None,
     ) -> None:
+        # `python -m cli.local_stack` asks for auto; the tests and benchmarks get sim unless they ask.
+        requested = compute or "sim"
+        self.compute, self.compute_why, self.local_urns = choose_compute(requested)
         self.state = state_dir
         self.devhost_env = devhost_env or {}
         self.keep_ports = keep_ports
@@ -79,10 +109,14 @@ class LocalStack:
                     latency_scale=self.latency_scale,
                     state_file=self.state / "azuresim.json",
                     port=ports.get("azuresim", 0),
+                    compute=self.compute,
                 )
             )
             wait_healthy(sim.info["base_url"] + "/_sim/health", ca_file=sim.info["ca_file"])
             log(f"  azuresim  {sim.info['base_url']}  (latency scale {self.latency_scale})")
+            log(f"  compute   {self.compute}: {self.compute_why}")
+            if self.compute == "qemu":
+                log(f"  {REAL_VMS}")
             host = self._add(
                 start_devhost(
                     self.state,
@@ -128,7 +162,9 @@ class LocalStack:
             "KILN_SUBSCRIPTION_ID": SUBSCRIPTION,
             "KILN_KEY_VAULT_ID": KEY_VAULT,
             "KILN_TIMING_PROFILE": "local",
-            "KILN_TIME_SCALE": str(self.latency_scale),
+            "KILN_TIME_SCALE": str(
+                self.latency_scale if self.compute == "sim" else max(self.latency_scale, REAL_VM_TIME_SCALE)
+            ),
             "KILN_TASK_HUB": "kilnlocal",
             # The artifact server of local mode (cli/local_artifacts.py) listens on loopback.
             "KILN_FETCH_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -283,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--latency-scale", type=float, default=DEFAULT_LATENCY_SCALE)
     parser.add_argument("--example", action="append", default=[], help="demo: only these examples (stems)")
+    parser.add_argument(
+        "--compute",
+        choices=("auto", "qemu", "sim"),
+        default=os.environ.get("KILN_LOCAL_COMPUTE", "auto"),
+        help="build VMs: auto (QEMU when installed and a local image exists), qemu, or sim (records only)",
+    )
     args = parser.parse_args(argv)
     if args.state_dir is None:
         args.state_dir = default_state(args.command)

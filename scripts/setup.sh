@@ -67,3 +67,26 @@ if [ -z "${KILN_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && ! command 
     echo "[setup] note: no Chromium found; the browser tests (tests/web) need one: apt-get install chromium" >&2
   fi
 fi
+
+# Local builds with real VMs: QEMU, the base image's tools (mmdebstrap, sfdisk, GRUB) and Packer (the
+# benchmark's peer), from Debian's packages, installed only when missing. KILN_VM_PACKAGES=0 skips them;
+# without them the local stack simulates every VM.
+vm_debs="qemu-system-x86 qemu-utils mmdebstrap fdisk e2fsprogs grub-pc-bin packer"
+if [ "${KILN_VM_PACKAGES:-1}" != 0 ] && command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
+  need=""
+  for deb in $vm_debs; do
+    dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "ok installed" || need="$need $deb"
+  done
+  as_root=""
+  [ "$(id -u)" = 0 ] || as_root="sudo -n"
+  if [ -n "$need" ]; then
+    apt_log=$(mktemp)
+    # shellcheck disable=SC2086
+    if ! { $as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq \
+      --no-install-recommends $need; } >"$apt_log" 2>&1; then
+      tail -n 20 "$apt_log" >&2
+      echo "[setup] could not install$need: local builds will simulate their VMs" >&2
+    fi
+    rm -f "$apt_log"
+  fi
+fi

@@ -40,7 +40,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _BASELINE:
         return
     baseline = _BASELINE[0]
-    processes = leaks.leftover_processes(baseline, (*_BASETEMP, str(baseline.temp_dir)))
+    markers = (*_BASETEMP, str(baseline.temp_dir))
+    processes = leaks.leftover_processes(baseline, markers)
+    processes += [p for p in leaks.qemu_processes(markers) if p not in processes]
     files = leaks.leftover_files(baseline)
     shutil.rmtree(baseline.temp_dir, ignore_errors=True)
     if not processes and not files:

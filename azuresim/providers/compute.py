@@ -66,11 +66,23 @@ def create_vm_resource(
     if plan:
         vm["plan"] = dict(plan)
     sim.store.put(vm_id, vm)
-    compute_disks.create_os_disk(sim, vm)
+    disk_id = compute_disks.create_os_disk(sim, vm)["id"]
     _attach_nics(sim, vm, vm["id"])
     vm["properties"]["provisioningState"] = "Succeeded"
     sim.store.put(vm_id, vm)
+    _boot_if_local(sim, vm, disk_id)
     return vm
+
+
+def _boot_if_local(sim: Any, vm: dict[str, Any], disk_id: str) -> None:
+    """With the QEMU backend, a VM whose source has a local disk gets a real OS disk and boots."""
+    if sim.compute is None:
+        return
+    disk = sim.store.get(disk_id)
+    if disk is not None and sim.compute.provision(sim, vm, disk):
+        sim.store.put(disk_id, disk)
+        sim.store.put(vm["id"], vm)
+        sim.compute.boot_later(sim, vm)
 
 
 async def put_vm(req: SimRequest) -> web.StreamResponse:

@@ -5,7 +5,9 @@ OS disks are created with their VM (``create_os_disk``) and released when it goe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +31,7 @@ _RG = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute"
 ACCESS_CONTAINER = "md-access"
 _EXPORT_BYTES = 4 * 1024**2
 _VHD_FOOTER = 512
+_UPLOADS_IN_FLIGHT = 8  # pages uploaded at once when a real disk is exported
 
 
 def _rg_of(resource_id: str) -> tuple[str, str]:
@@ -144,27 +147,82 @@ async def begin_get_access(req: SimRequest) -> web.StreamResponse:
 
 
 async def _export_vhd(sim: Any, disk: dict[str, Any], seconds: int) -> str:
+    if sim.compute is not None and disk.get("_file"):
+        return await _export_real_vhd(sim, disk)
     # A real page blob with the VHD footer (cookie "conectix"), standing in for the disk: 4 MiB, not the
     # disk's size, because Azurite holds a copy in memory and a 30 GiB sparse blob exhausts it. The disk's
     # size is in the blob's metadata.
     blobs = sim.blobs
     size = _EXPORT_BYTES + _VHD_FOOTER
-    container = blobs.service.get_container_client(ACCESS_CONTAINER)
+    blob = await _access_blob(sim, disk, size)
+    footer = b"conectix".ljust(_VHD_FOOTER, b"\0")
+    await blob.upload_page(footer, offset=size - _VHD_FOOTER, length=_VHD_FOOTER)
+    return _read_sas(blobs, blob.blob_name, blob.url, seconds)
+
+
+async def _export_real_vhd(sim: Any, disk: dict[str, Any]) -> str:
+    """The disk as a real fixed VHD page blob: only its data ranges are uploaded (the rest reads as zeros)."""
+    vhd = await sim.compute.export_vhd(disk["_file"], disk["name"])
+    try:
+        blob = await _access_blob(sim, disk, os.path.getsize(vhd))
+        in_flight: set[asyncio.Task[Any]] = set()
+        with open(vhd, "rb") as f:
+            for offset, data in data_pages(f, os.path.getsize(vhd)):
+                if len(in_flight) >= _UPLOADS_IN_FLIGHT:
+                    done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()
+                in_flight.add(asyncio.ensure_future(blob.upload_page(data, offset=offset, length=len(data))))
+            for task in in_flight:
+                await task
+    finally:
+        os.unlink(vhd)
+    # Not a SAS, unlike Azure's: Azurite reads the whole source of a copy into its memory (3 GiB for this
+    # disk) to check a signed source URL, and copies an unsigned one of its own account by reference.
+    return str(blob.url)
+
+
+async def _access_blob(sim: Any, disk: dict[str, Any], size: int) -> Any:
+    """The disk's export page blob of ``size`` bytes, new and empty."""
+    container = sim.blobs.service.get_container_client(ACCESS_CONTAINER)
     with contextlib.suppress(ResourceExistsError):  # two exports at once race to create it
         await container.create_container()
     blob = container.get_blob_client(f"{disk['name']}.vhd")
     await blob.create_page_blob(size, metadata={"disksizegb": str(disk["properties"]["diskSizeGB"])})
-    footer = b"conectix".ljust(_VHD_FOOTER, b"\0")
-    await blob.upload_page(footer, offset=size - _VHD_FOOTER, length=_VHD_FOOTER)
+    return blob
+
+
+def data_pages(f: Any, size: int, chunk: int = 4 * 1024**2) -> Any:
+    """(offset, bytes) of the non-zero 4 MiB pieces of a sparse file, its holes skipped."""
+    fd = f.fileno()
+    offset = 0
+    while offset < size:
+        try:
+            offset = os.lseek(fd, offset, os.SEEK_DATA)
+        except OSError:  # no data after offset
+            return
+        end = min(os.lseek(fd, offset, os.SEEK_HOLE), size)
+        offset -= offset % 512
+        while offset < end:
+            length = min(chunk, end - offset)
+            length += (-length) % 512
+            f.seek(offset)
+            data = f.read(length)
+            if data.strip(b"\0"):
+                yield offset, data
+            offset += len(data) or length
+
+
+def _read_sas(blobs: Any, name: str, url: str, seconds: int) -> str:
     sas = generate_blob_sas(
         blobs.account_name,
         ACCESS_CONTAINER,
-        blob.blob_name,
+        name,
         account_key=blobs.account_key,
         permission=BlobSasPermissions(read=True),
         expiry=datetime.now(UTC) + timedelta(seconds=seconds),
     )
-    return f"{blob.url}?{sas}"
+    return f"{url}?{sas}"
 
 
 async def end_get_access(req: SimRequest) -> web.StreamResponse:

@@ -69,12 +69,31 @@ async def put_image(req: SimRequest) -> web.StreamResponse:
             f"The operation 'Create Image' requires the Virtual Machine '{vm['name']}' to be Generalized.",
         )
     image = _image_from(vm, body)
-    exists = req.sim.store.get(image_id) is not None
+    existing = req.sim.store.get(image_id)
+    if existing is not None and existing.get("_file"):
+        image["_file"] = existing["_file"]  # a repeated PUT of the same image keeps its disk
     req.sim.store.put(image_id, image)
-    status = 201 if not exists else 200
+    status = 201 if existing is None else 200
     return await lro.begin(
-        req, op="compute.image.put", resource_id=image_id, status=status, location=image["location"]
+        req,
+        op="compute.image.put",
+        resource_id=image_id,
+        status=status,
+        location=image["location"],
+        work=_capture(req.sim, vm, image) if req.sim.compute and req.sim.compute.is_real(vm) else None,
     )
+
+
+def _capture(sim: Any, vm: dict[str, Any], image: dict[str, Any]) -> Any:
+    """The operation's work with real disks: the image is the VM's OS disk, flattened."""
+
+    async def work() -> None:
+        if image.get("_file"):
+            return
+        image["_file"] = await sim.compute.flatten(sim.compute.disk_file(sim, vm), image["name"])
+        sim.store.put(image["id"], image)
+
+    return work
 
 
 async def get_image(req: SimRequest) -> web.StreamResponse:

@@ -173,13 +173,15 @@ async def put_version(req: SimRequest) -> web.StreamResponse:
         body, location, publishing, source_id, gallery_rules.os_disk_size(req.sim, source_id)
     )
     version["_replication"] = plan.to_json()
+    if existing is not None and existing.get("_file"):
+        version["_file"] = existing["_file"]
     req.sim.store.put(version_id, version)
     resp = await lro.begin(
         req,
         op="compute.galleryversion.put",
         resource_id=version_id,
         status=200 if existing else 201,
-        work=_replication(plan, req.params["version"]),
+        work=_with_disk(req.sim, version, source_id, _replication(plan, req.params["version"])),
         location=location,
     )
     return expect_duration(req.sim, resp, plan.ends_at() - time.time())
@@ -191,6 +193,27 @@ def _check_same_source(existing: dict[str, Any] | None, source_id: str) -> None:
         raise SimError(
             409, "PropertyChangeNotAllowed", f"Changing property '{target}' is not allowed.", target
         )
+
+
+def _with_disk(
+    sim: Any, version: dict[str, Any], source_id: str, then: Callable[[], Awaitable[None]]
+) -> Callable[[], Awaitable[None]]:
+    """With real disks, the version's disk first: the source image's file (one file serves every region,
+    whose copies the latency model times), or a VM's OS disk flattened."""
+
+    async def work() -> None:
+        source = sim.store.get(source_id) if sim.compute is not None else None
+        if source is not None and not version.get("_file"):
+            if source.get("_file"):
+                version["_file"] = sim.compute.share(source["_file"], version["name"])
+            elif sim.compute.is_real(source):
+                version["_file"] = await sim.compute.flatten(
+                    sim.compute.disk_file(sim, source), version["name"]
+                )
+            sim.store.put(version["id"], version)
+        await then()
+
+    return work
 
 
 def _replication(plan: ReplicationPlan, version: str) -> Callable[[], Awaitable[None]]:

@@ -27,6 +27,15 @@ def catalog_of(sim: Any) -> Catalog:
     catalog = Catalog()
     for spec in sim.control.get(PUBLISHED, []):
         catalog.publish(spec)
+    if getattr(sim, "compute", None) is not None:
+        # A URN a user registered an image file for is in the Marketplace too (with the QEMU backend).
+        for image in sim.compute.local_images().values():
+            publisher, offer, sku = image.urn.split(":")[:3]
+            if catalog.find(publisher, offer, sku) is None:
+                catalog.publish(
+                    {"publisher": publisher, "offer": offer, "sku": sku, "version": image.version,
+                     "osType": image.os_type, "hyperVGeneration": image.generation}
+                )  # fmt: skip
     return catalog
 
 

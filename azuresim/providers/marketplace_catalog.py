@@ -31,9 +31,12 @@ class Sku:
 _UBUNTU_2404 = ("24.04.202409120", "24.04.202410160", "24.04.202411030")
 _UBUNTU_2204 = ("22.04.202409110", "22.04.202410020", "22.04.202411010")
 _WS2022 = ("20348.2700.240911", "20348.2762.241006", "20348.2849.241109")
+_DEBIAN_12 = ("0.20241004.1890", "0.20241111.1928", "0.20261201.1")
 _WS2019 = ("17763.6293.240905", "17763.6414.241004", "17763.6532.241101")
 
 SEED: tuple[Sku, ...] = (
+    Sku("Debian", "debian-12", "12", "Linux", "V1", _DEBIAN_12),
+    Sku("Debian", "debian-12", "12-gen2", "Linux", "V2", _DEBIAN_12, "TrustedLaunchSupported"),
     Sku("Canonical", "ubuntu-24_04-lts", "server", "Linux", "V2", _UBUNTU_2404, "TrustedLaunchSupported"),
     Sku("Canonical", "ubuntu-24_04-lts", "server-gen1", "Linux", "V1", _UBUNTU_2404),
     Sku("Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts", "Linux", "V1", _UBUNTU_2204),

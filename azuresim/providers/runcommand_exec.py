@@ -9,6 +9,8 @@ from typing import Any
 
 from azuresim.providers import vm_model
 from azuresim.providers.runcommand_outcomes import Outcome, tail
+from azuresim.qemu import runcommand
+from azuresim.qemu.agent import AgentError
 
 _POLL = 0.05
 
@@ -57,12 +59,67 @@ def script_seconds(sim: Any, outcome: Outcome) -> float:
     return outcome.duration_ops * float(sim.latency.delay("compute.runcommand.run"))
 
 
-async def execute(sim: Any, cmd: dict[str, Any], vm_id: str, outcome: Outcome) -> None:
-    """Run one command to its end, updating its instance view as Azure would report it."""
+async def _running_vm(sim: Any, cmd: dict[str, Any], vm_id: str) -> dict[str, Any] | None:
+    """The VM once its agent is ready; None (and the command Failed) when it stopped first."""
     vm = await _wait_for_agent(sim, vm_id)
     if vm is None:
         cmd["_view"] = view("Failed", executionMessage="The VM is not running.", exitCode=-1)
         sim.persist()
+    return vm
+
+
+async def execute_real(sim: Any, cmd: dict[str, Any], vm_id: str, script: str) -> None:
+    """Run one command in a QEMU guest, its output appended to the blobs as it comes."""
+    vm = await _running_vm(sim, cmd, vm_id)
+    machine = sim.compute.machine(vm) if vm is not None else None
+    if vm is None or machine is None:
+        return
+    props = cmd["properties"]
+    started = vm_model.iso()
+
+    async def append(key: str, text: str) -> str:
+        if not props.get(key):
+            return ""
+        try:
+            await sim.blobs.append_text(str(props[key]), text)
+        except Exception as exc:
+            return f"Failed to upload to {key}: {type(exc).__name__}"
+        return ""
+
+    def report(o: runcommand.Outcome) -> None:
+        cmd["_view"] = view(
+            "Running", startTime=started, output=runcommand.tail(o.out), error=runcommand.tail(o.err)
+        )
+        sim.persist()
+
+    cmd["_view"] = view("Running", startTime=started)
+    message = (await append("outputBlobUri", "")) or (await append("errorBlobUri", ""))
+    try:
+        o = await runcommand.run(
+            machine.agent,
+            script,
+            timeout_seconds=int(props.get("timeoutInSeconds") or 0),
+            alive=machine.alive,
+            append=append,
+            report=report,
+        )
+    except AgentError as exc:
+        cmd["_view"] = view("Failed", executionMessage=f"The VM agent failed: {exc}", startTime=started)
+        sim.persist()
+        return
+    ended: dict[str, Any] = {"output": runcommand.tail(o.out), "error": runcommand.tail(o.err)}
+    if o.exit_code is not None:
+        ended["exitCode"] = o.exit_code
+    cmd["_view"] = view(
+        o.state, executionMessage=o.message or message, startTime=started, endTime=vm_model.iso(), **ended
+    )
+    sim.persist()
+
+
+async def execute(sim: Any, cmd: dict[str, Any], vm_id: str, outcome: Outcome) -> None:
+    """Run one command to its end, updating its instance view as Azure would report it."""
+    vm = await _running_vm(sim, cmd, vm_id)
+    if vm is None:
         return
     started = time.time()
     cmd["_view"] = view("Running", startTime=vm_model.iso(started))

@@ -11,6 +11,9 @@ neither stored nor answered, as Azure never returns them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -69,10 +72,74 @@ def _properties(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _start(sim: Any, cmd: dict[str, Any], vm_id: str, outcome: Outcome) -> asyncio.Task[None]:
-    task = asyncio.get_running_loop().create_task(runcommand_exec.execute(sim, cmd, vm_id, outcome))
+    return _track(sim, cmd, runcommand_exec.execute(sim, cmd, vm_id, outcome))
+
+
+def _track(sim: Any, cmd: dict[str, Any], work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    task = asyncio.get_running_loop().create_task(work)
     sim.tasks.add(task)
-    task.add_done_callback(sim.tasks.discard)
+    key = cmd["id"].lower()
+    sim.run_tasks[key] = task
+
+    def done(t: asyncio.Task[None]) -> None:
+        sim.tasks.discard(t)
+        if sim.run_tasks.get(key) is t:
+            del sim.run_tasks[key]
+
+    task.add_done_callback(done)
     return task
+
+
+def _same_body(props: dict[str, Any], tags: Any) -> str:
+    """What makes a PUT the same run command again (Azure then does not run the script a second time)."""
+    return hashlib.sha256(json.dumps([props, tags or {}], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _finish(
+    req: SimRequest, task: asyncio.Task[None] | None, cmd: dict[str, Any]
+) -> Callable[[], Awaitable[None]]:
+    """The PUT's work: wait for the script (unless asyncExecution); fail when it failed and was asked to."""
+    props = cmd["properties"]
+
+    async def work() -> None:
+        if props.get("asyncExecution"):
+            return
+        if task is not None:
+            await asyncio.shield(task)
+        if cmd["_view"]["executionState"] != "Succeeded" and props.get("treatFailureAsDeploymentFailure"):
+            raise _failed_deployment(req.params["name"], cmd["_view"])
+
+    return work
+
+
+async def _put_again(req: SimRequest, cmd: dict[str, Any], cmd_id: str) -> web.StreamResponse:
+    """The same body again: an update with nothing to do; the operation follows the run already going."""
+    return await lro.begin(
+        req,
+        op="compute.runcommand.put",
+        resource_id=cmd_id,
+        status=200,
+        body=_answer(cmd, expand=False),
+        work=_finish(req, req.sim.run_tasks.get(cmd_id.lower()), cmd),
+        location=cmd["location"],
+        start_state=cmd["properties"].get("provisioningState", "Succeeded"),
+    )
+
+
+async def _put_real(
+    req: SimRequest, cmd: dict[str, Any], cmd_id: str, vm_id: str, script: str, *, status: int
+) -> web.StreamResponse:
+    """A QEMU VM: the script runs in the guest (``runcommand_exec.execute_real``)."""
+    task = _track(req.sim, cmd, runcommand_exec.execute_real(req.sim, cmd, vm_id, script))
+    return await lro.begin(
+        req,
+        op="compute.runcommand.put",
+        resource_id=cmd_id,
+        status=status,
+        body=_answer(cmd, expand=False),
+        work=_finish(req, task, cmd),
+        location=cmd["location"],
+    )
 
 
 def _failed_deployment(name: str, view: dict[str, Any]) -> SimError:
@@ -91,22 +158,21 @@ async def put_run_command(req: SimRequest) -> web.StreamResponse:
     _check_vm(vm)
     props = _properties(body)
     cmd_id = compute_id(req, "virtualMachines", req.params["vm"], "runCommands", req.params["name"])
-    exists = req.sim.store.get(cmd_id) is not None
+    found = req.sim.store.get(cmd_id)
+    exists = found is not None
+    same = _same_body(props, body.get("tags"))
+    if found is not None and found.get("_same") == same:
+        return await _put_again(req, found, cmd_id)
     props["provisioningState"] = "Updating" if exists else "Creating"
     location = body.get("location") or vm["location"]
-    cmd = {"location": location, "tags": dict(body.get("tags") or {}), "properties": props}
+    cmd = {"location": location, "tags": dict(body.get("tags") or {}), "properties": props, "_same": same}
     cmd["_view"] = runcommand_exec.view("Pending")
     req.sim.store.put(cmd_id, cmd)
     script = await runcommand_exec.script_text(req.sim, props["source"])
+    if req.sim.compute is not None and req.sim.compute.is_real(vm):
+        return await _put_real(req, cmd, cmd_id, vm["id"], script, status=200 if exists else 201)
     outcome = match_outcome(req.sim.control.get(RULES, []), script)
     task = _start(req.sim, cmd, vm["id"], outcome)
-
-    async def work() -> None:
-        if props.get("asyncExecution"):
-            return
-        await asyncio.shield(task)
-        if cmd["_view"]["executionState"] != "Succeeded" and props.get("treatFailureAsDeploymentFailure"):
-            raise _failed_deployment(req.params["name"], cmd["_view"])
 
     status = 200 if exists else 201
     answer = _answer(cmd, expand=False)
@@ -116,7 +182,7 @@ async def put_run_command(req: SimRequest) -> web.StreamResponse:
         resource_id=cmd_id,
         status=status,
         body=answer,
-        work=work,
+        work=_finish(req, task, cmd),
         location=location,
     )
     if props.get("asyncExecution"):

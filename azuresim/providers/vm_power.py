@@ -30,10 +30,15 @@ async def _transition(
     req: SimRequest, vm: dict[str, Any], op: str, during: str, after: str
 ) -> web.StreamResponse:
     vm["_power"] = during
+    compute = req.sim.compute if req.sim.compute is not None and req.sim.compute.is_real(vm) else None
 
     async def work() -> None:
+        if compute is not None and after == "running":
+            await compute.boot(req.sim, vm)  # the guest agent reports Ready once the guest answers
+        elif compute is not None:
+            await compute.power_off(vm)
         vm["_power"] = after
-        if after == "running":
+        if after == "running" and compute is None:
             vm["_agentReadyAt"] = time.time() + req.sim.latency.delay("compute.vm.agent")
         req.sim.store.put(vm["id"], vm)
 
@@ -74,8 +79,14 @@ async def restart(req: SimRequest) -> web.StreamResponse:
     if vm.get("_power") != "running":
         raise _not_allowed("restart", vm, f"since the VM is {vm.get('_power')}")
     vm_model.begin_restart(req.sim, vm)
+    compute = req.sim.compute if req.sim.compute is not None and req.sim.compute.is_real(vm) else None
 
     async def work() -> None:
+        if compute is not None:
+            await compute.restart(req.sim, vm)
+            vm["_power"] = "running"
+            req.sim.store.put(vm["id"], vm)
+            return
         vm_model.finish_restart(req.sim, vm)
 
     return await lro.begin(req, op="compute.vm.restart", resource_id=None, work=work, location=vm["location"])

@@ -40,9 +40,10 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[
     return code, entries
 
 
-def test_the_examples_directory_holds_the_six_documented_examples() -> None:
+def test_the_examples_directory_holds_the_seven_documented_examples() -> None:
     assert [p.name for p in EXAMPLE_FILES] == [
         "chained-gallery.json",
+        "debian-12-local-vm.json",
         "existing-subnet-identities.json",
         "rhel-planinfo-vhd.json",
         "trusted-launch-gen2.json",

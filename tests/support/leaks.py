@@ -47,6 +47,29 @@ def leftover_processes(baseline: Baseline, markers: tuple[str, ...]) -> list[str
     return described
 
 
+def qemu_processes(markers: tuple[str, ...]) -> list[str]:
+    """QEMU processes whose command line names one of ``markers`` (a VM folder, a session's folders),
+    however old and whoever their parent: a QEMU process that outlived its VM resource or its azuresim."""
+    found = []
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if "qemu-system" not in cmdline or proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if any(m and m in cmdline for m in markers):
+            found.append(f"pid {proc.pid}: {cmdline[:160]}")
+    return found
+
+
+def vm_files(vm_dir: Path) -> list[str]:
+    """Disks, images, exports and VM folders azuresim's QEMU backend still keeps under ``vm_dir``."""
+    if not vm_dir.is_dir():
+        return []
+    return sorted(str(p) for sub in vm_dir.iterdir() if sub.is_dir() for p in sub.iterdir())
+
+
 def leftover_files(baseline: Baseline) -> list[str]:
     """What is in the session's temp dir besides pytest's base temporary folders."""
     pytest_own = {f"pytest-of-{getpass.getuser()}"}

@@ -31,8 +31,8 @@ TERMINAL = frozenset({"Succeeded", "PartiallySucceeded", "Failed", "Canceled"})
 class KilnStack(LocalStack, SimControl):
     """A started, seeded local stack with the helpers the e2e tests use."""
 
-    def __init__(self, state_dir: Path, *, latency_scale: float = 0.001) -> None:
-        super().__init__(state_dir, latency_scale=latency_scale, app_dir=REPO)
+    def __init__(self, state_dir: Path, *, latency_scale: float = 0.001, compute: str = "sim") -> None:
+        super().__init__(state_dir, latency_scale=latency_scale, app_dir=REPO, compute=compute)
         self._artifacts: ArtifactServer | None = None
         self._client: KilnClient | None = None
 
