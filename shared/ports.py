@@ -190,6 +190,14 @@ class RunRecorder(Protocol):
         """One runOutput per succeeded target (a later run's output wins); the names written."""
         ...
 
+    def record_artifacts(self, run: RunRef, hashes: dict[str, str]) -> None:
+        """Record the sha256 of every artifact the build fetched (``customize[0]`` → hash) in its inputs."""
+        ...
+
+    def provenance(self, run: RunRef) -> dict[str, str]:
+        """The provenance tags of what the run publishes (run, template, source version, fingerprint)."""
+        ...
+
 
 class AzurePortSet(Protocol):
     """Every Azure port: ``shared.bootstrap.AzurePorts`` builds each on first use; tests use ``FakeAzure``."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from shared import naming
 from shared.errors import Conflict, NotFound
+from shared.models import fingerprint as fp
 from shared.models.build import TimingPolicy
 from shared.service import documents
 from shared.service import run_documents as rd
@@ -59,7 +60,7 @@ class RunService:
         self._timing = timing
 
     # -- start and cancel ----------------------------------------------------------------------------
-    def begin(self, ref: TemplateRef, *, trigger: str = "Manual") -> RunStart:
+    def begin(self, ref: TemplateRef, *, trigger: str = "Manual", cycle: str | None = None) -> RunStart:
         """Reserve the template's next run (409 ``RunInFlight`` if one is in flight)."""
         stamp = now()
         reserved: dict[str, Any] = {}
@@ -103,8 +104,15 @@ class RunService:
             extra={"template": ref.path, "runId": run_id},
         )
         run = rd.new_run(
-            template_id=doc.body["readOnly"]["id"], run_id=run_id, number=number, trigger=trigger, now=stamp
+            template_id=doc.body["readOnly"]["id"],
+            run_id=run_id,
+            number=number,
+            trigger=trigger,
+            now=stamp,
+            template_hash=fp.template_hash(doc.body["spec"]),
         )
+        if cycle:
+            run["properties"]["cycle"] = cycle
         run["kiln"]["operations"] = [{"id": op["id"], "kind": "run"}]
         self.book.put_run(ref, run)
         return RunStart(run_id, rd.build_input(ref, doc.body, run_id, trigger, stamp, self._timing), op)
