@@ -77,6 +77,7 @@ class Devhost:
             orchestration_workers=self.config.orchestration_workers,
             activity_timeout=self.config.activity_timeout,
             log=lambda record: logs.emit({"event": "FunctionExecuted", **record}),
+            client_binding=self.binding_json,
         )
 
     def binding_json(self) -> str:

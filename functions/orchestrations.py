@@ -9,9 +9,11 @@ import azure.durable_functions as df
 
 from orchestrators.build_image import build_image
 from orchestrators.distribute_target import distribute_target
+from orchestrators.patch_cycle import patch_cycle
 from orchestrators.poll import Yields, poll_until_done
 from orchestrators.run_step import run_step
 from shared.models import durable as d
+from shared.models.cycles import PATCH_CYCLE
 
 bp = df.Blueprint()
 Orchestrator = Callable[[df.DurableOrchestrationContext], Yields]
@@ -20,6 +22,7 @@ ORCHESTRATORS: tuple[tuple[d.Orchestration[Any, Any], Orchestrator], ...] = (
     (d.RUN_STEP, run_step),
     (d.DISTRIBUTE_TARGET, distribute_target),
     (d.POLL_UNTIL_DONE, poll_until_done),
+    (PATCH_CYCLE, patch_cycle),
 )
 
 

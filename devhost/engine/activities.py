@@ -20,6 +20,9 @@ class Activity:
     name: str
     fn: Callable[..., Any]
     param: str  # the activity trigger's binding name (the function's parameter)
+    # durable client bindings (``@app.durable_client_input``) and the binding JSON the host hands them
+    clients: tuple[str, ...] = ()
+    client_binding: Callable[[], str] | None = None
 
 
 @dataclass
@@ -48,7 +51,10 @@ def invoke(activity: Activity | None, name: str, input_text: str | None) -> Outc
             raise LookupError(
                 f"The function '{name}' doesn't exist, is disabled, or is not an activity function"
             )
-        value = activity.fn(**{activity.param: decode_input(input_text)})
+        kwargs = {activity.param: decode_input(input_text)}
+        if activity.clients and activity.client_binding is not None:
+            kwargs.update({name: activity.client_binding() for name in activity.clients})
+        value = activity.fn(**kwargs)
         if inspect.isawaitable(value):
             value = asyncio.run(_await(value))
         return Outcome(TASK_COMPLETED, {"Result": df_dumps(value)})

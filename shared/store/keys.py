@@ -14,6 +14,7 @@ RUNS = "runs"
 RUN_OUTPUTS = "runOutputs"
 OPERATIONS = "operations"
 QUOTAS = "quotas"
+CYCLES = "patchCycles"
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,18 @@ def operation(subscription: str, operation_id: str) -> str:
 def trigger_quota(subscription: str, location: str) -> str:
     """Key of the per-region trigger reservation list of a subscription (AIB allows 100 per region)."""
     return f"{QUOTAS}/{subscription.lower()}/triggers/{location.lower()}.json"
+
+
+def cycle(subscription: str, cycle_id: str) -> str:
+    """Key of a patch cycle's document."""
+    return f"{CYCLES}/{subscription.lower()}/{cycle_id.lower()}.json"
+
+
+def cycles_prefix(subscription: str) -> str:
+    """Prefix listing a subscription's patch cycles."""
+    return f"{CYCLES}/{subscription.lower()}/"
+
+
+def cycle_slots() -> str:
+    """Key of the build slots patch cycles share (the global concurrency cap, docs/cycles.md)."""
+    return f"{QUOTAS}/cycle-builds.json"
