@@ -23,6 +23,9 @@ class Activity:
     # durable client bindings (``@app.durable_client_input``) and the binding JSON the host hands them
     clients: tuple[str, ...] = ()
     client_binding: Callable[[], str] | None = None
+    # Where an async activity runs: the host's event loop, as the Python worker runs every async function on
+    # its one loop (the SDK's client keeps one aiohttp session, bound to the loop that made it).
+    run_async: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -56,7 +59,8 @@ def invoke(activity: Activity | None, name: str, input_text: str | None) -> Outc
             kwargs.update({name: activity.client_binding() for name in activity.clients})
         value = activity.fn(**kwargs)
         if inspect.isawaitable(value):
-            value = asyncio.run(_await(value))
+            runner = activity.run_async or _run_on_own_loop
+            value = runner(_await(value))
         return Outcome(TASK_COMPLETED, {"Result": df_dumps(value)})
     except Exception as exc:
         return failure(name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
@@ -70,3 +74,7 @@ def failure(name: str, message: str, details: str) -> Outcome:
 
 async def _await(value: Any) -> Any:
     return await value
+
+
+def _run_on_own_loop(coro: Any) -> Any:
+    return asyncio.run(coro)

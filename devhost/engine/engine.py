@@ -51,6 +51,7 @@ class DurableEngine:
         timer_poll_interval: float = 0.05,
         log: Callable[[dict[str, Any]], None] | None = None,
         client_binding: Callable[[], str] | None = None,
+        run_async: Callable[[Any], Any] | None = None,
     ) -> None:
         orchestrators: dict[str, Callable[..., Any]] = {}
         activities: dict[str, Activity] = {}
@@ -62,7 +63,7 @@ class DurableEngine:
             elif trigger.type == "activityTrigger":
                 clients = tuple(b.name for b in function.get_bindings() if b.type == "durableClient")
                 activities[name] = Activity(
-                    name, function.get_user_function(), trigger.name, clients, client_binding
+                    name, function.get_user_function(), trigger.name, clients, client_binding, run_async
                 )
         self._orchestrators = orchestrators
         self._runtime: Runtime | None = None
