@@ -98,7 +98,8 @@ def test_the_patch_cycle_activities_are_registered_with_the_client_binding_the_a
     registered = {f.get_function_name(): [b.type for b in f.get_bindings()] for f in app.get_functions()}
     tree = ast.parse((ORCHESTRATORS / "patch_cycle.py").read_text())
     named = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    called = {getattr(cycles, n).name for n in named if isinstance(getattr(cycles, n, None), durable.Activity)}
+    descriptors = [getattr(cycles, n, None) for n in named]
+    called = {d.name for d in descriptors if isinstance(d, durable.Activity)}
 
     assert set(registered) == {a.name for a in cycles.CYCLE_ACTIVITIES} == called
     assert sorted(registered[cycles.CYCLE_ADMIT.name]) == ["activityTrigger", "durableClient"]
