@@ -17,6 +17,8 @@ class RunOutputProperties(WireModel):
     artifactId: str | None = None
     artifactUri: str | None = None
     provisioningState: ProvisioningState | None = None  # read-only
+    # kiln's, read-only: the provenance tags the published image carries (docs/cycles.md)
+    provenance: dict[str, str] | None = None
 
 
 class RunOutput(WireModel):

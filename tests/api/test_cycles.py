@@ -275,6 +275,9 @@ def test_the_cycle_never_takes_more_build_slots_than_the_cap_across_cycles(api: 
     admitted = asyncio.run(cycles.admit(AdmitInput(cycle=cref, next_index=0, want=cap + 3), durable))
 
     assert len(admitted.started) == cap and admitted.blocked and admitted.next_index == cap
+    # Durable runs an activity at least once: asked again, the cycle repeats what it recorded
+    repeated = asyncio.run(cycles.admit(AdmitInput(cycle=cref, next_index=0, want=cap), durable))
+    assert repeated.started == admitted.started and len(durable.started("Schedule")) == cap
     durable.finish(root().service.runs, admitted.started[0].run_id)  # its end gives its slot back
     more = asyncio.run(cycles.admit(AdmitInput(cycle=cref, next_index=cap, want=3), durable))
     assert len(more.started) == 1 and more.blocked

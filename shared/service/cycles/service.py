@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from shared.ports import AzurePortSet
 
 _log = logging.getLogger("kiln.cycles")
+_NEVER = datetime.max.replace(tzinfo=UTC)
+_REFRESH = 300.0
 SCHEDULE = "Schedule"
 DISABLED = "Disabled"
 
@@ -106,6 +109,8 @@ class PatchCycles:
         self._policy = policy
         self._late_after = late_after_seconds
         self._page_size = page_size
+        self._next_due: dict[str, datetime] = {}  # trigger document key -> when it comes due next
+        self._refreshed: float | None = None
 
     # -- the timer ------------------------------------------------------------------------------------
     async def tick(self, client: DurableStarter, *, now: datetime) -> TickReport:
@@ -122,6 +127,8 @@ class PatchCycles:
             except Exception as exc:  # one cycle that cannot start must not stop the others
                 _log.warning("cycle %s could not start: %s", cid, exc)
                 report.problems[cid] = str(exc)
+                for item in items:  # due again at the next tick
+                    self._next_due.pop(keys.child(keys.TRIGGERS, item.ref, item.trigger), None)
                 continue
             (report.started if started else report.existing).append(cid)
             for item in items:
@@ -129,36 +136,52 @@ class PatchCycles:
         return report
 
     def due_schedules(self, now: datetime) -> list[DueSchedule]:
-        """Every Healthy Schedule trigger with an occurrence after its last window and not after ``now``."""
+        """Every Healthy Schedule trigger with an occurrence after its last window and not after ``now``.
+
+        A tick lists the trigger documents' keys and reads only those that may be due: it remembers when each
+        schedule comes due next (a SourceImage trigger: never), and reads every one again every
+        ``_REFRESH`` seconds in case one was deleted and created again under the same name.
+        """
         found: list[DueSchedule] = []
-        for key in self._store.list_all_keys(keys.TRIGGERS + "/"):
+        full = self._refreshed is None or time.monotonic() - self._refreshed > _REFRESH
+        listed = self._store.list_all_keys(keys.TRIGGERS + "/")
+        for key in listed:
+            upcoming = self._next_due.get(key)
+            if not full and upcoming is not None and upcoming > now:
+                continue
             doc = self._store.get(key)
             if doc is None or doc.body["properties"].get("kind") != SCHEDULE:
+                self._next_due[key] = _NEVER
                 continue
-            item = self._due(doc.body, now)
+            item, self._next_due[key] = self._due(doc.body, now)
             if item is not None:
                 found.append(item)
+        self._next_due = {k: v for k, v in self._next_due.items() if k in set(listed)}
+        if full:
+            self._refreshed = time.monotonic()
         return found
 
-    def _due(self, trigger: dict[str, Any], now: datetime) -> DueSchedule | None:
+    def _due(self, trigger: dict[str, Any], now: datetime) -> tuple[DueSchedule | None, datetime]:
+        """The schedule's due window (None if none) and when it comes due after that."""
         props = trigger["properties"]
         try:
             cron = parse_cron(props["schedule"], props.get("timeZone") or "UTC")
         except ScheduleError:
-            return None
+            return None, _NEVER
         last = _parse((trigger.get("kiln") or {}).get("lastWindow") or trigger["systemData"]["createdAt"])
         windows = cron.between(last, now)
         if not windows:
-            return None
+            return None, cron.next_after(last)
+        upcoming = cron.next_after(windows[-1])
         template_id = trigger["id"].rsplit("/triggers/", 1)[0]
         parts = template_id.split("/")
         ref = TemplateRef(parts[2], parts[4], parts[8])
         if (props.get("status") or {}).get("code") == DISABLED:
             self._note_disabled(ref, trigger["name"], windows[-1])
-            return None
+            return None, upcoming
         key = naming.template_key(ref.subscription, ref.resource_group, ref.name)
         name = props.get("cycleName") or f"{ref.name}-{key[1:7]}"
-        return DueSchedule(
+        due = DueSchedule(
             ref=ref,
             template_id=template_id,
             trigger=trigger["name"],
@@ -167,6 +190,7 @@ class PatchCycles:
             due=windows[-1],
             missed=len(windows) - 1,
         )
+        return due, upcoming
 
     async def _claim_and_start(
         self,
@@ -296,7 +320,9 @@ class PatchCycles:
         outcome: dict[str, Any]
         if template is None:
             outcome = {"state": "skipped", "reason": "The template no longer exists."}
-        elif (skip := await asyncio.to_thread(self._skip_reason, tref, template.body, item)) is not None:
+        elif (
+            skip := await asyncio.to_thread(self._skip_reason, tref, template.body, item, ref.cycle_id)
+        ) is not None:
             outcome = skip
         else:
             holder = f"{ref.cycle_id}#{index}"
@@ -318,7 +344,7 @@ class PatchCycles:
         return outcome
 
     def _skip_reason(
-        self, ref: TemplateRef, template: dict[str, Any], item: dict[str, Any]
+        self, ref: TemplateRef, template: dict[str, Any], item: dict[str, Any], cycle_id: str
     ) -> dict[str, Any] | None:
         trigger = self._store.get(keys.child(keys.TRIGGERS, ref, item["trigger"]))
         if trigger is None:
@@ -328,6 +354,10 @@ class PatchCycles:
             return {"state": "skippedDisabled", "reason": status.get("message", "The schedule is disabled.")}
         active = template["kiln"].get("activeRun")
         if active:
+            run = self._store.get(keys.child(keys.RUNS, ref, active))
+            if run is not None and run.body["properties"].get("cycle") == cycle_id:
+                # An earlier attempt of this activity started it and died before recording it.
+                return {"state": "started", "runId": active}
             return {"state": "skippedInFlight", "runId": active, "reason": f"Run '{active}' is in flight."}
         if item["mode"] == "whenChanged":
             try:
