@@ -284,3 +284,21 @@ def test_the_cycle_never_takes_more_build_slots_than_the_cap_across_cycles(api: 
     assert cycles.check(
         CheckInput(cycle=cref, in_flight=[InFlight(index=0, run_id=admitted.started[0].run_id)])
     ).ended
+
+
+def test_a_source_image_trigger_skips_a_build_whose_inputs_equal_the_last_successful_runs(
+    api: DirectApi,
+) -> None:
+    ref = _template(api, "srcsame")
+    assert api.put(_path("srcsame") + "/triggers/src", {"properties": {"kind": "SourceImage"}}).status == 201
+    durable = FakeDurable()
+    _manual_success(ref, durable)  # built from the latest version
+    older = root().service.runs.begin(ref, trigger="Manual")  # a later run of an older version failed
+    durable.instances[older.run_id] = {"name": "build_image", "input": older.input, "status": "Running"}
+    durable.finish(root().service.runs, older.run_id, "Failed", exact_version="24.04.202409120")
+
+    report = asyncio.run(root().service.source_triggers.poll(durable))
+
+    decision = report.decisions[ref.path]
+    assert decision.outcome == "unchanged" and "No input changed since run" in decision.reason
+    assert durable.started("SourceImage") == []
