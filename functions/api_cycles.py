@@ -27,7 +27,7 @@ def list_cycles(req: func.HttpRequest) -> func.HttpResponse:
 @h.api
 def get_cycle(req: func.HttpRequest) -> func.HttpResponse:
     h.api_version(req)
-    cycle_id = checks.resource_name(req.route_params["cycleId"], "cycleId")
+    cycle_id = checks.cycle_id(req.route_params["cycleId"])
     return h.arm_json(200, root().service.cycles.get(h.subscription(req), cycle_id))
 
 

@@ -321,7 +321,7 @@ def _paths() -> dict[str, Any]:
         _SUB + _PROVIDER + "/patchCycles/{cycleId}": {
             "get": _op(
                 "Kiln_GetPatchCycle",
-                [*sub, _param("cycleId", pattern=_NAME)],
+                [*sub, _param("cycleId", pattern=r"^[A-Za-z0-9-_.]{1,80}-\d{8}T\d{6}Z$")],
                 {"200": {"description": "OK", **_json("PatchCycle")}},
             )
         },

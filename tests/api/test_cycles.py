@@ -302,3 +302,12 @@ def test_a_source_image_trigger_skips_a_build_whose_inputs_equal_the_last_succes
     decision = report.decisions[ref.path]
     assert decision.outcome == "unchanged" and "No input changed since run" in decision.reason
     assert durable.started("SourceImage") == []
+
+
+def test_the_cycle_routes_answer_404_for_an_unknown_cycle_and_400_for_a_malformed_id(api: DirectApi) -> None:
+    base = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.VirtualMachineImages/patchCycles"
+
+    assert api.get(base).json == {"value": []}
+    assert api.get(base + "/linux-20261128T010000Z").status == 404
+    bad = api.get(base + "/linux")
+    assert bad.status == 400 and bad.json["error"]["target"] == "cycleId"
