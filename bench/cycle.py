@@ -20,6 +20,7 @@ templates, lets the cycle timer start the cycle when it comes due, and prints:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -56,38 +57,22 @@ class CycleBenchStack(BenchStack):
 
 
 def template(index: int, sub: str) -> dict[str, Any]:
-    """One customizer, one managed image: a patch rebuild of a baseline."""
-    return {
-        "location": "eastus",
-        "identity": {
-            "type": "UserAssigned",
-            "userAssignedIdentities": {
-                f"/subscriptions/{sub}/resourceGroups/rg-identities/providers/"
-                "Microsoft.ManagedIdentity/userAssignedIdentities/id-image-builder": {}
-            },
-        },
-        "properties": {
-            "source": {
-                "type": "PlatformImage",
-                "publisher": "Canonical",
-                "offer": "ubuntu-24_04-lts",
-                "sku": "server",
-                "version": "latest",
-            },
-            "vmProfile": {"vmSize": "Standard_D2ds_v5"},
-            "buildTimeoutInMinutes": 600,
-            "customize": [{"type": "Shell", "name": "bench-customizer-0", "inline": ["apt-get upgrade -y"]}],
-            "distribute": [
-                {
-                    "type": "ManagedImage",
-                    "runOutputName": "managed",
-                    "location": "eastus",
-                    "imageId": f"/subscriptions/{sub}/resourceGroups/rg-images/providers/Microsoft.Compute/"
-                    f"images/cycle-{index}",
-                }
-            ],
-        },
-    }
+    """The example Ubuntu template (seeded identity and source), one customizer, one managed image: a patch
+    rebuild of a baseline."""
+    body: dict[str, Any] = json.loads((REPO / "examples" / "ubuntu-2404-gallery-3-regions.json").read_text())
+    props = body["properties"]
+    props["buildTimeoutInMinutes"] = 600
+    props["customize"] = [{"type": "Shell", "name": "bench-customizer-0", "inline": ["apt-get upgrade -y"]}]
+    props["distribute"] = [
+        {
+            "type": "ManagedImage",
+            "runOutputName": "managed",
+            "location": "eastus",
+            "imageId": f"/subscriptions/{sub}/resourceGroups/rg-images/providers/Microsoft.Compute/images/"
+            f"cycle-{index}",
+        }
+    ]
+    return body
 
 
 def _ts(text: str) -> float:
