@@ -144,13 +144,19 @@ def run_cycle(stack: CycleBenchStack, names: list[str], timeout: float) -> dict[
     return {
         "cycle": cycle["properties"],
         "events": len(status.get("historyEvents") or []),
-        "generation": (status.get("input") or {}).get("generation", 0)
-        if isinstance(status.get("input"), dict)
-        else 0,
+        "generation": _generation(status.get("input")),
         "intervals": [(_ts(r["startTime"]), _ts(r["endTime"])) for r in runs if r.get("endTime")],
         "states": [r["runState"] for r in runs],
         "cpu": {k: (after[k] - before[k]) / len(names) for k in after},
     }
+
+
+def _generation(raw: Any) -> int:
+    """How many times the cycle continued as new: its current input's ``generation``."""
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    if isinstance(value, str):  # the input as the client sent it: a JSON string of the JSON
+        value = json.loads(value)
+    return int(value.get("generation", 0)) if isinstance(value, dict) else 0
 
 
 def parse_args() -> argparse.Namespace:

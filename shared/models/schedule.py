@@ -11,7 +11,8 @@ asks each schedule which occurrences fell between the window it last started and
 * When both day-of-month and day-of-week are restricted, a day matching either is due (as cron does).
 * Daylight saving time: a local time that does not exist (the hour skipped in spring) comes due at the same
   distance past the change (02:30 on a day clocks go 02:00 → 03:00 comes due at 03:30); a local time that
-  happens twice (the hour repeated in autumn) comes due once, the first time.
+  happens twice (the hour repeated in autumn) comes due once, the first time — so an hourly schedule skips
+  the repeated hour: a schedule comes due at most once per local wall-clock time.
 
 Pure: nothing here reads a clock.
 """
@@ -38,6 +39,7 @@ _FIELDS = (  # name, low, high, names
     ("month", 1, 12, _MONTHS),
     ("day of week", 0, 7, _DAYS),
 )
+_DST_MARGIN = timedelta(hours=3)  # wider than any offset change a zone makes at once
 _SEARCH_YEARS = 8  # Feb 29 on a Monday recurs within 28 years; a schedule with no day in 8 years is refused
 
 
@@ -63,11 +65,14 @@ class Cron:
     def next_after(self, moment: datetime) -> datetime:
         """The first occurrence strictly after ``moment`` (an aware datetime), in UTC."""
         after = moment.astimezone(UTC)
-        local = after.astimezone(self.zone).replace(tzinfo=None, microsecond=0) - timedelta(hours=3)
+        local = after.astimezone(self.zone).replace(tzinfo=None, microsecond=0)
+        # Near a change of the zone's offset, wall-clock order and instant order can differ (a skipped time
+        # maps past later ones): look a few hours around and take the earliest instant.
+        margin = _DST_MARGIN if self._offset_changes_near(local) else timedelta(0)
         best: datetime | None = None
         first_naive: datetime | None = None
-        for naive in self._local_candidates(local):
-            if first_naive is not None and naive > first_naive + timedelta(hours=3):
+        for naive in self._local_candidates(local - margin):
+            if first_naive is not None and naive > first_naive + margin:
                 break
             instant = naive.replace(tzinfo=self.zone).astimezone(UTC)  # fold=0: see the module docstring
             if instant <= after:
@@ -77,6 +82,10 @@ class Cron:
         if best is None:
             raise ScheduleError(f"'{self.expression}' never comes due")
         return best
+
+    def _offset_changes_near(self, local: datetime) -> bool:
+        before, after = self.zone.utcoffset(local - _DST_MARGIN), self.zone.utcoffset(local + _DST_MARGIN)
+        return before != after
 
     def between(self, start: datetime, end: datetime, *, limit: int = 10_000) -> list[datetime]:
         """The occurrences in ``(start, end]`` in order, at most ``limit`` of them (the latest kept)."""
