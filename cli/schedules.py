@@ -171,6 +171,7 @@ def show_cycles(client: KilnClient, args: argparse.Namespace, out: TextIO) -> in
                     p.get("state"),
                     p.get("dueTime"),
                     c.get("started"),
+                    c.get("inFlight"),
                     c.get("succeeded"),
                     c.get("failed"),
                     c.get("skippedUnchanged"),
@@ -183,10 +184,11 @@ def show_cycles(client: KilnClient, args: argparse.Namespace, out: TextIO) -> in
             "STATE",
             "DUE",
             "STARTED",
+            "BUILDING",
             "SUCCEEDED",
             "FAILED",
             "UNCHANGED",
-            "IN FLIGHT",
+            "WAS BUSY",
             "SECONDS",
         ]
         for line in table(rows, headers):
