@@ -11,6 +11,8 @@ templates, lets the cycle timer start the cycle when it comes due, and prints:
 
 1. the cycle's makespan (its document's start to end) over ``templates / cap`` × one build's makespan
    (target ≤ 1.15): what the sliding window, the shared build slots and the polls cost over perfect waves;
+   beside it, how much longer a build took inside the cycle than alone (the machine's share), and the
+   makespan over perfect packing of the builds as long as they really took (the cycle's own share);
 2. the peak of builds in flight, measured from the run documents' start and end times (never above the cap);
 3. the history events of the cycle orchestration: the current execution's, and how many generations it
    continued as new (the bound is per generation);
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -193,12 +197,18 @@ def _main(args: argparse.Namespace, folder: Path) -> None:
     cycle = got["cycle"]
     makespan = _ts(cycle["endTime"]) - _ts(cycle["startTime"])
     ratio = makespan / (waves * alone)
+    spans = [end - start for start, end in got["intervals"]]
+    inside = statistics.mean(spans)
+    # The cycle's own cost: its makespan over perfect packing of the builds as long as they really took.
+    packing = makespan / (sum(spans) / args.cap)
     print(
         f"patch cycle of {args.templates} templates, cap {args.cap}, one simulated minute = {args.minute} s"
     )
     rows = [
         ("one build alone (run document)", f"{alone:.1f} s", ""),
         (f"cycle makespan / ({waves:g} × one build)", f"{ratio:.3f} ({makespan:.1f} s)", "target ≤ 1.15"),
+        ("mean build in the cycle / one build alone", f"{inside / alone:.3f} ({inside:.1f} s)", ""),
+        ("cycle makespan / (Σ builds' makespans / cap)", f"{packing:.3f}", ""),
         ("peak builds in flight (run documents)", str(peak_in_flight(got["intervals"])), f"≤ {args.cap}"),
         ("builds Succeeded", f"{got['states'].count('Succeeded')} / {len(got['states'])}", ""),
         ("cycle history events (current execution)", str(got["events"]), ""),
@@ -212,7 +222,7 @@ def _main(args: argparse.Namespace, folder: Path) -> None:
     ]
     for label, value, target in rows:
         print(f"  {label:<46} {value:>22}   {target}")
-    print(f"  cycle: {cycle['state']}, counts {cycle['counts']}")
+    print(f"  cycle: {cycle['state']}, counts {cycle['counts']}; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
