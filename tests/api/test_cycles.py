@@ -311,3 +311,16 @@ def test_the_cycle_routes_answer_404_for_an_unknown_cycle_and_400_for_a_malforme
     assert api.get(base + "/linux-20261128T010000Z").status == 404
     bad = api.get(base + "/linux")
     assert bad.status == 400 and bad.json["error"]["target"] == "cycleId"
+
+
+def test_a_schedule_deleted_and_created_again_comes_due_at_its_new_time(api: DirectApi) -> None:
+    ref = _template(api, "again")
+    _schedule(api, ref, schedule="0 3 * * *", timeZone="UTC")
+    durable = FakeDurable()
+    assert _tick(durable, datetime.now(UTC)).started == []  # remembered: due tomorrow at 03:00
+    assert api.delete(_path("again") + "/triggers/patch").status == 202
+    _schedule(api, ref, schedule="* * * * *", timeZone="UTC")
+
+    started = _tick(durable, datetime.now(UTC) + timedelta(minutes=2)).started
+
+    assert len(started) == 1

@@ -92,7 +92,7 @@ def cycles(stack: ChangedStack) -> dict[str, Any]:
         body["properties"]["source"] = source
         stack.create_template(name, body)
         run = stack.wait_run(name, stack.start_run(name))
-        assert run["runState"] == "Succeeded", run
+        assert run["properties"]["runState"] == "Succeeded", run["properties"]
 
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(build, SERVER + GEN1))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -53,7 +52,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("kiln.cycles")
 _NEVER = datetime.max.replace(tzinfo=UTC)
-_REFRESH = 300.0
 SCHEDULE = "Schedule"
 DISABLED = "Disabled"
 
@@ -109,8 +107,8 @@ class PatchCycles:
         self._policy = policy
         self._late_after = late_after_seconds
         self._page_size = page_size
-        self._next_due: dict[str, datetime] = {}  # trigger document key -> when it comes due next
-        self._refreshed: float | None = None
+        # trigger document key -> (its ETag in the listing, when it comes due next)
+        self._next_due: dict[str, tuple[str, datetime]] = {}
 
     # -- the timer ------------------------------------------------------------------------------------
     async def tick(self, client: DurableStarter, *, now: datetime) -> TickReport:
@@ -138,27 +136,27 @@ class PatchCycles:
     def due_schedules(self, now: datetime) -> list[DueSchedule]:
         """Every Healthy Schedule trigger with an occurrence after its last window and not after ``now``.
 
-        A tick lists the trigger documents' keys and reads only those that may be due: it remembers when each
-        schedule comes due next (a SourceImage trigger: never), and reads every one again every
-        ``_REFRESH`` seconds in case one was deleted and created again under the same name.
+        A tick lists the trigger documents and reads only those that may be due: it remembers, by the ETag
+        the listing shows, when each comes due next (a SourceImage trigger: never), so a document that
+        changed (a trigger deleted and created again, a window recorded) is read again.
         """
         found: list[DueSchedule] = []
-        full = self._refreshed is None or time.monotonic() - self._refreshed > _REFRESH
-        listed = self._store.list_all_keys(keys.TRIGGERS + "/")
-        for key in listed:
-            upcoming = self._next_due.get(key)
-            if not full and upcoming is not None and upcoming > now:
+        listed = self._store.list_all(keys.TRIGGERS + "/")
+        known: dict[str, tuple[str, datetime]] = {}
+        for entry in listed:
+            cached = self._next_due.get(entry.key)
+            if cached is not None and entry.etag and cached[0] == entry.etag and cached[1] > now:
+                known[entry.key] = cached
                 continue
-            doc = self._store.get(key)
+            doc = self._store.get(entry.key)
             if doc is None or doc.body["properties"].get("kind") != SCHEDULE:
-                self._next_due[key] = _NEVER
+                known[entry.key] = (entry.etag, _NEVER)
                 continue
-            item, self._next_due[key] = self._due(doc.body, now)
+            item, upcoming = self._due(doc.body, now)
+            known[entry.key] = (entry.etag, upcoming)
             if item is not None:
                 found.append(item)
-        self._next_due = {k: v for k, v in self._next_due.items() if k in set(listed)}
-        if full:
-            self._refreshed = time.monotonic()
+        self._next_due = known
         return found
 
     def _due(self, trigger: dict[str, Any], now: datetime) -> tuple[DueSchedule | None, datetime]:
