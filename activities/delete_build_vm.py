@@ -3,13 +3,14 @@
 Azure refuses to delete a resource another one still uses (``NicInUse``,
 ``PublicIPAddressCannotBeDeleted``, ``InUseNetworkSecurityGroupCannotBeDeleted``…), and deletes run in the
 background. So this activity deletes in dependency order — VM, NIC, public IP, VNet, NSG, disks — and returns
-``done=False`` with what remains; the orchestrator calls it again until nothing remains. It never raises and
+``done=False`` with what remains; the activity asks again until nothing remains. It never raises and
 keeps the staging group and its storage account (they belong to the template).
 """
 
 from __future__ import annotations
 
 from activities.deploy_vm import build_vm_of
+from activities.support import waiting
 from shared import naming
 from shared.errors import AzureError, AzureNotFound
 from shared.models.build import BuildVm
@@ -18,8 +19,14 @@ from shared.models.resource_ids import DELETE_ORDER, delete_rank, resource_type
 from shared.ports import BuildPorts
 
 
-def run(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
-    """Delete the build VM, then its NIC, public IP, VNet, NSG and disks; report what is still there."""
+async def run(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
+    """Delete the build VM and everything its deployment made, round after round until nothing is left (or
+    ``inp.wait.until``); what is still there is in ``remaining``."""
+    return await waiting.wait_until_done(lambda: delete_round(inp, ports=ports), inp.wait)
+
+
+def delete_round(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
+    """One round: delete the build VM, then its NIC, public IP, VNet, NSG and disks; report what is left."""
     if inp.vm is None and inp.staging is None:
         return UndoOutput(done=True, message="no build VM was deployed")
     if inp.vm is None:

@@ -1,4 +1,4 @@
-"""Phase 4, deploy the build VM: one ARM deployment (VM, NIC, network, staging storage account), then poll it.
+"""Phase 4, deploy the build VM: one ARM deployment (VM, NIC, network, staging storage account), waited for.
 
 The admin password is made here, stored in Key Vault under a name derived from the run id and handed to
 ARM as a Key Vault reference: it never appears in an input, an output, a log or the template.
@@ -10,6 +10,7 @@ import secrets
 import string
 
 from activities import staging_group
+from activities.support import waiting
 from activities.support.context import (
     arm_id,
     guard,
@@ -29,7 +30,7 @@ from shared import naming
 from shared.errors import AzureNotFound
 from shared.models.azure import PurchasePlan
 from shared.models.build import BuildVm, PhaseError, PhaseFailed, ResolvedSource, RunRef
-from shared.models.durable import DeployInput, DeployOutput, Polled, VmProbe
+from shared.models.durable import DeployInput, DeployOutput, Polled
 from shared.models.template import ImageTemplate
 from shared.ports import BuildPorts
 
@@ -107,37 +108,49 @@ def staging_account_tags(run: RunRef, template: ImageTemplate, *, created: bool)
     return tags
 
 
-def run(inp: DeployInput, *, ports: BuildPorts) -> DeployOutput:
-    """Store the admin password, then start the build-VM deployment (the orchestrator polls ``check``)."""
+async def run(inp: DeployInput, *, ports: BuildPorts) -> DeployOutput:
+    """Store the admin password and start the build-VM deployment (once), then wait for it to end."""
     try:
-        spec = vm_spec(inp.run, inp.template, inp.source, ports.key_vault_id, created=inp.staging.create)
         vm = build_vm_of(inp.run, inp.staging.resource_group, inp.staging.storage_account)
-        secret = spec.admin_password.secret_name
-        with guard("deploy", secret):
-            try:
-                ports.secrets.get(name=secret)  # a retry keeps the password the first attempt stored
-            except AzureNotFound:
-                ports.secrets.set(name=secret, value=new_password())
-        with guard("deploy", vm.deployment_name):
-            ports.deployments.begin_deploy(
-                resource_group=vm.resource_group,
-                name=vm.deployment_name,
-                template=build_vm_deployment(spec),
-                parameters=build_vm_parameters(spec),
-            )
-        return DeployOutput(vm=vm)
+        await waiting.call(lambda: _start(inp, vm, ports))
     except PhaseFailed as e:
-        return DeployOutput(error=e.error)
+        return DeployOutput(done=True, error=e.error)
+    ended = await waiting.wait_until_done(lambda: check(vm, ports=ports), inp.wait)
+    return DeployOutput(vm=vm, **ended.model_dump(exclude={"retry_after_seconds"}))
 
 
-def check(inp: VmProbe, *, ports: BuildPorts) -> Polled:
-    """Poll the build-VM deployment; a failure names the resources whose operations failed."""
-    vm = inp.vm
+def _start(inp: DeployInput, vm: BuildVm, ports: BuildPorts) -> DeployOutput:
+    """The password in Key Vault (kept by a retry) and the deployment, unless it already exists: a second PUT
+    of a running deployment would start it over."""
+    spec = vm_spec(inp.run, inp.template, inp.source, ports.key_vault_id, created=inp.staging.create)
+    secret = spec.admin_password.secret_name
+    with guard("deploy", secret):
+        try:
+            ports.secrets.get(name=secret)
+        except AzureNotFound:
+            ports.secrets.set(name=secret, value=new_password())
+    with guard("deploy", vm.deployment_name):
+        try:
+            ports.deployments.get(resource_group=vm.resource_group, name=vm.deployment_name)
+            return DeployOutput(done=False, vm=vm)
+        except AzureNotFound:
+            pass
+        ports.deployments.begin_deploy(
+            resource_group=vm.resource_group,
+            name=vm.deployment_name,
+            template=build_vm_deployment(spec),
+            parameters=build_vm_parameters(spec),
+        )
+    return DeployOutput(done=False, vm=vm)
+
+
+def check(vm: BuildVm, *, ports: BuildPorts) -> Polled:
+    """The build-VM deployment's state; a failure names the resources whose operations failed."""
     try:
         with guard("deploy", vm.deployment_name):
             state = ports.deployments.get(resource_group=vm.resource_group, name=vm.deployment_name)
             if not state.terminal:
-                return Polled(done=False, state=state.provisioning_state, retry_after_seconds=15)
+                return Polled(done=False, state=state.provisioning_state)
             if state.provisioning_state == "Succeeded":
                 return Polled(done=True, succeeded=True, state="Succeeded")
             operations = ports.deployments.list_operations(

@@ -1,4 +1,4 @@
-"""Phase 9, distribute: start a target, poll it (and a gallery target's regions), undo a partial one.
+"""Phase 9, distribute: start a target and follow it (a gallery target region by region), undo a partial one.
 
 Outputs carry the template's ``artifactTags`` but never kiln's run tag: the janitor sweeps by that tag and
 must not delete what a build produced.
@@ -6,7 +6,7 @@ must not delete what a build produced.
 
 from __future__ import annotations
 
-from activities.support import gallery, vhd
+from activities.support import gallery, vhd, waiting
 from activities.support.context import arm_id, guard, poll_failed
 from shared import naming
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
@@ -15,11 +15,8 @@ from shared.models.build import DistributeStarted, DistributeTarget, PhaseError,
 from shared.models.durable import (
     DistributeInput,
     Polled,
-    RegionChecked,
-    RegionProbe,
     RegionState,
-    TargetChecked,
-    TargetProbe,
+    TargetProgress,
     UndoInput,
     UndoOutput,
 )
@@ -55,36 +52,98 @@ def _start_image(inp: DistributeInput, dist: ManagedImageDistributor, ports: Bui
     return DistributeStarted(artifact_id=image_id)
 
 
-def check(inp: TargetProbe, *, ports: BuildPorts) -> TargetChecked:
-    """Poll one target; once it has ended, its ``TargetResult``."""
-    target, started = inp.target, inp.started
-    name = target.run_output_name
-    try:
-        result: TargetResult | None
+async def run(inp: DistributeInput, *, ports: BuildPorts) -> TargetProgress:
+    """Start the target (once: a later call hands back what was started), ask the gallery to replicate the
+    ``retry_regions`` again, then follow the target until it has ended, or a region failed that was not
+    retried yet (the orchestration decides), or ``inp.wait.until``. Region states reach the run document
+    as they change."""
+    started = inp.started
+    if started is None:
+        begun = await waiting.call(lambda: _begun(inp, ports))
+        if begun.done:
+            return begun
+        started = begun.started
+    assert started is not None
+    if inp.retry_regions:
+        retried = await waiting.call(lambda: retry_regions(inp, started, ports))
+        if retried.error is not None:
+            return TargetProgress(done=True, state="Failed", error=retried.error, started=started)
+    follow = _Follow(inp, started, ports)
+    return await waiting.wait_until_done(follow.look, inp.wait)
+
+
+def check(inp: DistributeInput, *, ports: BuildPorts) -> TargetProgress:
+    """One look at a started target (``inp.started``): its regions and, once ended, its result."""
+    if inp.started is None:
+        raise ValueError("check needs the started target")
+    return _Follow(inp, inp.started, ports).look()
+
+
+def _begun(inp: DistributeInput, ports: BuildPorts) -> TargetProgress:
+    started = start(inp, ports=ports)
+    if started.error is not None:
+        return TargetProgress(done=True, state="Failed", error=started.error, started=started)
+    return TargetProgress(done=False, state="Started", started=started)
+
+
+class _Follow:
+    """One target's state at each look; region changes are written to the run document (live progress)."""
+
+    def __init__(self, inp: DistributeInput, started: DistributeStarted, ports: BuildPorts) -> None:
+        self.inp, self.started, self.ports = inp, started, ports
+        self.reported: list[RegionState] = []
+
+    def look(self) -> TargetProgress:
+        name = self.inp.target.run_output_name
+        try:
+            progress = self._look(name)
+        except PhaseFailed as e:
+            gone = poll_failed(e, f"The artifact of distribute target '{name}'").error
+            result = TargetResult(
+                run_output_name=name, type=self.inp.target.type, succeeded=False, error=gone
+            )
+            progress = TargetProgress(done=True, state="Failed", error=gone, result=result)
+        progress = progress.model_copy(update={"started": self.started})
+        if progress.regions and progress.regions != self.reported:
+            self.ports.runs.progress(self.inp.run, name, progress.regions)
+            self.reported = progress.regions
+        return progress
+
+    def _look(self, name: str) -> TargetProgress:
+        target, started = self.inp.target, self.started
         if target.type == "VHD":
-            result = vhd.check(inp.run, inp.vm.resource_group, name, started, ports)
-        elif target.type == "SharedImage":
-            with guard("distribute", name):
-                state = gallery.state_of(started, ports)
-            result = gallery.result_of(name, state) if state.terminal else None
-            if result is not None and not result.succeeded:
-                failed = [r for r, s in result.regions.items() if s == "Failed"]
-                message = f"replication of {started.artifact_id} failed in {', '.join(failed) or 'a region'}"
-                error = PhaseError(code="ReplicationFailed", message=message, phase="distribute", target=name)
-                result = result.model_copy(update={"error": error})
-        else:
-            result = _check_image(name, started, ports)
-    except PhaseFailed as e:
-        ended = poll_failed(e, f"The artifact of distribute target '{name}'").error
-        result = TargetResult(run_output_name=name, type=target.type, succeeded=False, error=ended)
+            return _ended(vhd.check(self.inp.run, self.inp.vm.resource_group, name, started, self.ports))
+        if target.type == "ManagedImage":
+            return _ended(_check_image(name, started, self.ports))
+        with guard("distribute", name):
+            state = gallery.state_of(started, self.ports)
+        regions = [gallery.region_state(state, r) for r in started.regions]
+        unretried = [r.region for r in regions if r.state == "Failed" and r.region not in self.inp.retried]
+        # A version whose regions still replicate has not ended, whatever its provisioningState says: right
+        # after a region is asked again, the version can still read as Failed from the first attempt.
+        replicating = any(r.state in ("Queued", "Replicating") for r in regions)
+        if not state.terminal or replicating:
+            return TargetProgress(done=bool(unretried), state="Replicating", regions=regions)
+        result = gallery.result_of(name, state)
+        if not result.succeeded:
+            failed = [r for r, s in result.regions.items() if s == "Failed"]
+            message = f"replication of {started.artifact_id} failed in {', '.join(failed) or 'a region'}"
+            error = PhaseError(code="ReplicationFailed", message=message, phase="distribute", target=name)
+            result = result.model_copy(update={"error": error})
+        return _ended(result, regions)
+
+
+def _ended(result: TargetResult | None, regions: list[RegionState] | None = None) -> TargetProgress:
     if result is None:
-        return TargetChecked(done=False, state="Running", retry_after_seconds=30)
-    return TargetChecked(
+        return TargetProgress(done=False, state="Running", regions=regions or [])
+    state = "Succeeded" if result.succeeded else "Failed"
+    return TargetProgress(
         done=True,
         succeeded=result.succeeded,
-        state="Succeeded" if result.succeeded else "Failed",
+        state=state,
         result=result,
         error=result.error,
+        regions=regions or [],
     )
 
 
@@ -104,35 +163,15 @@ def _check_image(name: str, started: DistributeStarted, ports: BuildPorts) -> Ta
     )
 
 
-def check_region(inp: RegionProbe, *, ports: BuildPorts) -> RegionChecked:
-    """Poll one region of a gallery target: done when Completed or Failed."""
-    try:
-        with guard("distribute", inp.region):
-            state = gallery.state_of(inp.started, ports)
-    except PhaseFailed as e:  # the version is gone (undo deleted it) or refused: this poll is over
-        return RegionChecked(**poll_failed(e, f"The image version {inp.started.artifact_id}").model_dump())
-    region: RegionState = gallery.region_state(state, inp.region)
-    done = region.state in ("Completed", "Failed")
-    return RegionChecked(
-        done=done,
-        succeeded=region.state == "Completed",
-        state=region.state,
-        region=region,
-        retry_after_seconds=None if done else 60,
-    )
-
-
-def retry_region(inp: RegionProbe, *, ports: BuildPorts) -> Polled:
-    """Ask the gallery to replicate a failed region again (the same version PUT once more)."""
-    dist, started = inp.target.spec, inp.started
+def retry_regions(inp: DistributeInput, started: DistributeStarted, ports: BuildPorts) -> Polled:
+    """Ask the gallery to replicate failed regions again: the same version PUT once more."""
+    dist = inp.target.spec
     if not isinstance(dist, SharedImageDistributor):
-        error = PhaseError(
-            code="NotAGalleryTarget", message="only SharedImage targets have regions", target=inp.region
-        )
+        error = PhaseError(code="NotAGalleryTarget", message="only SharedImage targets have regions")
         return Polled(done=True, state="Failed", error=error)
     place, _ = gallery.where(dist.galleryImageId)
     try:
-        with guard("distribute", inp.region):
+        with guard("distribute", ", ".join(inp.retry_regions)):
             # Only a version that still exists is asked again: after undo deleted it (a cancelled run), a
             # late retry must not create it anew.
             gallery.state_of(started, ports)
@@ -144,11 +183,16 @@ def retry_region(inp: RegionProbe, *, ports: BuildPorts) -> Polled:
             ports.galleries.begin_create_version(version=started.version or "", spec=spec, **place)
     except PhaseFailed as e:
         return poll_failed(e, f"The image version {started.artifact_id}")
-    return Polled(done=False, state="Replicating", retry_after_seconds=60)
+    return Polled(done=False, state="Replicating")
 
 
-def undo(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
-    """Delete what a failed or cancelled target produced; never raises, not-found counts as done."""
+async def undo(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
+    """Delete what a failed or cancelled target produced, until it is gone (or ``inp.wait.until``)."""
+    return await waiting.wait_until_done(lambda: undo_round(inp, ports=ports), inp.wait)
+
+
+def undo_round(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
+    """One round of undo; never raises, not-found counts as done."""
     if inp.target is None:
         return UndoOutput(done=True, message="nothing was started")
     try:
@@ -166,8 +210,8 @@ def undo(inp: UndoInput, *, ports: BuildPorts) -> UndoOutput:
 def _what_was_started(
     inp: UndoInput, target: DistributeTarget, ports: BuildPorts
 ) -> DistributeStarted | None:
-    """What ``start_distribute`` produced for this run, found again by name and tag: the orchestrator pushes
-    the undo before the start, so it cannot hand over the start's answer."""
+    """What ``distribute`` started for this run, found again by name and tag: the orchestrator pushes the
+    undo before the start, so it cannot hand over the start's answer."""
     dist = target.spec
     if isinstance(dist, VhdDistributor):
         if inp.vm is None:

@@ -1,8 +1,9 @@
-"""Phases 6-8, steps on the build VM through managed Run Command: start one, then poll it.
+"""Phases 6-8, steps on the build VM through managed Run Command: start one, then follow it until it ends.
 
 One Run Command per step and attempt (a Windows Update round, a restart check), named from the run id, so a
-retried ``start_step`` repeats the same PUT. Its stdout/stderr stream into append blobs; ``check_step``
-appends them to ``customization.log`` and decides success (exit code within ``validExitCodes``).
+retried ``run_step`` finds it and never PUTs (runs) it twice. Its stdout/stderr stream into append blobs; once
+it has ended, ``check`` appends them to ``customization.log`` and decides success (exit code within
+``validExitCodes``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from activities.support import scripts, steplog
-from activities.support.context import fail, guard, poll_failed
+from activities.support import scripts, steplog, waiting
+from activities.support.context import StepStarted, fail, guard, poll_failed
 from shared import naming
 from shared.errors import AzureNotFound
 from shared.models import (
@@ -23,7 +24,7 @@ from shared.models import (
 )
 from shared.models.azure import RunCommandSpec
 from shared.models.build import PhaseError, PhaseFailed, StepOutcome, StepSpec
-from shared.models.durable import StepChecked, StepInput, StepStarted
+from shared.models.durable import StepChecked, StepInput
 from shared.ports import Blobs, BuildPorts
 
 STEP_TIMEOUT_SECONDS = 16 * 3600  # the build timeout (at most 16 h) is what really bounds a step
@@ -82,6 +83,22 @@ def render(inp: StepInput, blobs: Blobs) -> str:
     return scripts.deprovision_script(windows=windows)
 
 
+async def run(inp: StepInput, *, ports: BuildPorts) -> StepChecked:
+    """Start the step's Run Command (once: a repeated call finds it), then follow it until it ends or
+    ``inp.wait.until``; once ended, its output is in customization.log and the answer holds its outcome."""
+    started = await waiting.call(lambda: _started(inp, ports))
+    if started.error is not None:
+        return started
+    return await waiting.wait_until_done(lambda: check(inp, ports=ports), inp.wait)
+
+
+def _started(inp: StepInput, ports: BuildPorts) -> StepChecked:
+    begun = start(inp, ports=ports)
+    if begun.error is not None:
+        return StepChecked(done=True, state="Failed", error=begun.error)
+    return StepChecked(done=False)
+
+
 def start(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
     """Start the step's Run Command, its output going to append blobs in the staging account."""
     name = command_name(inp)
@@ -137,7 +154,7 @@ def check(inp: StepInput, *, ports: BuildPorts) -> StepChecked:
                 resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name
             )
             if not state.terminal:
-                return StepChecked(done=False, state=state.execution_state, retry_after_seconds=10)
+                return StepChecked(done=False, state=state.execution_state)
             stdout, stderr = (
                 steplog.read_text(blobs, _output(inp, "stdout")),
                 steplog.read_text(blobs, _output(inp, "stderr")),

@@ -8,17 +8,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from activities.support import steplog
-from activities.support.context import canceled_error, gone_error, guard
+from activities.support import steplog, waiting
+from activities.support.context import StepStarted, canceled_error, gone_error, guard
 from shared import naming
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models.azure import RunCommandSpec, VmState
-from shared.models.build import PhaseError, PhaseFailed
+from shared.models.build import BuildVm, PhaseError, PhaseFailed
 from shared.models.customizers import DEFAULT_RESTART_COMMAND, WindowsRestartCustomizer
-from shared.models.durable import Generalized, Polled, StepInput, StepStarted, VmProbe
+from shared.models.durable import Polled, RestartInput, StepInput, VmProbe
 from shared.ports import BuildPorts
 
 RESTART_COMMAND_SECONDS = 600
+
+
+async def restart_vm(inp: RestartInput, *, ports: BuildPorts) -> Polled:
+    """Restart the VM (on the first call), then wait until it runs with its agent ready again."""
+    if inp.begin:
+        started = await waiting.call(lambda: _begun(restart(inp, ports=ports)))
+        if started.error is not None:
+            return started
+    return await waiting.wait_until_done(lambda: check_ready(inp.vm, ports=ports), inp.wait)
+
+
+async def generalize_vm(inp: VmProbe, *, ports: BuildPorts) -> Polled:
+    """Deallocate the VM, wait until it is, and mark it generalized: capture needs it so."""
+    stopped = await waiting.wait_until_done(lambda: deallocate(inp.vm, ports=ports), inp.wait)
+    if not stopped.done or stopped.error is not None:
+        return stopped
+    return await waiting.call(lambda: generalize(inp.vm, ports=ports))
+
+
+def _begun(started: StepStarted) -> Polled:
+    if started.error is not None:
+        return Polled(done=True, state="Failed", error=started.error)
+    return Polled(done=False, state="restarting")
 
 
 def restart(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
@@ -61,44 +84,36 @@ def restart(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
         return StepStarted(error=e.error)
 
 
-def check_ready(inp: VmProbe, *, ports: BuildPorts) -> Polled:
+def check_ready(vm: BuildVm, *, ports: BuildPorts) -> Polled:
     """Done when the VM runs and its agent is ready (the orchestrator bounds this by ``restartTimeout``)."""
-    return _poll(inp, ports, lambda s: s.power_state == "running" and bool(s.vm_agent_ready))
+    return _poll(vm, ports, lambda s: s.power_state == "running" and bool(s.vm_agent_ready))
 
 
-def deallocate(inp: VmProbe, *, ports: BuildPorts) -> Polled:
-    """Start deallocating the VM (generalize and capture need it stopped)."""
-    vm = inp.vm
+def deallocate(vm: BuildVm, *, ports: BuildPorts) -> Polled:
+    """Deallocate the VM (generalize and capture need it stopped): done once it is; ended, not waiting,
+    when the VM is being deleted or gone (compensation took it)."""
+    looked = _poll(vm, ports, lambda s: s.power_state == "deallocated")
+    if looked.done or looked.state == "deallocating":
+        return looked
     try:
         with guard("generalize", vm.vm_name):
-            state = ports.virtual_machines.get(resource_group=vm.resource_group, name=vm.vm_name)
-            if state.power_state == "deallocated":
-                return Polled(done=True, succeeded=True, state="deallocated")
-            if state.power_state != "deallocating":
-                ports.virtual_machines.begin_deallocate(resource_group=vm.resource_group, name=vm.vm_name)
-        return Polled(done=False, state="deallocating", retry_after_seconds=15)
+            ports.virtual_machines.begin_deallocate(resource_group=vm.resource_group, name=vm.vm_name)
+    except PhaseFailed as e:
+        return Polled(done=True, state="Failed", error=e.error)
+    return Polled(done=False, state="deallocating")
+
+
+def generalize(vm: BuildVm, *, ports: BuildPorts) -> Polled:
+    """Mark the deallocated VM generalized, so images and gallery versions can be captured from it."""
+    try:
+        with guard("generalize", vm.vm_name):
+            ports.virtual_machines.generalize(resource_group=vm.resource_group, name=vm.vm_name)
+        return Polled(done=True, succeeded=True, state="generalized")
     except PhaseFailed as e:
         return Polled(done=True, state="Failed", error=e.error)
 
 
-def check_deallocated(inp: VmProbe, *, ports: BuildPorts) -> Polled:
-    """Done when the VM is deallocated."""
-    return _poll(inp, ports, lambda s: s.power_state == "deallocated")
-
-
-def generalize(inp: VmProbe, *, ports: BuildPorts) -> Generalized:
-    """Mark the deallocated VM generalized, so images and gallery versions can be captured from it."""
-    vm = inp.vm
-    try:
-        with guard("generalize", vm.vm_name):
-            ports.virtual_machines.generalize(resource_group=vm.resource_group, name=vm.vm_name)
-        return Generalized()
-    except PhaseFailed as e:
-        return Generalized(error=e.error)
-
-
-def _poll(inp: VmProbe, ports: BuildPorts, ready: Callable[[VmState], bool]) -> Polled:
-    vm = inp.vm
+def _poll(vm: BuildVm, ports: BuildPorts, ready: Callable[[VmState], bool]) -> Polled:
     try:
         state = ports.virtual_machines.get(resource_group=vm.resource_group, name=vm.vm_name)
     except TransientAzureError:
@@ -114,4 +129,4 @@ def _poll(inp: VmProbe, ports: BuildPorts, ready: Callable[[VmState], bool]) -> 
         return Polled(done=True, state="Deleting", error=error)
     if ready(state):
         return Polled(done=True, succeeded=True, state=state.power_state or "")
-    return Polled(done=False, state=state.power_state or state.provisioning_state, retry_after_seconds=10)
+    return Polled(done=False, state=state.power_state or state.provisioning_state)

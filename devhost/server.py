@@ -79,13 +79,8 @@ class Devhost:
             activity_timeout=self.config.activity_timeout,
             log=lambda record: logs.emit({"event": "FunctionExecuted", **record}),
             client_binding=self.binding_json,
-            run_async=self.run_on_loop,
+            activity_loop=lambda: self._loop,  # async activities run where HTTP and timer functions run
         )
-
-    def run_on_loop(self, coro: Any) -> Any:
-        """Run an async activity on the host's event loop (from an activity worker thread) and wait."""
-        assert self._loop is not None, "the host is not started"
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def binding_json(self) -> str:
         return binding_json(

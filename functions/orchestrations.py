@@ -8,10 +8,8 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrators.build_image import build_image
-from orchestrators.distribute_target import distribute_target
+from orchestrators.flow import Yields
 from orchestrators.patch_cycle import patch_cycle
-from orchestrators.poll import Yields, poll_until_done
-from orchestrators.run_step import run_step
 from shared.models import durable as d
 from shared.models.cycles import PATCH_CYCLE
 
@@ -19,9 +17,6 @@ bp = df.Blueprint()
 Orchestrator = Callable[[df.DurableOrchestrationContext], Yields]
 ORCHESTRATORS: tuple[tuple[d.Orchestration[Any, Any], Orchestrator], ...] = (
     (d.BUILD_IMAGE, build_image),
-    (d.RUN_STEP, run_step),
-    (d.DISTRIBUTE_TARGET, distribute_target),
-    (d.POLL_UNTIL_DONE, poll_until_done),
     (PATCH_CYCLE, patch_cycle),
 )
 

@@ -2,8 +2,10 @@
 
 Read top to bottom it is the phase list of docs/build.md: resolve the source, preflight, staging resource
 group, deploy the build VM, stage artifacts, customize, validate, generalize, distribute, record run outputs,
-clean up. The order of yields is a wire contract for runs in flight: add phases at the end of a branch, never
-reorder; a change of the input's shape raises ``BUILD_SCHEMA`` (an older input is then ended, not replayed).
+clean up. Each phase's first activity records the phase's start (its input's ``report``), and an activity
+that follows a long operation waits for it itself, so the history grows with the phases, not with polls.
+The order of yields is a wire contract for runs in flight; a change of the input's shape raises
+``BUILD_SCHEMA`` (an older input is then ended, not replayed).
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ from datetime import timedelta
 
 import azure.durable_functions as df
 
-from orchestrators.flow import Flow, Interrupted
+from orchestrators.distribute import distribute, targets_of
+from orchestrators.flow import Flow, Interrupted, Yields, iso
 from orchestrators.outcome import Outcome, deprovision_step, failure_message, step_specs, timeout_message
-from orchestrators.poll import Yields, iso
+from orchestrators.steps import run_step
 from shared.models import TemplateProperties, Validate
 from shared.models.build import (
     BUILD_SCHEMA,
     BuildInput,
     BuildResult,
     BuildVm,
-    DistributeTarget,
     PhaseError,
     PhaseFailed,
     ResolvedSource,
@@ -31,37 +33,29 @@ from shared.models.build import (
     StagingPlan,
     StepSpec,
     StepState,
-    TargetResult,
     workload_step,
 )
 from shared.models.durable import (
-    CHECK_DEPLOYMENT,
-    CHECK_VM_DEALLOCATED,
-    DEALLOCATE_VM,
     DELETE_BUILD_VM,
     DEPLOY_BUILD_VM,
-    DISTRIBUTE_TARGET,
     GENERALIZE_VM,
     PREFLIGHT,
     PREPARE_STAGING_GROUP,
     RECORD_OUTPUTS,
     RESOLVE_SOURCE,
-    RUN_STEP,
     STAGE_ARTIFACTS,
     UNDO_DISTRIBUTE,
     UPDATE_RUN_STATUS,
     ArtifactsInput,
     DeployInput,
-    DistributeInput,
-    DistributeTargetInput,
+    DeployOutput,
     PreflightInput,
     RecordOutputsInput,
     ResolveSourceInput,
-    RunStepInput,
     StagingInput,
-    StepInput,
     UndoInput,
     VmProbe,
+    Wait,
 )
 from shared.models.template import DEFAULT_BUILD_TIMEOUT
 
@@ -73,6 +67,10 @@ class Build:
     flow: Flow
     input: BuildInput
     outcome: Outcome = field(default_factory=Outcome)
+
+    @property
+    def run(self) -> RunRef:
+        return self.input.run
 
     @property
     def props(self) -> TemplateProperties:
@@ -108,9 +106,6 @@ def build_image(context: df.DurableOrchestrationContext) -> Yields:
     minutes = build.properties.buildTimeoutInMinutes or DEFAULT_BUILD_TIMEOUT
     b = Build(Flow(context, build, minutes * build.timing.timeout_scale), build)
     flow, outcome = b.flow, b.outcome
-    yield from flow.status(
-        run_state="Running", run_sub_state="Queued", phase="resolve", message="Run started."
-    )
     try:
         yield from _build(b)
     except PhaseFailed as failed:
@@ -146,6 +141,170 @@ def _end_unreadable(context: df.DurableOrchestrationContext, raw: object, messag
     yield context.call_activity(UPDATE_RUN_STATUS.name, update.model_dump(mode="json"))
 
 
+def _build(b: Build) -> Yields:
+    flow, run, template = b.flow, b.run, b.input.template
+    started = flow.report(
+        run_state="Running", run_sub_state="Queued", phase="resolve", message="Run started."
+    )
+    source = yield from _resolve(b, started)
+    flow.phase = "preflight"
+    report = flow.report(exact_version=source.exact_version, phase="preflight")
+    pre = yield from flow.call(
+        PREFLIGHT, PreflightInput(run=run, template=template, source=source, report=report)
+    )
+    if pre.error is not None or pre.staging is None:
+        raise PhaseFailed(pre.error or PhaseError(code="PreflightFailed", message="Preflight failed."))
+    vm = yield from _provision(b, source, pre.staging)
+    b.outcome.vm = vm
+    if not b.validate.sourceValidationOnly:
+        yield from _customize(b, source, vm)
+    yield from _validate(b, source, vm)
+    if b.validate.sourceValidationOnly:
+        return
+    if b.outcome.validation_failed and not b.validate.continueDistributeOnFailure:
+        return
+    yield from _generalize(b, source, vm)
+    flow.phase = "distribute"
+    report = flow.report(run_sub_state="Distributing", phase="distribute", message="Distributing the image.")
+    targets = targets_of(flow, vm, source)
+    b.outcome.targets = yield from distribute(flow, targets, report)
+    # Undo of a target is for a failed or cancelled run; a target that succeeded keeps its artifact.
+    kept = {t.run_output_name for t in b.outcome.targets if t.succeeded}
+    flow.undo = [(a, u) for a, u in flow.undo if a != UNDO_DISTRIBUTE or not _kept(u, kept)]
+    flow.phase = "outputs"
+    report = flow.report(phase="outputs", targets=b.outcome.targets)
+    yield from flow.call(
+        RECORD_OUTPUTS, RecordOutputsInput(run=run, targets=b.outcome.targets, report=report)
+    )
+
+
+def _kept(undo: UndoInput, kept: set[str]) -> bool:
+    return undo.target is not None and undo.target.run_output_name in kept
+
+
+def _resolve(b: Build, report: RunStatusUpdate) -> Yields:
+    b.flow.phase = "resolve"
+    out = yield from b.flow.call(
+        RESOLVE_SOURCE, ResolveSourceInput(run=b.run, template=b.input.template, report=report)
+    )
+    if out.error is not None or out.source is None:
+        raise PhaseFailed(
+            out.error or PhaseError(code="BadSource", message="The source could not be resolved.")
+        )
+    source: ResolvedSource = out.source
+    return source
+
+
+def _provision(b: Build, source: ResolvedSource, staging: StagingPlan) -> Yields:
+    flow, run, template = b.flow, b.run, b.input.template
+    flow.phase = "staging"
+    report = flow.report(
+        run_sub_state="Building", phase="staging", exact_staging_resource_group=staging.resource_group
+    )
+    made = yield from flow.call(
+        PREPARE_STAGING_GROUP, StagingInput(run=run, template=template, plan=staging, report=report)
+    )
+    if made.error is not None:
+        raise PhaseFailed(made.error)
+    flow.phase = "deploy"
+    report = flow.report(phase="deploy", message="Deploying the build VM.")
+    flow.push_undo(DELETE_BUILD_VM, UndoInput(run=run, staging=staging))
+
+    def deploy(wait: Wait) -> DeployInput:
+        return DeployInput(
+            run=run, template=template, source=source, staging=staging, wait=wait, report=report
+        )
+
+    def seen(answer: DeployOutput) -> None:  # the VM's undo names it as soon as it is known
+        if answer.vm is not None and flow.drop_undo(DELETE_BUILD_VM) is not None:
+            flow.push_undo(DELETE_BUILD_VM, UndoInput(run=run, staging=staging, vm=answer.vm))
+
+    timeout = timedelta(minutes=flow.timing.deploy_timeout_minutes)
+    message = "The build VM deployment did not finish in time."
+    deployed = yield from flow.wait_for(DEPLOY_BUILD_VM, deploy, timeout=timeout, message=message, seen=seen)
+    if not deployed.succeeded or deployed.vm is None:
+        error = deployed.error or PhaseError(
+            code="DeploymentFailed", message="The build VM was not deployed."
+        )
+        raise PhaseFailed(error)
+    vm: BuildVm = deployed.vm
+    flow.phase = "artifacts"
+    report = flow.report(phase="artifacts", message="Staging the scripts and files.")
+    staged = yield from flow.call(
+        STAGE_ARTIFACTS, ArtifactsInput(run=run, template=template, vm=vm, report=report)
+    )
+    if staged.error is not None:
+        raise PhaseFailed(staged.error)
+    return vm
+
+
+def _customize(b: Build, source: ResolvedSource, vm: BuildVm) -> Yields:
+    """The customizers in order, then optimize.workload when it is Enabled; a failure is a customizer's."""
+    flow = b.flow
+    flow.phase = "customize"
+    steps = step_specs("customize", b.props.customize or [], source.os_type)
+    workload = workload_step(b.props, source.os_type)
+    for i, step in enumerate([*steps, *([workload] if workload else [])]):
+        extra: dict[str, object] = {"run_sub_state": "Customizing", "phase": "customize"} if i == 0 else {}
+        if step.phase == "optimize":
+            flow.phase = "optimize"
+            extra = {"run_sub_state": "Optimizing", "phase": "optimize"}
+        result = yield from _run_step(b, vm, step, **extra)
+        if not result.succeeded:
+            b.outcome.keep_vm = b.abort_on("customizer")
+            raise PhaseFailed(b.outcome.step_error(step, result, vm))
+
+
+def _validate(b: Build, source: ResolvedSource, vm: BuildVm) -> Yields:
+    validations = b.validate.inVMValidations or []
+    if not validations:
+        return
+    flow = b.flow
+    flow.phase = "validate"
+    for i, step in enumerate(step_specs("validate", validations, source.os_type)):
+        extra: dict[str, object] = {"run_sub_state": "Validating", "phase": "validate"} if i == 0 else {}
+        result = yield from _run_step(b, vm, step, **extra)
+        if not result.succeeded:
+            error = b.outcome.step_error(step, result, vm)
+            if b.validate.continueDistributeOnFailure:
+                b.outcome.validation_failed = error
+                return
+            b.outcome.keep_vm = b.abort_on("validator")
+            raise PhaseFailed(error)
+
+
+def _run_step(b: Build, vm: BuildVm, step: StepSpec, **extra: object) -> Yields:
+    state = StepState(phase=step.phase, index=step.index, name=step.name)
+    report = b.flow.report(step=state, message=f"Running {step.describe()}.", **extra)
+    outcome = yield from run_step(b.flow, vm, step, report)
+    return outcome
+
+
+def _generalize(b: Build, source: ResolvedSource, vm: BuildVm) -> Yields:
+    flow = b.flow
+    flow.phase = "generalize"
+    result = yield from _run_step(
+        b, vm, deprovision_step(source.os_type), run_sub_state="Distributing", phase="generalize"
+    )
+    if not result.succeeded:
+        error = PhaseError(code="GeneralizeFailed", message="Deprovisioning failed.", phase="generalize")
+        raise PhaseFailed(result.error or error)
+    report = flow.report(message="Generalizing the build VM.")
+
+    def probe(wait: Wait) -> VmProbe:
+        return VmProbe(run=b.run, vm=vm, wait=wait, report=report)
+
+    timeout = timedelta(minutes=flow.timing.generalize_timeout_minutes)
+    done = yield from flow.wait_for(
+        GENERALIZE_VM, probe, timeout=timeout, message="The build VM did not deallocate in time."
+    )
+    if not done.succeeded:
+        raise PhaseFailed(
+            done.error
+            or PhaseError(code="GeneralizeFailed", message="Generalizing failed.", phase="generalize")
+        )
+
+
 def _clean_up(b: Build) -> Yields:
     """Compensation on a failure, cancel or timeout; on success, the build VM's deletion as its own phase."""
     flow, outcome = b.flow, b.outcome
@@ -161,7 +320,9 @@ def _clean_up(b: Build) -> Yields:
     problems = yield from flow.compensate()
     if cleanup is not None:
         flow.phase = "cleanup"
-        yield from flow.run_undo(*cleanup)
+        activity, undo = cleanup
+        report = flow.report(phase="cleanup", message="Deleting the build VM.")
+        yield from flow.run_undo(activity, undo.model_copy(update={"report": report}))
     return problems
 
 
@@ -175,177 +336,3 @@ def _final_message(b: Build, problems: list[str]) -> str:
     if problems:
         text += " Cleanup problems (the janitor retries them): " + "; ".join(problems)
     return text
-
-
-def _build(b: Build) -> Yields:
-    flow, run, template = b.flow, b.input.run, b.input.template
-    source = yield from _resolve(b)
-    flow.phase = "preflight"
-    yield from flow.status(exact_version=source.exact_version, phase="preflight")
-    pre = yield from flow.call(PREFLIGHT, PreflightInput(run=run, template=template, source=source))
-    if pre.error is not None or pre.staging is None:
-        raise PhaseFailed(pre.error or PhaseError(code="PreflightFailed", message="Preflight failed."))
-    vm = yield from _provision(b, source, pre.staging)
-    b.outcome.vm = vm
-    if not b.validate.sourceValidationOnly:
-        yield from _customize(b, source, vm)
-    yield from _validate(b, source, vm)
-    if b.validate.sourceValidationOnly:
-        return
-    if b.outcome.validation_failed and not b.validate.continueDistributeOnFailure:
-        return
-    yield from _generalize(b, source, vm)
-    yield from _distribute(b, source, vm)
-    flow.phase = "outputs"
-    yield from flow.call(RECORD_OUTPUTS, RecordOutputsInput(run=run, targets=b.outcome.targets))
-
-
-def _resolve(b: Build) -> Yields:
-    b.flow.phase = "resolve"
-    out = yield from b.flow.call(
-        RESOLVE_SOURCE, ResolveSourceInput(run=b.input.run, template=b.input.template)
-    )
-    if out.error is not None or out.source is None:
-        raise PhaseFailed(
-            out.error or PhaseError(code="BadSource", message="The source could not be resolved.")
-        )
-    source: ResolvedSource = out.source
-    return source
-
-
-def _provision(b: Build, source: ResolvedSource, staging: StagingPlan) -> Yields:
-    flow, run, template = b.flow, b.input.run, b.input.template
-    flow.phase = "staging"
-    yield from flow.status(
-        run_sub_state="Building", phase="staging", exact_staging_resource_group=staging.resource_group
-    )
-    made = yield from flow.call(PREPARE_STAGING_GROUP, StagingInput(run=run, template=template, plan=staging))
-    if made.error is not None:
-        raise PhaseFailed(made.error)
-    flow.phase = "deploy"
-    yield from flow.status(phase="deploy", message="Deploying the build VM.")
-    flow.push_undo(DELETE_BUILD_VM, UndoInput(run=run, staging=staging))
-    deploy = DeployInput(run=run, template=template, source=source, staging=staging)
-    deployed = yield from flow.call(DEPLOY_BUILD_VM, deploy)
-    if deployed.error is not None or deployed.vm is None:
-        error = PhaseError(code="DeploymentFailed", message="The build VM was not deployed.")
-        raise PhaseFailed(deployed.error or error)
-    vm: BuildVm = deployed.vm
-    flow.drop_undo(DELETE_BUILD_VM)
-    flow.push_undo(DELETE_BUILD_VM, UndoInput(run=run, staging=staging, vm=vm))
-    yield from flow.poll_until(
-        CHECK_DEPLOYMENT,
-        VmProbe(run=run, vm=vm),
-        timeout=timedelta(minutes=flow.timing.deploy_timeout_minutes),
-        message="The build VM deployment did not finish in time.",
-        code="DeploymentFailed",
-    )
-    flow.phase = "artifacts"
-    staged = yield from flow.call(STAGE_ARTIFACTS, ArtifactsInput(run=run, template=template, vm=vm))
-    if staged.error is not None:
-        raise PhaseFailed(staged.error)
-    return vm
-
-
-def _customize(b: Build, source: ResolvedSource, vm: BuildVm) -> Yields:
-    """The customizers in order, then optimize.workload when it is Enabled; a failure is a customizer's."""
-    flow = b.flow
-    flow.phase = "customize"
-    yield from flow.status(run_sub_state="Customizing", phase="customize")
-    steps = step_specs("customize", b.props.customize or [], source.os_type)
-    workload = workload_step(b.props, source.os_type)
-    for step in [*steps, *([workload] if workload else [])]:
-        if step.phase == "optimize":
-            flow.phase = "optimize"
-            yield from flow.status(run_sub_state="Optimizing", phase="optimize")
-        result = yield from _run_step(b, vm, step)
-        if not result.succeeded:
-            b.outcome.keep_vm = b.abort_on("customizer")
-            raise PhaseFailed(b.outcome.step_error(step, result, vm))
-
-
-def _validate(b: Build, source: ResolvedSource, vm: BuildVm) -> Yields:
-    validations = b.validate.inVMValidations or []
-    if not validations:
-        return
-    flow = b.flow
-    flow.phase = "validate"
-    yield from flow.status(run_sub_state="Validating", phase="validate")
-    for step in step_specs("validate", validations, source.os_type):
-        result = yield from _run_step(b, vm, step)
-        if not result.succeeded:
-            error = b.outcome.step_error(step, result, vm)
-            if b.validate.continueDistributeOnFailure:
-                b.outcome.validation_failed = error
-                return
-            b.outcome.keep_vm = b.abort_on("validator")
-            raise PhaseFailed(error)
-
-
-def _run_step(b: Build, vm: BuildVm, step: StepSpec) -> Yields:
-    flow = b.flow
-    yield from flow.status(step=StepState(phase=step.phase, index=step.index, name=step.name))
-    inp = RunStepInput(step=StepInput(run=b.input.run, vm=vm, step=step), timing=flow.timing)
-    raw = yield from flow.race(flow.sub(RUN_STEP, inp))
-    return RUN_STEP.output.model_validate(raw)
-
-
-def _generalize(b: Build, source: ResolvedSource, vm: BuildVm) -> Yields:
-    flow = b.flow
-    flow.phase = "generalize"
-    yield from flow.status(
-        run_sub_state="Distributing", phase="generalize", message="Generalizing the build VM."
-    )
-    result = yield from _run_step(b, vm, deprovision_step(source.os_type))
-    if not result.succeeded:
-        error = PhaseError(code="GeneralizeFailed", message="Deprovisioning failed.", phase="generalize")
-        raise PhaseFailed(result.error or error)
-    probe = VmProbe(run=b.input.run, vm=vm)
-    yield from flow.call(DEALLOCATE_VM, probe)
-    yield from flow.poll_until(
-        CHECK_VM_DEALLOCATED,
-        probe,
-        timeout=timedelta(minutes=30),
-        message="The build VM did not deallocate in time.",
-        code="GeneralizeFailed",
-    )
-    generalized = yield from flow.call(GENERALIZE_VM, probe)
-    if generalized.error is not None:
-        raise PhaseFailed(generalized.error)
-
-
-def _distribute(b: Build, source: ResolvedSource, vm: BuildVm) -> Yields:
-    flow, run = b.flow, b.input.run
-    flow.phase = "distribute"
-    yield from flow.status(run_sub_state="Distributing", phase="distribute")
-    tags = dict(b.input.template.tags or {})
-    serial = b.input.distribution == "serial"
-    results: list[TargetResult] = []
-    tasks = []
-    for index, spec in enumerate(b.props.distribute):
-        target = DistributeTarget(index=index, type=spec.type, run_output_name=spec.runOutputName, spec=spec)
-        if serial and spec.type == "SharedImage":
-            target = target.model_copy(update={"region_limit": 1})
-        inp = DistributeInput(run=run, vm=vm, source=source, target=target, template_tags=tags)
-        flow.push_undo(UNDO_DISTRIBUTE, UndoInput(run=run, vm=vm, target=target))
-        task = flow.sub(
-            DISTRIBUTE_TARGET, DistributeTargetInput(target=inp, timing=flow.timing, serial=serial)
-        )
-        if serial:  # the baseline bench/build.py compares against: one target after another
-            results.append(DISTRIBUTE_TARGET.output.model_validate((yield from flow.race(task))))
-        else:
-            tasks.append(task)
-    if not serial:
-        results = [
-            DISTRIBUTE_TARGET.output.model_validate(r)
-            for r in (yield from flow.race(flow.ctx.task_all(tasks)))
-        ]
-    b.outcome.targets = results
-    # Undo of a target is for a failed or cancelled run; a target that succeeded keeps its artifact.
-    succeeded = {t.run_output_name for t in results if t.succeeded}
-    flow.undo = [
-        (activity, undo)
-        for activity, undo in flow.undo
-        if activity != UNDO_DISTRIBUTE or undo.target is None or undo.target.run_output_name not in succeeded
-    ]
-    yield from flow.status(targets=results)

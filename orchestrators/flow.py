@@ -1,32 +1,41 @@
 """The machinery of ``build_image``: racing a phase against cancel and the build timeout, typed activity
-calls with retries, polls, the run's status, and the compensation stack.
+calls with retries, waiting activities called again until their operation ends, the run's reports, and the
+compensation stack.
 
 Pure: no I/O, no clock but ``context.current_utc_datetime``, no randomness (architecture decision 1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
-from orchestrators.poll import Yields, iso, poll, polled, retry_options
 from shared.models.build import BuildInput, Msg, Phase, PhaseError, PhaseFailed, RunStatusUpdate
 from shared.models.durable import (
     CANCEL_EVENT,
     UPDATE_RUN_STATUS,
     Activity,
-    Orchestration,
     Polled,
+    Reported,
     UndoInput,
     UndoOutput,
+    Wait,
 )
 
+# What an orchestrator generator yields and is sent back: Durable tasks and their results.
+Yields = Generator[Any, Any, Any]
 In = TypeVar("In", bound=Msg)
 Out = TypeVar("Out", bound=Msg)
+R = TypeVar("R", bound=Reported)
 P = TypeVar("P", bound=Polled)
 Undo = tuple[Activity[UndoInput, UndoOutput], UndoInput]
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class Interrupted(Exception):
@@ -62,43 +71,89 @@ class Flow:
     def now(self) -> datetime:
         return self.ctx.current_utc_datetime  # type: ignore[no-any-return]
 
-    def race(self, task: Any) -> Yields:
-        """Wait for ``task``; raise Interrupted if the run is cancelled or times out first."""
-        winner = yield self.ctx.task_any([task, self.cancel_task, self.deadline_task])
-        if winner is task:
-            if task.result is not None and isinstance(task.result, Exception):
-                raise task.result
-            return task.result
-        raise Interrupted("Canceled" if winner is self.cancel_task else "TimedOut")
-
-    def activity_task(self, activity: Activity[In, Any], inp: In) -> Any:
-        return self.ctx.call_activity_with_retry(
-            activity.name, retry_options(self.timing), inp.model_dump(mode="json")
+    # -- calls -----------------------------------------------------------------------------------------
+    def task(self, activity: Activity[In, Any], inp: In) -> Any:
+        """The activity's task, with the run's retry policy for transient failures."""
+        options = df.RetryOptions(
+            first_retry_interval_in_milliseconds=max(1, self.timing.retry_first_interval_ms),
+            max_number_of_attempts=self.timing.retry_max_attempts,
         )
+        return self.ctx.call_activity_with_retry(activity.name, options, inp.model_dump(mode="json"))
+
+    def race(self, *tasks: Any) -> Yields:
+        """Wait for the first of ``tasks``; raise Interrupted if the run is cancelled or times out first."""
+        winner = yield self.ctx.task_any([*tasks, self.cancel_task, self.deadline_task])
+        if winner is self.cancel_task or winner is self.deadline_task:
+            raise Interrupted("Canceled" if winner is self.cancel_task else "TimedOut")
+        if winner.result is not None and isinstance(winner.result, Exception):
+            raise winner.result
+        return winner
 
     def call(self, activity: Activity[In, Out], inp: In) -> Yields:
         """Call an activity with retries, raced against cancel and the deadline; its output model."""
-        raw = yield from self.race(self.activity_task(activity, inp))
-        return activity.output.model_validate(raw)
+        done = yield from self.race(self.task(activity, inp))
+        return activity.output.model_validate(done.result)
 
-    def sub(self, orchestration: Orchestration[In, Out], inp: In) -> Any:
-        """The task of a sub-orchestration (race it, or gather several with ``task_all``)."""
-        return self.ctx.call_sub_orchestrator(orchestration.name, inp.model_dump(mode="json"))
-
-    def poll_until(
-        self, activity: Activity[In, P], inp: In, *, timeout: timedelta, message: str, code: str
-    ) -> Yields:
-        """Poll ``activity`` at the run's interval, raced like any phase; ``code`` fails the phase unless the
-        poll ends succeeded. The poll never outlives the build's deadline by more than a minute."""
-        timeout_at = min(self.now + timeout, self.deadline_at + timedelta(minutes=1))
-        task = poll(
-            self.ctx, self.timing, activity, inp, timeout_at=timeout_at, message=message, phase=self.phase
+    def wait(self, deadline: datetime) -> Wait:
+        """How long the next waiting activity may wait: its budget, never past ``deadline``."""
+        until = min(self.now + timedelta(seconds=self.timing.wait_budget_seconds), deadline)
+        return Wait(
+            until=iso(until),
+            poll_seconds=self.timing.wait_poll_seconds,
+            max_poll_seconds=self.timing.max_wait_poll_seconds,
+            backoff=self.timing.wait_backoff,
+            hint_scale=self.timing.hint_scale,
         )
-        done = polled(activity, (yield from self.race(task)))
-        if not done.succeeded:
-            raise PhaseFailed(done.error or PhaseError(code=code, message=message, phase=self.phase))
-        return done
 
+    def wait_for(
+        self,
+        activity: Activity[R, P],
+        make: Callable[[Wait], R],
+        *,
+        timeout: timedelta,
+        message: str,
+        seen: Callable[[P], None] | None = None,
+    ) -> Yields:
+        """Call a waiting activity until its operation is done; a done answer comes back whatever its
+        outcome. Past ``timeout`` (never past the build's deadline by more than a minute) the phase fails
+        with ``message``. ``make`` builds the input for a wait; only the first call carries its report;
+        ``seen`` is shown every answer (to learn what was created before the operation ends)."""
+        deadline = min(self.now + timeout, self.deadline_at + timedelta(minutes=1))
+        inp = make(self.wait(deadline))
+        while True:
+            answer: P = yield from self.call(activity, inp)
+            if seen is not None:
+                seen(answer)
+            if answer.done:
+                return answer
+            if self.now >= deadline:
+                raise PhaseFailed(PhaseError(code="OperationTimedOut", message=message, phase=self.phase))
+            inp = make(self.wait(deadline)).model_copy(update={"report": None})
+
+    # -- the run's reports -----------------------------------------------------------------------------
+    def report(self, **fields: Any) -> RunStatusUpdate:
+        """A change of the run's state at this moment (the phase's first activity records it)."""
+        update = RunStatusUpdate(run=self.build.run, time=iso(self.now), **fields)
+        self.ctx.set_custom_status(
+            {
+                "runState": update.run_state,
+                "runSubState": update.run_sub_state,
+                "phase": update.phase,
+                "message": update.message,
+                "step": update.step.model_dump(mode="json") if update.step else None,
+            }
+        )
+        return update
+
+    def status(self, **fields: Any) -> Yields:
+        """Record a change of the run's state with an activity of its own (when no phase begins with it)."""
+        try:
+            yield self.task(UPDATE_RUN_STATUS, self.report(**fields))
+        except Exception:  # the store is best effort here: the orchestration's own state stays authoritative
+            return None
+        return None
+
+    # -- compensation ----------------------------------------------------------------------------------
     def push_undo(self, activity: Activity[UndoInput, UndoOutput], inp: UndoInput) -> None:
         """Remember how to undo something *before* asking Azure to create it (decision 2)."""
         self.undo.append((activity, inp))
@@ -110,25 +165,28 @@ class Flow:
                 return self.undo.pop(i)
         return None
 
+    def undo_task(self, activity: Activity[UndoInput, UndoOutput], inp: UndoInput, deadline: datetime) -> Any:
+        return self.task(activity, inp.model_copy(update={"wait": self.wait(deadline)}))
+
     def run_undo(self, activity: Activity[UndoInput, UndoOutput], inp: UndoInput) -> Yields:
-        """Run one undo to completion: polled with its own timeout, never raced, never raising."""
-        timeout_at = self.now + timedelta(minutes=self.timing.undo_timeout_minutes)
-        message = f"Cleanup '{activity.name}' did not finish in time; the janitor will finish it."
-        interval = self.timing.undo_poll_interval_seconds
+        """Run one undo to completion, waiting with its own timeout; never raced, never raising."""
+        deadline = self.now + timedelta(minutes=self.timing.undo_timeout_minutes)
         try:
-            raw = yield poll(
-                self.ctx,
-                self.timing,
-                activity,
-                inp,
-                timeout_at=timeout_at,
-                message=message,
-                interval=interval,
-            )
-            return polled(activity, raw)
+            while True:
+                answer = UndoOutput.model_validate((yield self.undo_task(activity, inp, deadline)))
+                if answer.done or self.now >= deadline:
+                    break
+                inp = inp.model_copy(update={"report": None})
         except Exception as exc:  # an undo never fails the compensation; the janitor is the backstop
-            error = PhaseError(code="UndoFailed", message=str(exc))
-            return UndoOutput(done=True, succeeded=False, error=error)
+            return UndoOutput(
+                done=True, succeeded=False, error=PhaseError(code="UndoFailed", message=str(exc))
+            )
+        if not answer.done:
+            message = f"Cleanup '{activity.name}' did not finish in time; the janitor will finish it."
+            return UndoOutput(
+                done=True, succeeded=False, error=PhaseError(code="UndoTimedOut", message=message)
+            )
+        return answer
 
     def compensate(self) -> Yields:
         """Pop the undo stack newest first; return the problems met (for the run's message)."""
@@ -139,24 +197,6 @@ class Flow:
             if not outcome.succeeded and outcome.error is not None:
                 problems.append(f"{activity.name}: {outcome.error.message}")
         return problems
-
-    def status(self, **fields: Any) -> Yields:
-        """Record a change of the run's state (run document and the template's lastRunStatus)."""
-        update = RunStatusUpdate(run=self.build.run, time=iso(self.now), **fields)
-        self.ctx.set_custom_status(
-            {
-                "runState": update.run_state,
-                "runSubState": update.run_sub_state,
-                "phase": update.phase,
-                "message": update.message,
-                "step": update.step.model_dump(mode="json") if update.step else None,
-            }
-        )
-        try:
-            yield self.activity_task(UPDATE_RUN_STATUS, update)
-        except Exception:  # the store is best effort here: the orchestration's own state stays authoritative
-            return None
-        return None
 
     def finish(self) -> None:
         """Cancel the deadline timer so the orchestration can complete."""

@@ -31,6 +31,7 @@ from shared.models.azure import (
     VmState,
 )
 from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
+from shared.models.durable import RegionState
 
 
 class ResourceGroups(Protocol):
@@ -188,6 +189,10 @@ class RunRecorder(Protocol):
 
     def record_outputs(self, run: RunRef, targets: list[TargetResult]) -> list[str]:
         """One runOutput per succeeded target (a later run's output wins); the names written."""
+        ...
+
+    def progress(self, run: RunRef, target: str, regions: list[RegionState]) -> None:
+        """Live progress of a distribute target's regions, written while a waiting activity follows it."""
         ...
 
     def record_artifacts(self, run: RunRef, hashes: dict[str, str]) -> None:

@@ -12,10 +12,17 @@ from typing import Any
 
 from shared import naming
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
-from shared.models.build import Phase, PhaseError, PhaseFailed, RunRef
+from shared.models.build import Msg, Phase, PhaseError, PhaseFailed, RunRef
 from shared.models.durable import Polled
 
 TEMPLATE_TYPE = "Microsoft.VirtualMachineImages/imageTemplates"
+
+
+class StepStarted(Msg):
+    """What starting a step's Run Command (or a restart) gave: its name, or the error that stopped it."""
+
+    command_name: str | None = None
+    error: PhaseError | None = None
 
 
 def fail(phase: Phase, code: str, message: str, *, target: str | None = None, **extra: Any) -> PhaseFailed:

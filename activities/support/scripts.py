@@ -16,8 +16,6 @@ UPDATE_LINE = re.compile(r"KILN-WU installed=(\d+) remaining=(\d+) reboot=(true|
 LINUX_DEPROVISION = "waagent -force -deprovision+user && export HISTSIZE=0 && sync"
 LINUX_DEPROVISION_SCRIPT = "/tmp/DeprovisioningScript.sh"
 WINDOWS_DEPROVISION_SCRIPT = r"C:\DeprovisioningScript.ps1"
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 def _b64(data: bytes) -> str:
@@ -190,15 +188,3 @@ while ($true) {{
 }}
 Write-Output 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE'
 """
-
-
-def duration_seconds(value: str) -> int:
-    """Seconds in a Go-style duration (``5m``, ``90s``, ``1h30m``), as ``restartTimeout`` uses.
-
-    Raises:
-        ValueError: not a duration.
-    """
-    parts = _DURATION_PART.findall(value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        raise ValueError(f"'{value}' is not a duration such as '5m', '90s' or '1h30m'")
-    return int(sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))

@@ -1,7 +1,7 @@
 """``customization.log``: every step's output, appended with a header per step, in the staging account.
 
 AIB keeps the log at ``packerlogs/<run>/customization.log``; users look for it there, so kiln does too. A
-step's outcome is recorded next to its output once appended, so a retried ``check_step`` neither appends the
+step's outcome is recorded next to its output once appended, so a retried ``run_step`` neither appends the
 same output twice nor loses the outcome.
 """
 

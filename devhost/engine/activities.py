@@ -23,9 +23,13 @@ class Activity:
     # durable client bindings (``@app.durable_client_input``) and the binding JSON the host hands them
     clients: tuple[str, ...] = ()
     client_binding: Callable[[], str] | None = None
-    # Where an async activity runs: the host's event loop, as the Python worker runs every async function on
-    # its one loop (the SDK's client keeps one aiohttp session, bound to the loop that made it).
-    run_async: Callable[[Any], Any] | None = None
+
+    def arguments(self, input_text: str | None) -> dict[str, Any]:
+        """The keyword arguments the worker calls the function with: its input, and its client bindings."""
+        kwargs = {self.param: decode_input(input_text)}
+        if self.clients and self.client_binding is not None:
+            kwargs.update({name: self.client_binding() for name in self.clients})
+        return kwargs
 
 
 @dataclass
@@ -47,6 +51,20 @@ def decode_input(text: str | None) -> Any:
         return text
 
 
+def is_async(activity: Activity | None) -> bool:
+    """Whether the activity function is a coroutine function (the worker runs those on its event loop)."""
+    return activity is not None and inspect.iscoroutinefunction(activity.fn)
+
+
+async def invoke_async(activity: Activity, name: str, input_text: str | None) -> Outcome:
+    """Runs one async activity on the event loop; exceptions become TaskFailed fields."""
+    try:
+        value = await activity.fn(**activity.arguments(input_text))
+        return Outcome(TASK_COMPLETED, {"Result": df_dumps(value)})
+    except Exception as exc:
+        return failure(name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
 def invoke(activity: Activity | None, name: str, input_text: str | None) -> Outcome:
     """Runs one activity; exceptions become the TaskFailed fields the real host writes."""
     try:
@@ -54,13 +72,9 @@ def invoke(activity: Activity | None, name: str, input_text: str | None) -> Outc
             raise LookupError(
                 f"The function '{name}' doesn't exist, is disabled, or is not an activity function"
             )
-        kwargs = {activity.param: decode_input(input_text)}
-        if activity.clients and activity.client_binding is not None:
-            kwargs.update({name: activity.client_binding() for name in activity.clients})
-        value = activity.fn(**kwargs)
+        value = activity.fn(**activity.arguments(input_text))
         if inspect.isawaitable(value):
-            runner = activity.run_async or _run_on_own_loop
-            value = runner(_await(value))
+            value = asyncio.run(_await(value))
         return Outcome(TASK_COMPLETED, {"Result": df_dumps(value)})
     except Exception as exc:
         return failure(name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
@@ -74,7 +88,3 @@ def failure(name: str, message: str, details: str) -> Outcome:
 
 async def _await(value: Any) -> Any:
     return await value
-
-
-def _run_on_own_loop(coro: Any) -> Any:
-    return asyncio.run(coro)

@@ -51,7 +51,7 @@ class DurableEngine:
         timer_poll_interval: float = 0.05,
         log: Callable[[dict[str, Any]], None] | None = None,
         client_binding: Callable[[], str] | None = None,
-        run_async: Callable[[Any], Any] | None = None,
+        activity_loop: Callable[[], Any] | None = None,
     ) -> None:
         orchestrators: dict[str, Callable[..., Any]] = {}
         activities: dict[str, Activity] = {}
@@ -63,8 +63,9 @@ class DurableEngine:
             elif trigger.type == "activityTrigger":
                 clients = tuple(b.name for b in function.get_bindings() if b.type == "durableClient")
                 activities[name] = Activity(
-                    name, function.get_user_function(), trigger.name, clients, client_binding, run_async
+                    name, function.get_user_function(), trigger.name, clients, client_binding
                 )
+        self._activity_loop = activity_loop  # where async activities run (None: a loop of the engine's own)
         self._orchestrators = orchestrators
         self._runtime: Runtime | None = None
         self._db_path = Path(db_path)
@@ -87,6 +88,7 @@ class DurableEngine:
             orchestration_workers=self._workers[1],
             activity_timeout=self._activity_timeout,
             poll_interval=self._poll_interval,
+            activity_loop=self._activity_loop() if self._activity_loop else None,
         )
         self._runtime.start()
 

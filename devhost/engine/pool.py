@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from devhost.engine import events as ev
-from devhost.engine.activities import Activity, Outcome, failure, invoke
+from devhost.engine.activities import Activity, Outcome, failure, invoke, invoke_async, is_async
+from devhost.engine.loop import EventLoop
 from devhost.engine.store import Store, insert_inbox
 
 logger = logging.getLogger("devhost.engine")
@@ -71,10 +72,12 @@ class ActivityPool:
         log: Callable[[dict[str, Any]], None],
         on_completion: Callable[[str], None],
         stopping: threading.Event,
+        loop: Any = None,
     ) -> None:
         self._store, self._activities, self._timeout = store, activities, timeout
         self._log, self._on_completion, self._stopping = log, on_completion, stopping
         self._workers = Workers(workers, "devhost-activity")
+        self._loop = EventLoop(loop=loop)
         self._lock = threading.Lock()
         self.queued = 0
         self.running: set[Key] = set()
@@ -85,29 +88,56 @@ class ActivityPool:
             if self._stopping.is_set():
                 return
             self.queued += 1
-        self._workers.submit(self._run, item)
+        activity = self._activities.get(item[3])
+        if is_async(activity):
+            assert activity is not None
+            self._run_async(item, activity)
+        else:
+            self._workers.submit(self._run, item)
 
     def shutdown(self) -> list[threading.Thread]:
         """Drops queued items (their work items persist, so they run after a restart); returns the threads."""
+        self._loop.stop()
         return self._workers.shutdown()
 
-    def _run(self, item: WorkItem) -> None:
-        iid, exe, seq, name, input_text = item
+    def _begin(self, item: WorkItem) -> Key:
+        iid, exe, seq, name, _ = item
         key = (iid, exe, seq)
         with self._lock:
             self.queued -= 1
             self.running.add(key)
             if self._timeout is not None:
                 heapq.heappush(self._deadlines, (time.monotonic() + self._timeout, iid, exe, seq, name))
-        started = time.perf_counter()
-        try:
-            outcome = invoke(self._activities.get(name), name, input_text)
-        finally:
-            with self._lock:
-                self.running.discard(key)
+        return key
+
+    def _end(self, item: WorkItem, key: Key, started: float, outcome: Outcome) -> None:
+        with self._lock:
+            self.running.discard(key)
         ms = round((time.perf_counter() - started) * 1000, 3)
+        name, iid = item[3], item[0]
         self._log_run(name, iid, ms, "Succeeded" if outcome.ok else "Failed", outcome.fields.get("Reason"))
         self._complete(key, outcome)
+
+    def _run(self, item: WorkItem) -> None:
+        key, started = self._begin(item), time.perf_counter()
+        try:
+            outcome = invoke(self._activities.get(item[3]), item[3], item[4])
+        except BaseException:
+            with self._lock:
+                self.running.discard(key)
+            raise
+        self._end(item, key, started, outcome)
+
+    def _run_async(self, item: WorkItem, activity: Activity) -> None:
+        """An async activity runs on the event loop; its completion is written from a worker thread (the
+        store's transactions must not block the loop)."""
+        key, started = self._begin(item), time.perf_counter()
+
+        def done(future: Any) -> None:
+            outcome = future.result() if not future.cancelled() else failure(item[3], "canceled", "")
+            self._workers.submit(self._end, item, key, started, outcome)
+
+        self._loop.submit(invoke_async(activity, item[3], item[4]), done)
 
     def _log_run(self, name: str, iid: str, ms: float, outcome: str, error: str | None) -> None:
         entry: dict[str, Any] = {

@@ -18,7 +18,7 @@ from shared.models.distribute import Distributor
 from shared.models.template import ImageTemplate, TemplateProperties
 
 # The input format of ``build_image``: an orchestration started with another one is ended, not replayed.
-BUILD_SCHEMA = 2
+BUILD_SCHEMA = 3
 RunState = Literal["Running", "Canceling", "Succeeded", "PartiallySucceeded", "Failed", "Canceled"]
 RunSubState = Literal["Queued", "Building", "Customizing", "Optimizing", "Validating", "Distributing"]
 Phase = Literal[
@@ -79,24 +79,29 @@ class RunRef(Msg):
 
 
 class TimingPolicy(Msg):
-    """How patiently the orchestrator retries and polls. Part of the input so replays stay deterministic;
-    local mode runs the same policy on the simulator's faster clock (``scaled``)."""
+    """How patiently a build retries and waits. Part of the input so replays stay deterministic; local mode
+    runs the same policy on the simulator's faster clock (``scaled``).
+
+    An activity that follows a long operation waits for it itself, for at most ``wait_budget_seconds``,
+    asking Azure first after ``wait_poll_seconds``, then less and less often (``wait_backoff``, never more
+    than ``max_wait_poll_seconds`` apart, longer when Azure's Retry-After says so); the orchestration calls it
+    again until the operation ends or its timeout passes. So history grows with the phases, not the polls.
+    """
 
     retry_first_interval_ms: int = 5_000
     retry_max_attempts: int = 5
-    poll_interval_seconds: float = 15.0
+    wait_budget_seconds: float = 600.0
+    wait_poll_seconds: float = 5.0
+    max_wait_poll_seconds: float = 30.0
+    wait_backoff: float = 1.5
     deploy_timeout_minutes: float = 60
-    step_poll_interval_seconds: float = 10.0
+    generalize_timeout_minutes: float = 30
+    step_timeout_minutes: float = 240
     region_timeout_minutes: float = 180
     undo_timeout_minutes: float = 30
-    undo_poll_interval_seconds: float = 10.0
-    poll_rounds_per_generation: int = 100
-    # Activities suggest how long to wait before asking again (Azure's Retry-After, or their own estimate);
-    # polls never wait longer than this.
-    max_poll_wait_seconds: float = 300.0
     max_windows_update_rounds: int = 10
-    # Multiplies buildTimeoutInMinutes, and the waits activities suggest: 1 in Azure; in local mode the
-    # simulator's latency scale, so a build makes as many polls on the fast clock as it would in Azure.
+    # Multiplies buildTimeoutInMinutes, and the waits Azure suggests: 1 in Azure; in local mode the
+    # simulator's latency scale, so a build waits on the fast clock as it would in Azure.
     timeout_scale: float = 1.0
     hint_scale: float = 1.0
 
@@ -106,13 +111,14 @@ class TimingPolicy(Msg):
         return self.model_copy(
             update={
                 "retry_first_interval_ms": max(20, int(self.retry_first_interval_ms * f)),
-                "poll_interval_seconds": max(0.05, self.poll_interval_seconds * f),
-                "step_poll_interval_seconds": max(0.05, self.step_poll_interval_seconds * f),
-                "undo_poll_interval_seconds": max(0.05, self.undo_poll_interval_seconds * f),
+                "wait_budget_seconds": max(0.5, self.wait_budget_seconds * f),
+                "wait_poll_seconds": max(0.02, self.wait_poll_seconds * f),
+                "max_wait_poll_seconds": max(0.05, self.max_wait_poll_seconds * f),
                 "deploy_timeout_minutes": max(1.0, self.deploy_timeout_minutes * f),
+                "generalize_timeout_minutes": max(1.0, self.generalize_timeout_minutes * f),
+                "step_timeout_minutes": max(1.0, self.step_timeout_minutes * f),
                 "region_timeout_minutes": max(1.0, self.region_timeout_minutes * f),
                 "undo_timeout_minutes": max(1.0, self.undo_timeout_minutes * f),
-                "max_poll_wait_seconds": max(0.2, self.max_poll_wait_seconds * f),
                 "timeout_scale": max(f, 0.005),
                 "hint_scale": f,
             }

@@ -1,10 +1,18 @@
 """The Durable boundary: every activity and orchestration kiln registers, by name, with its input and its
 output model, and the event a run waits for.
 
-Names are defined here once. Orchestrators call activities through these descriptors (``Flow.call``), the
-registration in ``functions/`` binds each descriptor to its implementation, and the tests derive both sides
-from the code. What crosses is always ``model_dump(mode="json")`` of the input model, validated again on
-arrival as that model; outputs likewise.
+Names are defined here once. The orchestrator calls activities through these descriptors (``Flow.call``),
+the registration in ``functions/`` binds each descriptor to its implementation, and the tests derive both
+sides from the code. What crosses is always ``model_dump(mode="json")`` of the input model, validated again
+on arrival as that model; outputs likewise.
+
+Two conventions keep history short (a build's history grows with its phases, not with its polls):
+
+* every input may carry a ``report``: the change of the run's state the phase begins with, which the
+  activity function records before it does its work (no activity of its own);
+* an activity that follows a long operation gets a ``Wait`` and waits for the operation itself (asking
+  Azure less and less often) until it ends or ``until``; its answer is a ``Polled``, and the orchestration
+  calls it again while it is not ``done``.
 """
 
 from __future__ import annotations
@@ -21,7 +29,6 @@ from shared.models.build import (
     DistributeStarted,
     DistributeTarget,
     Msg,
-    Phase,
     PhaseError,
     ResolvedSource,
     RunRef,
@@ -31,7 +38,6 @@ from shared.models.build import (
     StepOutcome,
     StepSpec,
     TargetResult,
-    TimingPolicy,
 )
 from shared.models.template import ImageTemplate
 
@@ -52,16 +58,32 @@ class Activity(Generic[In, Out]):
 
 @dataclass(frozen=True)
 class Orchestration(Generic[In, Out]):
-    """One orchestrator function (``build_image`` or one of its sub-orchestrations)."""
+    """One orchestrator function."""
 
     name: str
     input: type[In]
     output: type[Out]
 
 
-# -- what activities take and answer ------------------------------------------------------------------
+# -- what every input and every waiting answer has --------------------------------------------------
+class Reported(Msg):
+    """An activity input: ``report`` is recorded in the run document before the activity's work."""
+
+    report: RunStatusUpdate | None = None
+
+
+class Wait(Msg):
+    """How long an activity may wait for its operation, and how often it asks."""
+
+    until: str  # ISO time: answer by then, done or not
+    poll_seconds: float = 5.0  # the first pause; each next one is ``backoff`` times longer
+    max_poll_seconds: float = 30.0
+    backoff: float = 1.5
+    hint_scale: float = 1.0  # multiplies Azure's Retry-After (the simulator's clock in local mode)
+
+
 class Polled(Msg):
-    """What every polled activity answers: whether the thing is done, how it ended, when to ask again."""
+    """What every waiting activity answers: whether the thing is done, and how it ended."""
 
     done: bool
     succeeded: bool = False
@@ -70,7 +92,8 @@ class Polled(Msg):
     retry_after_seconds: int | None = None
 
 
-class ResolveSourceInput(Msg):
+# -- the phases ---------------------------------------------------------------------------------------
+class ResolveSourceInput(Reported):
     run: RunRef
     template: ImageTemplate
 
@@ -80,7 +103,7 @@ class ResolveSourceOutput(Msg):
     error: PhaseError | None = None
 
 
-class PreflightInput(Msg):
+class PreflightInput(Reported):
     run: RunRef
     template: ImageTemplate
     source: ResolvedSource
@@ -91,7 +114,7 @@ class PreflightOutput(Msg):
     error: PhaseError | None = None
 
 
-class StagingInput(Msg):
+class StagingInput(Reported):
     run: RunRef
     template: ImageTemplate
     plan: StagingPlan
@@ -102,26 +125,29 @@ class StagingOutput(Msg):
     error: PhaseError | None = None
 
 
-class DeployInput(Msg):
+class DeployInput(Reported):
     run: RunRef
     template: ImageTemplate
     source: ResolvedSource
     staging: StagingPlan
+    wait: Wait | None = None  # None: one look, no waiting
 
 
-class DeployOutput(Msg):
+class DeployOutput(Polled):
+    """The build VM (known once the deployment has started) and whether its deployment has ended."""
+
     vm: BuildVm | None = None
-    error: PhaseError | None = None
 
 
-class VmProbe(Msg):
-    """Input of the activities that act on, or look at, the build VM and its deployment."""
+class VmProbe(Reported):
+    """Input of the activities that act on the build VM and wait for it."""
 
     run: RunRef
     vm: BuildVm
+    wait: Wait | None = None  # None: one look, no waiting
 
 
-class ArtifactsInput(Msg):
+class ArtifactsInput(Reported):
     run: RunRef
     template: ImageTemplate
     vm: BuildVm
@@ -142,55 +168,36 @@ class ArtifactsOutput(Msg):
     error: PhaseError | None = None
 
 
-class StepInput(Msg):
+class StepInput(Reported):
+    """One step (customizer, validator, generalize) and its attempt (Windows Update round, restart check)."""
+
     run: RunRef
     vm: BuildVm
     step: StepSpec
-    attempt: int = 0  # Windows Update round, restart check round …
-
-
-class StepStarted(Msg):
-    command_name: str | None = None
-    error: PhaseError | None = None
+    attempt: int = 0
+    wait: Wait | None = None  # None: one look, no waiting
 
 
 class StepChecked(Polled):
-    """A poll of a step's Run Command; once done, how the step ended."""
+    """A step's Run Command, started if it was not, followed until done; then how the step ended."""
 
     outcome: StepOutcome | None = None
 
 
-class Generalized(Msg):
-    error: PhaseError | None = None
+class RestartInput(StepInput):
+    begin: bool = True  # restart now (the first call); False: only wait for the VM to come back
 
 
-class DistributeInput(Msg):
+class DistributeInput(Reported):
     run: RunRef
     vm: BuildVm
     source: ResolvedSource
     target: DistributeTarget
     template_tags: dict[str, str] = Field(default_factory=dict)
-
-
-class TargetProbe(Msg):
-    """Input of the polls of one distribute target: what was started for it."""
-
-    run: RunRef
-    vm: BuildVm
-    target: DistributeTarget
-    started: DistributeStarted
-
-
-class TargetChecked(Polled):
-    """A poll of one distribute target; once done, its result."""
-
-    result: TargetResult | None = None
-
-
-class RegionProbe(TargetProbe):
-    """Input of the polls (and the retry) of one region of a gallery target."""
-
-    region: str
+    started: DistributeStarted | None = None  # what an earlier call started; None: start it
+    retry_regions: list[str] = Field(default_factory=list)  # ask the gallery to replicate these again now
+    retried: list[str] = Field(default_factory=list)  # regions asked again already (this call's included)
+    wait: Wait | None = None  # None: one look, no waiting
 
 
 class RegionState(Msg):
@@ -200,13 +207,16 @@ class RegionState(Msg):
     details: str | None = None
 
 
-class RegionChecked(Polled):
-    """A poll of one region of a gallery image version."""
+class TargetProgress(Polled):
+    """A distribute target, started if it was not, followed until it has ended: what was started, each
+    gallery region's replication, and at the end the target's result."""
 
-    region: RegionState | None = None
+    started: DistributeStarted | None = None
+    regions: list[RegionState] = Field(default_factory=list)
+    result: TargetResult | None = None
 
 
-class UndoInput(Msg):
+class UndoInput(Reported):
     """Input of every undo activity: enough to find what the run created, by name and tag."""
 
     run: RunRef
@@ -214,10 +224,11 @@ class UndoInput(Msg):
     staging: StagingPlan | None = None
     target: DistributeTarget | None = None
     started: DistributeStarted | None = None
+    wait: Wait | None = None  # None: one round, no waiting
 
 
 class UndoOutput(Polled):
-    """What an undo reports each time it is called; polled until ``done``, ``remaining`` says what is left."""
+    """What an undo reports; called again while not ``done``, ``remaining`` says what is left."""
 
     succeeded: bool = True
     remaining: list[str] = Field(default_factory=list)
@@ -228,63 +239,23 @@ class OutputsRecorded(Msg):
     written: list[str] = Field(default_factory=list)
 
 
-class RecordOutputsInput(Msg):
+class RecordOutputsInput(Reported):
     """What ``record_outputs`` writes: the run's distribute targets (runOutputs of the succeeded ones)."""
 
     run: RunRef
     targets: list[TargetResult] = Field(default_factory=list)
 
 
-# -- what sub-orchestrations take ---------------------------------------------------------------------
-class RunStepInput(Msg):
-    step: StepInput
-    timing: TimingPolicy
-
-
-class DistributeTargetInput(Msg):
-    target: DistributeInput
-    timing: TimingPolicy
-    serial: bool = False
-
-
-class PollSpec(Msg):
-    """Input of ``poll_until_done``: call ``activity`` until its ``Polled`` answer is done.
-
-    ``payload`` is the polled activity's input model, dumped; the activity validates it on arrival, and the
-    poll hands back the activity's last answer, which the caller validates as the activity's output model.
-    """
-
-    activity: str
-    payload: dict[str, Any]
-    interval_seconds: float
-    timeout_at: str  # ISO time (orchestration clock)
-    timeout_message: str = "The operation did not finish in time."
-    retry_first_interval_ms: int = 5_000
-    retry_max_attempts: int = 5
-    rounds_per_generation: int = 100
-    max_wait_seconds: float = 300.0
-    hint_scale: float = 1.0
-    phase: Phase | None = None
-
-
-# -- the activities -------------------------------------------------------------------------------------
+# -- the activities -----------------------------------------------------------------------------------
 RESOLVE_SOURCE = Activity("resolve_source", ResolveSourceInput, ResolveSourceOutput)
 PREFLIGHT = Activity("preflight", PreflightInput, PreflightOutput)
 PREPARE_STAGING_GROUP = Activity("prepare_staging_group", StagingInput, StagingOutput)
 DEPLOY_BUILD_VM = Activity("deploy_build_vm", DeployInput, DeployOutput)
-CHECK_DEPLOYMENT = Activity("check_deployment", VmProbe, Polled)
 STAGE_ARTIFACTS = Activity("stage_artifacts", ArtifactsInput, ArtifactsOutput)
-START_STEP = Activity("start_step", StepInput, StepStarted)
-CHECK_STEP = Activity("check_step", StepInput, StepChecked)
-RESTART_VM = Activity("restart_vm", StepInput, StepStarted)
-CHECK_VM_READY = Activity("check_vm_ready", VmProbe, Polled)
-DEALLOCATE_VM = Activity("deallocate_vm", VmProbe, Polled)
-CHECK_VM_DEALLOCATED = Activity("check_vm_deallocated", VmProbe, Polled)
-GENERALIZE_VM = Activity("generalize_vm", VmProbe, Generalized)
-START_DISTRIBUTE = Activity("start_distribute", DistributeInput, DistributeStarted)
-CHECK_DISTRIBUTE = Activity("check_distribute", TargetProbe, TargetChecked)
-CHECK_REGION = Activity("check_region", RegionProbe, RegionChecked)
-RETRY_REGION = Activity("retry_region", RegionProbe, Polled)
+RUN_STEP = Activity("run_step", StepInput, StepChecked)
+RESTART_VM = Activity("restart_vm", RestartInput, Polled)
+GENERALIZE_VM = Activity("generalize_vm", VmProbe, Polled)
+DISTRIBUTE = Activity("distribute", DistributeInput, TargetProgress)
 UNDO_DISTRIBUTE = Activity("undo_distribute", UndoInput, UndoOutput)
 DELETE_BUILD_VM = Activity("delete_build_vm", UndoInput, UndoOutput)
 UPDATE_RUN_STATUS = Activity("update_run_status", RunStatusUpdate, RunStatusRecorded)
@@ -295,34 +266,18 @@ ACTIVITIES: tuple[Activity[Any, Any], ...] = (
     PREFLIGHT,
     PREPARE_STAGING_GROUP,
     DEPLOY_BUILD_VM,
-    CHECK_DEPLOYMENT,
     STAGE_ARTIFACTS,
-    START_STEP,
-    CHECK_STEP,
+    RUN_STEP,
     RESTART_VM,
-    CHECK_VM_READY,
-    DEALLOCATE_VM,
-    CHECK_VM_DEALLOCATED,
     GENERALIZE_VM,
-    START_DISTRIBUTE,
-    CHECK_DISTRIBUTE,
-    CHECK_REGION,
-    RETRY_REGION,
+    DISTRIBUTE,
     UNDO_DISTRIBUTE,
     DELETE_BUILD_VM,
     UPDATE_RUN_STATUS,
     RECORD_OUTPUTS,
 )
 
-# -- the orchestrations ---------------------------------------------------------------------------------
+# -- the orchestrations -------------------------------------------------------------------------------
 BUILD_IMAGE = Orchestration("build_image", BuildInput, BuildResult)
-RUN_STEP = Orchestration("run_step", RunStepInput, StepOutcome)
-DISTRIBUTE_TARGET = Orchestration("distribute_target", DistributeTargetInput, TargetResult)
-POLL_UNTIL_DONE = Orchestration("poll_until_done", PollSpec, Polled)
 
-ORCHESTRATIONS: tuple[Orchestration[Any, Any], ...] = (
-    BUILD_IMAGE,
-    RUN_STEP,
-    DISTRIBUTE_TARGET,
-    POLL_UNTIL_DONE,
-)
+ORCHESTRATIONS: tuple[Orchestration[Any, Any], ...] = (BUILD_IMAGE,)

@@ -140,10 +140,26 @@ def _run_output_name(value: str) -> str | None:
     return f"'{value}' must match ^[A-Za-z0-9-_.]{{1,64}}$ (it names the runOutputs sub-resource)"
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
 def _duration(value: str) -> str | None:
     if _DURATION.match(value):
         return None
     return f"'{value}' is not a duration such as '5m', '90s' or '1h30m'"
+
+
+def duration_seconds(value: str) -> int:
+    """Seconds in a Go-style duration (``5m``, ``90s``, ``1h30m``), as ``restartTimeout`` uses.
+
+    Raises:
+        ValueError: not a duration.
+    """
+    problem_text = _duration(value)
+    if problem_text is not None:
+        raise ValueError(problem_text)
+    return int(sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(value)))
 
 
 def _vm_size(value: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,6 +210,20 @@ class RunService:
             r = update["run"]
             self._on_run_end(TemplateRef(r["subscription_id"], r["resource_group"], r["template_name"]), run)
         return run
+
+    def progress(self, run: dict[str, Any], target: str, regions: Sequence[dict[str, Any]]) -> None:
+        """Merge live region progress into the run document (a finished or missing run is left alone)."""
+        ref = TemplateRef(run["subscription_id"], run["resource_group"], run["template_name"])
+        key = keys.child(keys.RUNS, ref, run["run_id"])
+
+        def merge(body: dict[str, Any]) -> dict[str, Any]:
+            rd.merge_progress(body, target, regions)
+            return body
+
+        try:
+            self._store.update(key, merge)
+        except DocumentMissing:
+            return
 
     def _on_run_end(self, ref: TemplateRef, run: dict[str, Any]) -> None:
         """Let the template's triggers count the run (deactivation / re-activation), remember a success's

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -126,6 +127,19 @@ def apply_update(run: dict[str, Any], update: dict[str, Any]) -> bool:
     kiln["applied"] = [*kiln["applied"], mark][-_KEEP_FINGERPRINTS:]
     kiln["lastUpdate"] = max(time, kiln.get("lastUpdate") or time)
     return True
+
+
+def merge_progress(run: dict[str, Any], target: str, regions: Sequence[dict[str, Any]]) -> None:
+    """Live progress of a target's regions (``regions`` and ``regionProgress`` percentages) on a run still
+    going; it never changes the run's state, and the target's final result overwrites it."""
+    if is_finished(run):
+        return
+    entry = _target_entry(run["properties"], target)
+    if entry.get("state") not in (None, "Running"):
+        return
+    entry["regions"] = {**entry.get("regions", {}), **{r["region"]: r["state"] for r in regions}}
+    percent = {r["region"]: r["progress"] for r in regions if r.get("progress") is not None}
+    entry["regionProgress"] = {**entry.get("regionProgress", {}), **percent}
 
 
 def kept_build_vm(vm: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import contextlib
 from typing import Any
 
 from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
+from shared.models.durable import RegionState
 from shared.service import run_documents as rd
 from shared.service.run_control import RunService
 from shared.service.run_outputs import provenance_of, record_run_outputs
@@ -50,6 +51,11 @@ class RunRecords:
         ref = TemplateRef(run.subscription_id, run.resource_group, run.template_name)
         doc = self._store.get(keys.child(keys.RUNS, ref, run.run_id))
         return provenance_of(doc.body if doc else None, run.run_id)
+
+    def progress(self, run: RunRef, target: str, regions: list[RegionState]) -> None:
+        """Each region's state (and percent) on the run's target while it replicates; a finished run or a
+        run document that is gone is left alone (progress is a view, never a state change)."""
+        self._runs.progress(run.model_dump(mode="json"), target, [r.model_dump(mode="json") for r in regions])
 
     def record_outputs(self, run: RunRef, targets: list[TargetResult]) -> list[str]:
         """One runOutput per succeeded target; the names written."""

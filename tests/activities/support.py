@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from activities import deploy_vm, preflight, resolve_source, staging_group
 from shared import naming
@@ -16,10 +18,11 @@ from shared.models.durable import (
     PreflightInput,
     ResolveSourceInput,
     StagingInput,
-    VmProbe,
+    Wait,
 )
 from tests.fakes import SUBSCRIPTION, FakeAzure, arm_id
 
+P = TypeVar("P", bound=Polled)
 RG = "rg1"
 LOCATION = "westus2"
 IDENTITY = arm_id(RG, "Microsoft.ManagedIdentity/userAssignedIdentities", "aib-identity")
@@ -107,9 +110,24 @@ def world() -> FakeAzure:
 
 
 def poll(fn: Callable[..., Polled], inp: Any, fake: FakeAzure, limit: int = 30) -> Polled:
-    """Call a check activity until it reports done, as the orchestrator's polling loop does."""
+    """Call a one-look check until it reports done, as a waiting activity does."""
     for _ in range(limit):
         out = fn(inp, ports=fake)
+        if out.done:
+            return out
+    raise AssertionError(f"{fn.__name__} never finished")
+
+
+def wait(seconds: float = 10.0) -> Wait:
+    """A wait for an activity: up to ``seconds``, asking again at once (the fakes keep no clock)."""
+    until = datetime.now(UTC) + timedelta(seconds=seconds)
+    return Wait(until=until.isoformat().replace("+00:00", "Z"), poll_seconds=0.0, max_poll_seconds=0.0)
+
+
+def waited(fn: Callable[..., Awaitable[P]], inp: Any, fake: FakeAzure, limit: int = 5) -> P:
+    """Call a waiting activity until it answers done, as the orchestration does (``Flow.wait_for``)."""
+    for _ in range(limit):
+        out = asyncio.run(fn(inp, ports=fake))
         if out.done:
             return out
     raise AssertionError(f"{fn.__name__} never finished")
@@ -133,10 +151,7 @@ def deployed(
     assert checked.staging is not None
     staged = staging_group.run(StagingInput(run=run, template=template, plan=checked.staging), ports=fake)
     assert staged.error is None, staged.error
-    started = deploy_vm.run(
-        DeployInput(run=run, template=template, source=source, staging=checked.staging), ports=fake
-    )
-    assert started.error is None and started.vm is not None, started.error
-    done = poll(deploy_vm.check, VmProbe(run=run, vm=started.vm), fake)
-    assert done.succeeded, done.error
-    return run, source, checked.staging, started.vm
+    inp = DeployInput(run=run, template=template, source=source, staging=checked.staging, wait=wait())
+    done = waited(deploy_vm.run, inp, fake)
+    assert done.succeeded and done.vm is not None, done.error
+    return run, source, checked.staging, done.vm

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -63,7 +65,8 @@ def _activity(ports: BuildPorts) -> Callable[[str, dict[str, Any]], dict[str, An
 
     def call(name: str, payload: dict[str, Any]) -> dict[str, Any]:
         activity, fn = table[name]
-        return json.loads(json.dumps(functions.call(activity, fn, json.dumps(payload), ports=ports)))  # type: ignore[no-any-return]
+        out = asyncio.run(functions.call(activity, fn, json.dumps(payload), ports=ports))
+        return json.loads(json.dumps(out))  # type: ignore[no-any-return]
 
     return call
 
@@ -76,6 +79,12 @@ def _until_done(
         if out["done"]:
             return out
     raise AssertionError(f"{name} never finished")
+
+
+def _wait() -> dict[str, Any]:
+    """Each call may wait up to a minute for its operation, asking the simulator every 20 ms."""
+    until = (datetime.now(UTC) + timedelta(seconds=60)).isoformat().replace("+00:00", "Z")
+    return {"until": until, "poll_seconds": 0.02, "max_poll_seconds": 0.05}
 
 
 def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Azurite) -> None:
@@ -103,11 +112,10 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
     assert checked["error"] is None, checked["error"]
     staging = checked["staging"]
     assert call("prepare_staging_group", {"run": run, "template": template, "plan": staging})["error"] is None
-    vm = call("deploy_build_vm", {"run": run, "template": template, "source": source, "staging": staging})[
-        "vm"
-    ]
-    deployed = _until_done(call, "check_deployment", {"run": run, "vm": vm})
+    deploy = {"run": run, "template": template, "source": source, "staging": staging, "wait": _wait()}
+    deployed = _until_done(call, "deploy_build_vm", deploy)
     assert deployed["succeeded"], deployed["error"]
+    vm = deployed["vm"]
     assert call("stage_artifacts", {"run": run, "template": template, "vm": vm})["error"] is None
     step = {
         "phase": "customize",
@@ -116,24 +124,18 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
         "kind": "Shell",
         "spec": template["properties"]["customize"][0],
     }
-    assert call("start_step", {"run": run, "vm": vm, "step": step})["error"] is None
-    stepped = _until_done(call, "check_step", {"run": run, "vm": vm, "step": step})
-    call("deallocate_vm", {"run": run, "vm": vm})
-    _until_done(call, "check_vm_deallocated", {"run": run, "vm": vm})
-    assert call("generalize_vm", {"run": run, "vm": vm})["error"] is None
+    stepped = _until_done(call, "run_step", {"run": run, "vm": vm, "step": step, "wait": _wait()})
+    generalized = _until_done(call, "generalize_vm", {"run": run, "vm": vm, "wait": _wait()})
+    assert generalized["error"] is None, generalized["error"]
     target = {
         "index": 0,
         "type": "ManagedImage",
         "run_output_name": "mi",
         "spec": template["properties"]["distribute"][0],
     }
-    started = call("start_distribute", {"run": run, "vm": vm, "source": source, "target": target})
-    assert started["error"] is None, started["error"]
-    result = _until_done(
-        call,
-        "check_distribute",
-        {"run": run, "vm": vm, "target": target, "started": started},
-    )
+    distribute = {"run": run, "vm": vm, "source": source, "target": target, "wait": _wait()}
+    result = _until_done(call, "distribute", distribute)
+    assert result["error"] is None, result["error"]
     cleaned = _until_done(call, "delete_build_vm", {"run": run, "vm": vm, "staging": staging})
 
     assert stepped["succeeded"], stepped["error"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from activities import delete_build_vm as cleanup
 from activities import deploy_vm, preflight, staging_group
 from activities.support.deployment_template import BuildVmNames
@@ -19,7 +21,7 @@ def test_cleanup_deletes_everything_but_the_staging_group_and_its_storage_accoun
     fake = world()
     run, _, plan, vm = deployed(fake, linux_template())
 
-    out = cleanup.run(UndoInput(run=run, vm=vm, staging=plan), ports=fake)
+    out = cleanup.delete_round(UndoInput(run=run, vm=vm, staging=plan), ports=fake)
 
     assert out.done and out.remaining == []
     assert _left(fake, plan.resource_group) == {BuildVmNames.for_run(run.run_id).storage_account}
@@ -33,12 +35,12 @@ def test_while_the_vm_is_being_deleted_nothing_it_uses_is_touched() -> None:
     fake.cloud.lro_reads = 3
     names = BuildVmNames.for_run(run.run_id)
 
-    first = cleanup.run(UndoInput(run=run, vm=vm), ports=fake)
+    first = cleanup.delete_round(UndoInput(run=run, vm=vm), ports=fake)
 
     assert not first.done and first.remaining == [vm.resource_ids[0]]
     assert {names.nic, names.public_ip, names.vnet, names.nsg} <= _left(fake, plan.resource_group)
     rounds = 1
-    while not cleanup.run(UndoInput(run=run, vm=vm), ports=fake).done:
+    while not cleanup.delete_round(UndoInput(run=run, vm=vm), ports=fake).done:
         rounds += 1
         assert rounds < 10
     assert _left(fake, plan.resource_group) == {names.storage_account}
@@ -54,8 +56,8 @@ def test_a_nic_in_use_conflict_leaves_it_for_the_next_round() -> None:
         "resources.delete", TransientAzureError("NIC in use", code="NicInUse", status=400), times=1
     )
 
-    first = cleanup.run(UndoInput(run=run, vm=vm), ports=fake)
-    second = cleanup.run(UndoInput(run=run, vm=vm), ports=fake)
+    first = cleanup.delete_round(UndoInput(run=run, vm=vm), ports=fake)
+    second = cleanup.delete_round(UndoInput(run=run, vm=vm), ports=fake)
 
     assert not first.done and "NicInUse" in first.message
     assert any(names.nic in r for r in first.remaining)
@@ -72,30 +74,30 @@ def test_the_public_ip_waits_for_the_nic_that_uses_it() -> None:
         "resources.delete", TransientAzureError("busy", code="AnotherOperationInProgress"), times=1
     )
 
-    first = cleanup.run(UndoInput(run=run, vm=vm), ports=fake)
+    first = cleanup.delete_round(UndoInput(run=run, vm=vm), ports=fake)
 
     # The NIC delete failed, so the public IP and the VNet it uses are refused by Azure too.
     assert not first.done
     assert {names.nic, names.public_ip, names.vnet, names.nsg} <= _left(fake, plan.resource_group)
     assert "PublicIPAddressCannotBeDeleted" in first.message
-    assert cleanup.run(UndoInput(run=run, vm=vm), ports=fake).done
+    assert cleanup.delete_round(UndoInput(run=run, vm=vm), ports=fake).done
 
 
 def test_cleanup_is_idempotent_and_never_raises() -> None:
     fake = world()
     run, _, _, vm = deployed(fake, linux_template())
-    assert cleanup.run(UndoInput(run=run, vm=vm), ports=fake).done
+    assert cleanup.delete_round(UndoInput(run=run, vm=vm), ports=fake).done
 
-    again = cleanup.run(UndoInput(run=run, vm=vm), ports=fake)
+    again = cleanup.delete_round(UndoInput(run=run, vm=vm), ports=fake)
     fake.cloud.fail("vms.get", PermanentAzureError("denied", code="AuthorizationFailed", status=403))
-    denied = cleanup.run(UndoInput(run=run, vm=vm), ports=fake)
+    denied = cleanup.delete_round(UndoInput(run=run, vm=vm), ports=fake)
 
     assert again.done
     assert not denied.done and "AuthorizationFailed" in denied.message
 
 
 def test_cleanup_without_a_build_vm_is_done() -> None:
-    assert cleanup.run(UndoInput(run=run_ref()), ports=world()).done
+    assert cleanup.delete_round(UndoInput(run=run_ref()), ports=world()).done
 
 
 def test_a_deployment_still_running_is_cancelled_before_the_vm_is_deleted() -> None:
@@ -106,13 +108,15 @@ def test_a_deployment_still_running_is_cancelled_before_the_vm_is_deleted() -> N
     plan = preflight.run(PreflightInput(run=run, template=template, source=source), ports=fake).staging
     assert plan is not None
     staging_group.run(StagingInput(run=run, template=template, plan=plan), ports=fake)
-    fake.cloud.lro_reads = 2  # the deployment is still running when the run is cancelled
-    deploy_vm.run(DeployInput(run=run, template=template, source=source, staging=plan), ports=fake)
+    fake.cloud.lro_reads = 4  # still running when the run is cancelled (deploy_build_vm looked once)
+    asyncio.run(
+        deploy_vm.run(DeployInput(run=run, template=template, source=source, staging=plan), ports=fake)
+    )
     names = BuildVmNames.for_run(run.run_id)
 
     # The undo was pushed before deploy_build_vm answered: it knows the staging group, not the VM.
     rounds = 0
-    while not cleanup.run(UndoInput(run=run, staging=plan), ports=fake).done:
+    while not cleanup.delete_round(UndoInput(run=run, staging=plan), ports=fake).done:
         rounds += 1
         assert rounds < 10
 

@@ -1,4 +1,4 @@
-"""generalize, then start_distribute / check_distribute / check_region / retry_region / undo_distribute."""
+"""generalize, then distribute (start, one look at a time, a region asked again) and undo_distribute."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from shared.models.build import (
     RunRef,
     TargetResult,
 )
-from shared.models.durable import DistributeInput, RegionProbe, TargetProbe, UndoInput, VmProbe
+from shared.models.durable import DistributeInput, UndoInput
 from tests.activities.support import (
     GALLERY,
     MANAGED_IMAGE,
@@ -33,9 +33,9 @@ from tests.fakes import FakeAzure, arm_id
 
 def generalized(fake: FakeAzure) -> tuple[RunRef, ResolvedSource, BuildVm]:
     run, source, _, vm = deployed(fake, linux_template())
-    assert not vm_power.deallocate(VmProbe(run=run, vm=vm), ports=fake).done
-    poll(vm_power.check_deallocated, VmProbe(run=run, vm=vm), fake)
-    assert vm_power.generalize(VmProbe(run=run, vm=vm), ports=fake).error is None
+    assert not vm_power.deallocate(vm, ports=fake).done
+    poll(vm_power.deallocate, vm, fake)
+    assert vm_power.generalize(vm, ports=fake).error is None
     return run, source, vm
 
 
@@ -47,9 +47,10 @@ def _distribute(
     fake: FakeAzure, run: RunRef, source: ResolvedSource, vm: BuildVm, spec: dict[str, Any]
 ) -> tuple[DistributeStarted, TargetResult]:
     target = _target(spec)
-    started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
+    inp = DistributeInput(run=run, vm=vm, source=source, target=target)
+    started = distribute.start(inp, ports=fake)
     assert started.error is None, started.error
-    done = poll(distribute.check, TargetProbe(run=run, vm=vm, target=target, started=started), fake)
+    done = poll(distribute.check, inp.model_copy(update={"started": started}), fake)
     assert done.result is not None
     return started, done.result
 
@@ -181,20 +182,20 @@ def test_a_failed_region_is_reported_and_can_be_retried() -> None:
             "replicationRegions": ["westus2", "eastus"],
         }
     )
-    started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
-    probe = TargetProbe(run=run, vm=vm, target=target, started=started)
-    east = RegionProbe(**probe.model_dump(), region="eastus")
+    inp = DistributeInput(run=run, vm=vm, source=source, target=target)
+    started = distribute.start(inp, ports=fake)
+    probe = inp.model_copy(update={"started": started})
 
-    failed = poll(distribute.check_region, east, fake)
-    whole = poll(distribute.check, probe, fake)
+    failed = poll(distribute.check, probe, fake)  # done early: a region failed that was not asked again
     fake.galleries.failing_regions.clear()
-    retried = distribute.retry_region(east, ports=fake)
-    healed = poll(distribute.check_region, east, fake)
+    again = probe.model_copy(update={"retry_regions": ["eastus"], "retried": ["eastus"]})
+    retried = distribute.retry_regions(again, started, fake)
+    healed = poll(distribute.check, probe.model_copy(update={"retried": ["eastus"]}), fake)
 
-    assert failed.state == "Failed" and not failed.succeeded
-    assert not whole.succeeded and whole.error is not None and "eastus" in whole.error.message
+    assert {r.region: r.state for r in failed.regions}["eastus"] == "Failed" and not failed.succeeded
+    assert failed.error is None or "eastus" in failed.error.message
     assert retried.state == "Replicating"
-    assert healed.succeeded and healed.region is not None and healed.region.region == "eastus"
+    assert healed.succeeded and healed.result is not None and healed.result.regions["eastus"] == "Completed"
 
 
 def test_a_vhd_is_copied_to_the_staging_account_and_disk_access_revoked() -> None:
@@ -227,10 +228,11 @@ def test_a_failed_vhd_copy_is_a_failed_target_and_access_is_revoked() -> None:
     fake = world()
     run, source, vm = generalized(fake)
     target = _target({"type": "VHD", "runOutputName": "vhd"})
-    started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
+    inp = DistributeInput(run=run, vm=vm, source=source, target=target)
+    started = distribute.start(inp, ports=fake)
     account = fake.storage_account_url(vm.storage_account)
     fake.blobs(account_url=account).copies[started.artifact_uri or ""]["source"] = None  # the source vanished
-    out = poll(distribute.check, TargetProbe(run=run, vm=vm, target=target, started=started), fake)
+    out = poll(distribute.check, inp.model_copy(update={"started": started}), fake)
 
     assert not out.succeeded and out.error is not None and out.error.code == "VhdCopyFailed"
     disk = BuildVmNames.for_run(run.run_id).os_disk
@@ -245,9 +247,13 @@ def test_undo_deletes_partial_outputs_but_never_a_version_it_did_not_create() ->
     started, _ = _distribute(fake, run, source, vm, spec)
     foreign = DistributeStarted(artifact_id=f"{UBUNTU_DEF}/versions/9.9.9", version="9.9.9")
 
-    ours = distribute.undo(UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake)
-    theirs = distribute.undo(UndoInput(run=run, vm=vm, target=_target(spec), started=foreign), ports=fake)
-    again = distribute.undo(UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake)
+    ours = distribute.undo_round(UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake)
+    theirs = distribute.undo_round(
+        UndoInput(run=run, vm=vm, target=_target(spec), started=foreign), ports=fake
+    )
+    again = distribute.undo_round(
+        UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake
+    )
 
     names = [v.name for v in fake.galleries.list_versions(resource_group=RG, gallery=GALLERY, image="ubuntu")]
     assert ours.done and theirs.done and again.done
@@ -260,7 +266,7 @@ def test_undo_of_a_managed_image_deletes_it() -> None:
     spec = {"type": "ManagedImage", "imageId": MANAGED_IMAGE, "location": "westus2", "runOutputName": "mi"}
     started, _ = _distribute(fake, run, source, vm, spec)
 
-    out = distribute.undo(UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake)
+    out = distribute.undo_round(UndoInput(run=run, vm=vm, target=_target(spec), started=started), ports=fake)
 
     assert out.done and fake.cloud.find(MANAGED_IMAGE) is None
 
@@ -274,8 +280,8 @@ def test_undo_pushed_before_the_start_finds_this_runs_version_and_image_by_their
     _distribute(fake, run, source, vm, sig)
     _distribute(fake, run, source, vm, image)
 
-    out_sig = distribute.undo(UndoInput(run=run, vm=vm, target=_target(sig)), ports=fake)
-    out_image = distribute.undo(UndoInput(run=run, vm=vm, target=_target(image, 1)), ports=fake)
+    out_sig = distribute.undo_round(UndoInput(run=run, vm=vm, target=_target(sig)), ports=fake)
+    out_image = distribute.undo_round(UndoInput(run=run, vm=vm, target=_target(image, 1)), ports=fake)
 
     names = [v.name for v in fake.galleries.list_versions(resource_group=RG, gallery=GALLERY, image="ubuntu")]
     assert out_sig.done and out_image.done
@@ -290,6 +296,6 @@ def test_undo_without_a_start_leaves_an_image_another_run_made() -> None:
     _distribute(fake, run, source, vm, image)
     other = run.model_copy(update={"run_id": run.run_id + "-other"})
 
-    out = distribute.undo(UndoInput(run=other, vm=vm, target=_target(image)), ports=fake)
+    out = distribute.undo_round(UndoInput(run=other, vm=vm, target=_target(image)), ports=fake)
 
     assert out.done and fake.cloud.find(MANAGED_IMAGE) is not None

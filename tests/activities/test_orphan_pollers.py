@@ -1,12 +1,13 @@
-"""Orphan pollers stop: once compensation deleted what a ``check_*`` activity follows, it answers done.
+"""Orphan waits stop: once compensation deleted what a waiting activity follows, its next look ends it.
 
-A cancel or the build timeout interrupts the orchestrator, but the ``poll_until_done`` sub-orchestration of
-the phase in flight keeps calling its check; each check must therefore end the poll (``NotFound`` or
-``OperationCanceled``) instead of answering "not yet" or raising until the poll's own deadline.
+A cancel or the build timeout interrupts the orchestrator, but the waiting activity of the phase in flight
+keeps looking until its ``Wait.until``; each look must therefore end the wait (``NotFound`` or
+``OperationCanceled``) instead of answering "not yet" or raising until then.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from activities import delete_build_vm as cleanup
@@ -16,11 +17,8 @@ from shared.models.durable import (
     DeployInput,
     DistributeInput,
     Polled,
-    RegionProbe,
     StepInput,
-    TargetProbe,
     UndoInput,
-    VmProbe,
 )
 from tests.activities.support import (
     MANAGED_IMAGE,
@@ -37,7 +35,7 @@ from tests.fakes import FakeAzure, ScriptOutcome
 
 def _cleaned_up(fake: FakeAzure, inp: UndoInput) -> None:
     for _ in range(10):
-        if cleanup.run(inp, ports=fake).done:
+        if cleanup.delete_round(inp, ports=fake).done:
             return
     raise AssertionError("delete_build_vm never finished")
 
@@ -67,14 +65,13 @@ def test_vm_polls_end_with_operation_canceled_while_the_vm_is_deleted_then_not_f
     fake = world()
     run, _, plan, vm = deployed(fake, linux_template())
     fake.cloud.lro_reads = 5
-    probe = VmProbe(run=run, vm=vm)
-    assert not cleanup.run(UndoInput(run=run, vm=vm, staging=plan), ports=fake).done  # VM: Deleting
+    assert not cleanup.delete_round(UndoInput(run=run, vm=vm, staging=plan), ports=fake).done  # VM: Deleting
 
-    _ended(vm_power.check_ready(probe, ports=fake), "OperationCanceled")
-    _ended(vm_power.check_deallocated(probe, ports=fake), "OperationCanceled")
+    _ended(vm_power.check_ready(vm, ports=fake), "OperationCanceled")
+    _ended(vm_power.deallocate(vm, ports=fake), "OperationCanceled")
     _cleaned_up(fake, UndoInput(run=run, vm=vm, staging=plan))
-    _ended(vm_power.check_ready(probe, ports=fake), "NotFound")
-    _ended(vm_power.check_deallocated(probe, ports=fake), "NotFound")
+    _ended(vm_power.check_ready(vm, ports=fake), "NotFound")
+    _ended(vm_power.deallocate(vm, ports=fake), "NotFound")
 
 
 def test_a_deployment_poll_ends_with_not_found_once_its_group_is_gone() -> None:
@@ -84,22 +81,22 @@ def test_a_deployment_poll_ends_with_not_found_once_its_group_is_gone() -> None:
     source = resolved(fake, template, run)
     _, _, plan, _ = deployed(fake, template, run_ref(7))  # the staging group exists
     fake.cloud.lro_reads = 50
-    started = deploy_vm.run(DeployInput(run=run, template=template, source=source, staging=plan), ports=fake)
-    assert started.vm is not None
-    probe = VmProbe(run=run, vm=started.vm)
-    assert not deploy_vm.check(probe, ports=fake).done
+    inp = DeployInput(run=run, template=template, source=source, staging=plan)
+    started = asyncio.run(deploy_vm.run(inp, ports=fake))  # no wait: one look after the start
+    assert not started.done and started.vm is not None
 
     fake.resource_groups.begin_delete(name=plan.resource_group)  # template DELETE took the group
 
-    _ended(deploy_vm.check(probe, ports=fake), "NotFound")
+    _ended(deploy_vm.check(started.vm, ports=fake), "NotFound")
 
 
-def _started(fake: FakeAzure, spec: dict[str, Any]) -> tuple[RunRef, TargetProbe, DistributeTarget, Any]:
+def _started(fake: FakeAzure, spec: dict[str, Any]) -> tuple[RunRef, DistributeInput, DistributeTarget, Any]:
     run, source, vm = generalized(fake)
     target = DistributeTarget(index=0, type=spec["type"], run_output_name=spec["runOutputName"], spec=spec)
-    started = distribute.start(DistributeInput(run=run, vm=vm, source=source, target=target), ports=fake)
+    inp = DistributeInput(run=run, vm=vm, source=source, target=target)
+    started = distribute.start(inp, ports=fake)
     assert started.error is None, started.error
-    return run, TargetProbe(run=run, vm=vm, target=target, started=started), target, started
+    return run, inp.model_copy(update={"started": started}), target, started
 
 
 def test_a_managed_image_poll_ends_with_not_found_once_undo_deleted_the_image() -> None:
@@ -108,7 +105,7 @@ def test_a_managed_image_poll_ends_with_not_found_once_undo_deleted_the_image() 
     run, probe, target, started = _started(fake, spec)
     fake.cloud.lro_reads = 50
 
-    distribute.undo(UndoInput(run=run, target=target, started=started), ports=fake)
+    distribute.undo_round(UndoInput(run=run, target=target, started=started), ports=fake)
 
     _ended(distribute.check(probe, ports=fake), "NotFound")
 
@@ -122,13 +119,12 @@ def test_gallery_polls_end_and_a_late_region_retry_never_recreates_a_deleted_ver
         "replicationRegions": ["westus2", "eastus"],
     }
     run, probe, target, started = _started(fake, spec)
-    region = RegionProbe(**probe.model_dump(), region="eastus")
 
-    distribute.undo(UndoInput(run=run, target=target, started=started), ports=fake)
+    distribute.undo_round(UndoInput(run=run, target=target, started=started), ports=fake)
 
     _ended(distribute.check(probe, ports=fake), "NotFound")
-    _ended(distribute.check_region(region, ports=fake), "NotFound")
-    _ended(distribute.retry_region(region, ports=fake), "NotFound")
+    late = probe.model_copy(update={"retry_regions": ["eastus"], "retried": ["eastus"]})
+    _ended(distribute.retry_regions(late, started, fake), "NotFound")
     assert fake.cloud.find(started.artifact_id or "") is None
 
 
@@ -136,6 +132,6 @@ def test_a_vhd_copy_poll_ends_with_not_found_once_undo_deleted_the_blob() -> Non
     fake = world()
     run, probe, target, started = _started(fake, {"type": "VHD", "runOutputName": "vhd"})
 
-    distribute.undo(UndoInput(run=run, vm=probe.vm, target=target, started=started), ports=fake)
+    distribute.undo_round(UndoInput(run=run, vm=probe.vm, target=target, started=started), ports=fake)
 
     _ended(distribute.check(probe, ports=fake), "NotFound")

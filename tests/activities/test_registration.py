@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -72,15 +73,13 @@ def test_the_registered_activities_are_exactly_those_the_orchestrators_call() ->
 
 
 def test_the_registration_check_sees_a_descriptor_and_catches_a_call_by_a_literal_name() -> None:
-    tree = ast.parse(
-        "yield ctx.call_activity_with_retry('check_step', o, p)\nyield flow.call(d.PREFLIGHT, x)"
-    )
+    tree = ast.parse("yield ctx.call_activity_with_retry('run_step', o, p)\nyield flow.call(d.PREFLIGHT, x)")
 
     assert _descriptors_named_in(tree) == {"preflight"}
-    assert _literal_calls(tree) == ["ctx.call_activity_with_retry('check_step', o, p)"]
+    assert _literal_calls(tree) == ["ctx.call_activity_with_retry('run_step', o, p)"]
 
 
-def test_every_orchestration_is_registered_and_the_sub_orchestrations_are_called_by_descriptor() -> None:
+def test_every_orchestration_is_registered_and_started_by_the_service() -> None:
     app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
     app.register_functions(orchestrations.bp)
     registered = {f.get_function_name(): [b.type for b in f.get_bindings()] for f in app.get_functions()}
@@ -88,8 +87,9 @@ def test_every_orchestration_is_registered_and_the_sub_orchestrations_are_called
 
     assert set(registered) == {o.name for o in durable.ORCHESTRATIONS} | {cycles.PATCH_CYCLE.name}
     assert all(bindings == ["orchestrationTrigger"] for bindings in registered.values())
-    # build_image is started by the service (run_start), every other one by an orchestrator.
-    assert {o.name for o in durable.ORCHESTRATIONS} - called == {durable.BUILD_IMAGE.name}
+    # build_image is started by the service (run_start); it calls no sub-orchestration.
+    assert {o.name for o in durable.ORCHESTRATIONS} == {durable.BUILD_IMAGE.name}
+    assert not called & {o.name for o in durable.ORCHESTRATIONS}
 
 
 def test_the_patch_cycle_activities_are_registered_with_the_client_binding_the_admission_needs() -> None:
@@ -108,7 +108,7 @@ def test_the_patch_cycle_activities_are_registered_with_the_client_binding_the_a
 def _call(fake: FakeAzure, name: str, payload: dict[str, Any]) -> dict[str, Any]:
     """As Durable does it: JSON text in, JSON text out."""
     activity, fn = next(b for b in functions.BINDINGS if b[0].name == name)
-    out = functions.call(activity, fn, json.dumps(payload), ports=fake)
+    out = asyncio.run(functions.call(activity, fn, json.dumps(payload), ports=fake))
     return json.loads(json.dumps(out))  # type: ignore[no-any-return]
 
 
@@ -132,10 +132,9 @@ def test_a_whole_linux_build_runs_through_the_json_activity_boundary() -> None:
         _call(fake, "prepare_staging_group", {"run": run, "template": template, "plan": staging})["error"]
         is None
     )
-    vm = _call(
+    vm = _until_done(
         fake, "deploy_build_vm", {"run": run, "template": template, "source": source, "staging": staging}
     )["vm"]
-    assert _until_done(fake, "check_deployment", {"run": run, "vm": vm})["succeeded"]
     assert _call(fake, "stage_artifacts", {"run": run, "template": template, "vm": vm})["error"] is None
     step = {
         "phase": "customize",
@@ -144,24 +143,26 @@ def test_a_whole_linux_build_runs_through_the_json_activity_boundary() -> None:
         "kind": "Shell",
         "spec": template["properties"]["customize"][0],
     }
-    assert _call(fake, "start_step", {"run": run, "vm": vm, "step": step})["command_name"]
-    checked = _until_done(fake, "check_step", {"run": run, "vm": vm, "step": step})
+    checked = _until_done(fake, "run_step", {"run": run, "vm": vm, "step": step})
     assert checked["succeeded"] and checked["outcome"]["log_tail"] == ["customized"]
     deprovision = {"phase": "generalize", "index": 0, "kind": "Deprovision"}
-    _call(fake, "start_step", {"run": run, "vm": vm, "step": deprovision})
-    assert _until_done(fake, "check_step", {"run": run, "vm": vm, "step": deprovision})["succeeded"]
-    _call(fake, "deallocate_vm", {"run": run, "vm": vm})
-    _until_done(fake, "check_vm_deallocated", {"run": run, "vm": vm})
-    assert _call(fake, "generalize_vm", {"run": run, "vm": vm})["error"] is None
+    assert _until_done(fake, "run_step", {"run": run, "vm": vm, "step": deprovision})["succeeded"]
+    assert _until_done(fake, "generalize_vm", {"run": run, "vm": vm})["error"] is None
     target = {
         "index": 0,
         "type": "ManagedImage",
         "run_output_name": "mi",
         "spec": template["properties"]["distribute"][0],
     }
-    started = _call(fake, "start_distribute", {"run": run, "vm": vm, "source": source, "target": target})
-    probe = {"run": run, "vm": vm, "target": target, "started": started}
-    result = _until_done(fake, "check_distribute", probe)["result"]
+    started = None
+    for _ in range(20):
+        progress = _call(
+            fake, "distribute", {"run": run, "vm": vm, "source": source, "target": target, "started": started}
+        )
+        started = progress["started"]
+        if progress["done"]:
+            break
+    result = progress["result"]
     cleaned = _until_done(fake, "delete_build_vm", {"run": run, "vm": vm, "staging": staging})
 
     assert result["succeeded"] and result["artifact_id"] == MANAGED_IMAGE

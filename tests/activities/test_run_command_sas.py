@@ -78,7 +78,7 @@ def test_a_step_hands_azure_sas_urls_and_its_output_reaches_the_log_without_the_
         assert "sig=" not in text
 
 
-def test_a_retried_start_step_does_not_put_the_running_command_again() -> None:
+def test_a_retried_step_start_does_not_put_the_running_command_again() -> None:
     fake = world()
     run, _, _, vm = deployed(fake, linux_template())
     fake.run_commands.outcomes.append(ScriptOutcome("customize step 0", reads=5))

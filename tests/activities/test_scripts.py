@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from activities.support import scripts
+from shared.models.fields import duration_seconds
 
 
 def _payload(script: str, opener: str, closer: str) -> bytes:
@@ -19,11 +20,11 @@ def _payload(script: str, opener: str, closer: str) -> bytes:
 
 
 def test_restart_timeouts_are_read_as_go_durations() -> None:
-    assert scripts.duration_seconds("5m") == 300
-    assert scripts.duration_seconds("1h30m") == 5400
-    assert scripts.duration_seconds("90s") == 90
+    assert duration_seconds("5m") == 300
+    assert duration_seconds("1h30m") == 5400
+    assert duration_seconds("90s") == 90
     with pytest.raises(ValueError, match="not a duration"):
-        scripts.duration_seconds("5 minutes")
+        duration_seconds("5 minutes")
 
 
 def test_the_last_windows_update_line_wins() -> None:

@@ -1,4 +1,5 @@
-"""prepare_staging_group, deploy_build_vm and check_deployment against the fake subscription."""
+"""prepare_staging_group and deploy_build_vm (start, then wait for the deployment) against the fake
+subscription."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from activities.support.deployment_template import BuildVmNames
 from shared import naming
 from shared.models.azure import ErrorInfo
 from shared.models.build import StagingPlan
-from shared.models.durable import DeployInput, StagingInput, VmProbe
-from tests.activities.support import RG, deployed, linux_template, poll, resolved, run_ref, world
+from shared.models.durable import DeployInput, StagingInput
+from tests.activities.support import RG, deployed, linux_template, resolved, run_ref, wait, waited, world
 from tests.fakes import arm_id
 
 
@@ -127,12 +128,10 @@ def test_deploying_twice_repeats_the_same_names_and_keeps_the_first_password() -
     password = fake.cloud.secrets[vm.admin_secret_name or ""]
     count = len(fake.cloud.resources)
 
-    again = deploy_vm.run(
-        DeployInput(run=run, template=linux_template(), source=source, staging=plan), ports=fake
-    )
-    poll(deploy_vm.check, VmProbe(run=run, vm=vm), fake)
+    inp = DeployInput(run=run, template=linux_template(), source=source, staging=plan, wait=wait())
+    again = waited(deploy_vm.run, inp, fake)
 
-    assert again.vm == vm
+    assert again.vm == vm and again.succeeded
     assert fake.cloud.secrets[vm.admin_secret_name or ""] == password
     assert len(fake.cloud.resources) == count
 
@@ -148,10 +147,9 @@ def test_a_failed_deployment_is_a_phase_error_with_azures_code() -> None:
         code="SkuNotAvailable", message="Standard_D2ds_v4 is not available in westus2"
     )
 
-    started = deploy_vm.run(DeployInput(run=run, template=template, source=source, staging=plan), ports=fake)
-    assert started.vm is not None
-    out = poll(deploy_vm.check, VmProbe(run=run, vm=started.vm), fake)
+    inp = DeployInput(run=run, template=template, source=source, staging=plan, wait=wait())
+    out = waited(deploy_vm.run, inp, fake)
 
-    assert not out.succeeded and out.error is not None
+    assert out.vm is not None and not out.succeeded and out.error is not None
     assert out.error.code == "SkuNotAvailable" and out.error.phase == "deploy"
     assert "not available" in out.error.message

@@ -1,4 +1,4 @@
-"""start_step / check_step / restart_vm / check_vm_ready: Run Command steps, their log and their outcome."""
+"""run_step's start and check, restart and the ready check: Run Command steps, their log and their outcome."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from activities import steps, vm_power
 from shared import naming
 from shared.models.build import BuildVm, RunRef, StepOutcome, StepSpec
-from shared.models.durable import StepInput, VmProbe
+from shared.models.durable import StepInput
 from tests.activities.support import deployed, linux_template, poll, windows_template, world
 from tests.fakes import FakeAzure, ScriptOutcome, arm_id
 
@@ -217,7 +217,7 @@ def test_windows_update_rounds_restart_until_no_update_remains() -> None:
             vm_power.restart(StepInput(run=run, vm=vm, step=step, attempt=attempt), ports=fake).error is None
         )
         assert fake.cloud.get(vm.resource_ids[0])["agent_ready"] is False
-        poll(vm_power.check_ready, VmProbe(run=run, vm=vm), fake)
+        poll(vm_power.check_ready, vm, fake)
 
     assert [r.updates_remaining for r in rounds] == [2, 0]
     assert installed == 5
@@ -265,8 +265,8 @@ def test_windows_restart_waits_for_the_agent_then_runs_the_check_command() -> No
     inp = StepInput(run=run, vm=vm, step=step)
 
     assert vm_power.restart(inp, ports=fake).error is None
-    first = vm_power.check_ready(VmProbe(run=run, vm=vm), ports=fake)
-    ready = poll(vm_power.check_ready, VmProbe(run=run, vm=vm), fake)
+    first = vm_power.check_ready(vm, ports=fake)
+    ready = poll(vm_power.check_ready, vm, fake)
     steps.start(inp, ports=fake)
     script = _script(fake, vm, inp)
 

@@ -9,6 +9,8 @@ the staging storage account (Azurite).
 
 from __future__ import annotations
 
+from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -84,6 +86,30 @@ def test_example_build_leaves_no_temporary_resource(
     assert stack.leftovers(builds[stem]["run_id"]) == []
 
 
+def _seconds(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_the_run_documents_phases_tile_the_run_in_aib_order_cleanup_and_outputs_included(
+    builds: dict[str, dict[str, Any]], stem: str
+) -> None:
+    props = builds[stem]["run"]["properties"]
+    phases = props["phases"]
+    template = example(stem)["properties"]
+    expected = ["resolve", "preflight", "staging", "deploy", "artifacts"]
+    expected += ["customize"] if template.get("customize") else []
+    expected += ["validate"] if (template.get("validate") or {}).get("inVMValidations") else []
+    expected += ["generalize", "distribute", "outputs", "cleanup"]
+    assert [p["phase"] for p in phases] == expected
+    assert all(p["state"] == "Succeeded" for p in phases), phases
+    # Each phase ends when the next begins, the last when the run ends: their durations add up to the run.
+    gaps = [_seconds(b["startTime"]) - _seconds(a["endTime"]) for a, b in pairwise(phases)]
+    assert gaps and max(abs(g) for g in gaps) == 0.0, gaps
+    assert phases[-1]["endTime"] == props["endTime"]
+    assert 0 <= _seconds(phases[0]["startTime"]) - _seconds(props["startTime"]) < 30
+
+
 def test_the_build_uses_the_staging_group_the_template_announced_at_create(
     builds: dict[str, dict[str, Any]],
 ) -> None:
@@ -119,6 +145,6 @@ def test_no_admin_password_appears_in_history_logs_or_api_responses(
     assert len(passwords) >= len(builds), "each build VM's admin password should be in azuresim's Key Vault"
     texts = secrets.places(stack, {stem: built["run_id"] for stem, built in builds.items()})
     for stem, built in builds.items():
-        assert len(stack.durable_histories(built["run_id"])) > 1, "the run and its sub-orchestrations"
+        assert len(stack.durable_histories(built["run_id"])) == 1, "the run's one orchestration"
         assert "customize" in texts[f"{stem}: customization.log (API)"], f"{stem}: customization.log is empty"
     assert secrets.exposures(passwords, texts) == []

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from shared import naming
 from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
+from shared.models.durable import RegionState
 
 
 @dataclass
@@ -15,6 +16,7 @@ class FakeRunRecorder:
     updates: list[RunStatusUpdate] = field(default_factory=list)
     outputs: dict[str, TargetResult] = field(default_factory=dict)  # runOutputName -> the target
     artifacts: dict[str, str] = field(default_factory=dict)  # step key -> sha256
+    regions: dict[str, list[list[RegionState]]] = field(default_factory=dict)  # target -> each report
     state: RunStatusRecorded = field(
         default_factory=lambda: RunStatusRecorded(run_state="Running", run_sub_state="Queued", finished=False)
     )
@@ -29,6 +31,10 @@ class FakeRunRecorder:
             finished=update.finished,
         )
         return self.state
+
+    def progress(self, run: RunRef, target: str, regions: list[RegionState]) -> None:
+        if not self.state.finished:
+            self.regions.setdefault(target, []).append(list(regions))
 
     def record_outputs(self, run: RunRef, targets: list[TargetResult]) -> list[str]:
         written = [t.run_output_name for t in targets if t.succeeded]

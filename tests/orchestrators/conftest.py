@@ -18,10 +18,9 @@ from tests.orchestrators.scripted_app import Script
 FAST = TimingPolicy(
     retry_first_interval_ms=10,
     retry_max_attempts=3,
-    poll_interval_seconds=0.02,
-    step_poll_interval_seconds=0.02,
-    undo_poll_interval_seconds=0.02,
-    poll_rounds_per_generation=5,
+    wait_budget_seconds=0.2,
+    wait_poll_seconds=0.01,
+    max_wait_poll_seconds=0.02,
 )
 
 

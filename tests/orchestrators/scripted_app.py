@@ -4,12 +4,13 @@ The orchestrators are replayed by the real azure-functions-durable SDK inside de
 activities answer from a per-test ``Script``: what each phase returns, which one fails, which one never
 finishes. Every call is recorded, so tests read the order in which phases and undos ran. The activities
 registered are exactly the descriptors of ``shared.models.durable``; each default answer is that
-descriptor's output model.
+descriptor's output model, and a waiting activity's default is done at once.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,11 +21,13 @@ from shared.models import durable as d
 from shared.models.build import (
     BuildVm,
     DistributeStarted,
+    PhaseError,
     ResolvedSource,
     StagingPlan,
     StepOutcome,
     TargetResult,
 )
+from shared.models.durable import RegionState
 
 Behaviour = Callable[[dict[str, Any]], Any]
 
@@ -37,33 +40,47 @@ VM = BuildVm(
 )
 
 
-def _target_result(payload: dict[str, Any]) -> dict[str, Any]:
-    probe = d.TargetProbe.model_validate(payload)
-    result = TargetResult(
-        run_output_name=probe.target.run_output_name,
-        type=probe.target.type,
-        succeeded=True,
-        artifact_id=probe.started.artifact_id,
-    )
-    return d.TargetChecked(done=True, succeeded=True, result=result).model_dump(mode="json")
-
-
-def _started(payload: dict[str, Any]) -> dict[str, Any]:
+def progress(payload: dict[str, Any], *, failed: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What ``distribute`` answers once its target has ended: every region Completed but ``failed``."""
     inp = d.DistributeInput.model_validate(payload)
+    started = inp.started or started_of(inp)
+    regions = [RegionState(region=r, state="Failed" if r in failed else "Completed") for r in started.regions]
+    ok = not failed
+    result = TargetResult(
+        run_output_name=inp.target.run_output_name,
+        type=inp.target.type,
+        succeeded=ok,
+        artifact_id=started.artifact_id,
+        regions={r.region: r.state for r in regions},
+        error=None if ok else PhaseError(code="ReplicationFailed", message=f"failed in {', '.join(failed)}"),
+    )
+    answer = d.TargetProgress(done=True, succeeded=ok, started=started, regions=regions, result=result)
+    return answer.model_dump(mode="json")
+
+
+def started_of(inp: d.DistributeInput) -> DistributeStarted:
+    """What starting ``inp``'s target gives: its artifact and, for a gallery, the regions asked for."""
     spec = inp.target.spec
     regions = [r.name for r in getattr(spec, "targetRegions", None) or []]
     if inp.target.region_limit is not None:
         regions = regions[: inp.target.region_limit]
-    artifact = f"/artifacts/{inp.target.run_output_name}"
-    return DistributeStarted(artifact_id=artifact, regions=regions).model_dump(mode="json")
+    return DistributeStarted(
+        artifact_id=f"/artifacts/{inp.target.run_output_name}", regions=regions, version="1.0.0"
+    )
 
 
-def _done(**extra: Any) -> dict[str, Any]:
+def done(**extra: Any) -> dict[str, Any]:
     return d.Polled(done=True, succeeded=True, **extra).model_dump(mode="json")
 
 
+def pending(payload: dict[str, Any]) -> dict[str, Any]:
+    """A waiting activity whose operation has not ended within its wait (here: a short one)."""
+    time.sleep(0.02)
+    return d.Polled(done=False).model_dump(mode="json")
+
+
 def checked_step(outcome: StepOutcome) -> dict[str, Any]:
-    """What ``check_step`` answers once a step has ended as ``outcome``."""
+    """What ``run_step`` answers once a step has ended as ``outcome``."""
     return d.StepChecked(done=True, succeeded=outcome.succeeded, outcome=outcome).model_dump(mode="json")
 
 
@@ -87,20 +104,14 @@ def default_behaviours() -> dict[str, Behaviour]:
         d.PREPARE_STAGING_GROUP.name: lambda p: d.StagingOutput(
             resource_group_id="/subscriptions/s/resourceGroups/IT"
         ).model_dump(mode="json"),
-        d.DEPLOY_BUILD_VM.name: lambda p: d.DeployOutput(vm=VM).model_dump(mode="json"),
-        d.CHECK_DEPLOYMENT.name: lambda p: _done(),
+        d.DEPLOY_BUILD_VM.name: lambda p: d.DeployOutput(done=True, succeeded=True, vm=VM).model_dump(
+            mode="json"
+        ),
         d.STAGE_ARTIFACTS.name: lambda p: d.ArtifactsOutput().model_dump(mode="json"),
-        d.START_STEP.name: lambda p: d.StepStarted(command_name="cmd").model_dump(mode="json"),
-        d.CHECK_STEP.name: lambda p: checked_step(StepOutcome(succeeded=True, exit_code=0)),
-        d.RESTART_VM.name: lambda p: d.StepStarted(command_name="restart").model_dump(mode="json"),
-        d.CHECK_VM_READY.name: lambda p: _done(),
-        d.DEALLOCATE_VM.name: lambda p: d.Polled(done=False).model_dump(mode="json"),
-        d.CHECK_VM_DEALLOCATED.name: lambda p: _done(),
-        d.GENERALIZE_VM.name: lambda p: d.Generalized().model_dump(mode="json"),
-        d.START_DISTRIBUTE.name: _started,
-        d.CHECK_REGION.name: lambda p: _done(state="Completed"),
-        d.RETRY_REGION.name: lambda p: d.Polled(done=False, state="Replicating").model_dump(mode="json"),
-        d.CHECK_DISTRIBUTE.name: _target_result,
+        d.RUN_STEP.name: lambda p: checked_step(StepOutcome(succeeded=True, exit_code=0)),
+        d.RESTART_VM.name: lambda p: done(),
+        d.GENERALIZE_VM.name: lambda p: done(),
+        d.DISTRIBUTE.name: progress,
         d.RECORD_OUTPUTS.name: lambda p: d.OutputsRecorded().model_dump(mode="json"),
         d.DELETE_BUILD_VM.name: lambda p: d.UndoOutput(done=True).model_dump(mode="json"),
         d.UNDO_DISTRIBUTE.name: lambda p: d.UndoOutput(done=True).model_dump(mode="json"),
@@ -130,6 +141,13 @@ class Script:
     def payloads(self, name: str) -> list[dict[str, Any]]:
         with self.lock:
             return [p for n, p in self.calls if n == name]
+
+    def reports(self) -> list[dict[str, Any]]:
+        """Every change of the run's state, in order: the reports phases carry and ``update_run_status``."""
+        with self.lock:
+            calls = list(self.calls)
+        found = [p if n == d.UPDATE_RUN_STATUS.name else p.get("report") for n, p in calls]
+        return [r for r in found if r]
 
 
 SCRIPT = Script()

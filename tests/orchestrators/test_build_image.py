@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from shared.models.build import PhaseError, StepOutcome, TargetResult
-from shared.models.durable import DeployOutput, Polled, RegionChecked, RegionState, TargetChecked
+from shared.models.build import BUILD_SCHEMA, PhaseError, StepOutcome, TargetResult
+from shared.models.durable import DeployOutput, TargetProgress
 from tests.orchestrators.conftest import FAST, Harness, build_input, template
-from tests.orchestrators.scripted_app import Behaviour, checked_step
+from tests.orchestrators.scripted_app import VM, Behaviour, checked_step, pending, progress
 
 PHASES = [
     "resolve_source",
     "preflight",
     "prepare_staging_group",
     "deploy_build_vm",
-    "check_deployment",
     "stage_artifacts",
 ]
 
@@ -26,7 +26,7 @@ def error(code: str = "Boom", message: str = "it broke") -> dict[str, Any]:
 
 
 def statuses(h: Harness) -> list[dict[str, Any]]:
-    return h.script.payloads("update_run_status")
+    return h.script.reports()
 
 
 def test_happy_path_runs_every_phase_in_aib_order_and_cleans_up_once(harness: Harness) -> None:
@@ -35,21 +35,22 @@ def test_happy_path_runs_every_phase_in_aib_order_and_cleans_up_once(harness: Ha
 
     assert output["run_state"] == "Succeeded"
     names = harness.script.names()
-    first = [n for n in names if n not in ("check_region", "check_distribute", "start_distribute")]
-    assert first[:8] == [*PHASES, "start_step", "check_step"]
-    assert names.index("generalize_vm") < names.index("start_distribute")
+    assert names[:7] == [*PHASES, "run_step", "run_step"]
+    assert names.index("generalize_vm") < names.index("distribute")
     assert names.index("record_outputs") < names.index("delete_build_vm")
-    assert names.count("delete_build_vm") == 1
+    assert names.count("delete_build_vm") == 1 and names.count("distribute") == 2
     assert "undo_distribute" not in names
-    assert sorted(p["region"] for p in harness.script.payloads("check_region")) == [
-        "eastus",
-        "japaneast",
-        "westeurope",
-    ]
+    gallery = next(t for t in output["targets"] if t["run_output_name"] == "gallery")
+    assert gallery["regions"] == {"eastus": "Completed", "westeurope": "Completed", "japaneast": "Completed"}
     assert {t["run_output_name"] for t in output["targets"]} == {"managed", "gallery"}
     sub_states = [s["run_sub_state"] for s in statuses(harness) if s.get("run_sub_state")]
     assert sub_states == ["Queued", "Building", "Customizing", "Distributing", "Distributing"]
+    phases = [s["phase"] for s in statuses(harness) if s.get("phase")]
+    assert phases[:5] == ["resolve", "preflight", "staging", "deploy", "artifacts"]
+    assert phases[-3:] == ["outputs", "cleanup", "cleanup"]  # outputs, then the VM's deletion, then the end
     assert statuses(harness)[-1]["finished"] is True
+    # Only the phases' first activities carry reports: one update_run_status of its own, the final one.
+    assert len(harness.script.payloads("update_run_status")) == 1
 
 
 @pytest.mark.parametrize("phase", PHASES)
@@ -61,9 +62,6 @@ def test_a_permanent_error_at_each_early_phase_fails_the_run_and_undoes_what_was
         "preflight": lambda p: {"error": error()},
         "prepare_staging_group": lambda p: {"error": error()},
         "deploy_build_vm": lambda p: DeployOutput(
-            error=PhaseError(code="Boom", message="it broke")
-        ).model_dump(),
-        "check_deployment": lambda p: Polled(
             done=True, succeeded=False, error=PhaseError(code="Boom", message="it broke")
         ).model_dump(),
         "stage_artifacts": lambda p: {"error": error()},
@@ -78,17 +76,17 @@ def test_a_permanent_error_at_each_early_phase_fails_the_run_and_undoes_what_was
     assert names[-1] == phase or names[-1] == "delete_build_vm"
     created_vm = PHASES.index(phase) >= PHASES.index("deploy_build_vm")
     assert ("delete_build_vm" in names) == created_vm
-    assert "start_step" not in names
+    assert "run_step" not in names
 
 
 def test_a_failed_customizer_names_its_index_name_exit_code_and_log_tail(harness: Harness) -> None:
     outcome = StepOutcome(succeeded=False, exit_code=3, log_tail=[f"line {i}" for i in range(30)])
 
-    def check_step(payload: dict[str, Any]) -> dict[str, Any]:
+    def run_step(payload: dict[str, Any]) -> dict[str, Any]:
         ok = payload["step"]["index"] == 0
         return checked_step(StepOutcome(succeeded=True, exit_code=0) if ok else outcome)
 
-    harness.script.behaviours["check_step"] = check_step
+    harness.script.behaviours["run_step"] = run_step
     harness.start(build_input())
     output = harness.finish()
 
@@ -101,9 +99,7 @@ def test_a_failed_customizer_names_its_index_name_exit_code_and_log_tail(harness
 
 
 def test_error_handling_abort_keeps_the_build_vm_and_says_where_it_is(harness: Harness) -> None:
-    harness.script.behaviours["check_step"] = lambda p: checked_step(
-        StepOutcome(succeeded=False, exit_code=1)
-    )
+    harness.script.behaviours["run_step"] = lambda p: checked_step(StepOutcome(succeeded=False, exit_code=1))
     harness.start(build_input(template(errorHandling={"onCustomizerError": "abort"})))
     output = harness.finish()
 
@@ -117,18 +113,15 @@ def test_error_handling_abort_keeps_the_build_vm_and_says_where_it_is(harness: H
 def test_a_failed_distribute_target_gives_partially_succeeded_and_undoes_only_that_target(
     harness: Harness,
 ) -> None:
-    def check_distribute(payload: dict[str, Any]) -> dict[str, Any]:
+    def distribute(payload: dict[str, Any]) -> dict[str, Any]:
         target = payload["target"]
-        ok = target["run_output_name"] != "managed"
-        result = TargetResult(
-            run_output_name=target["run_output_name"],
-            type=target["type"],
-            succeeded=ok,
-            error=None if ok else PhaseError(code="ImageFailed", message="quota exceeded"),
-        )
-        return TargetChecked(done=True, succeeded=ok, result=result).model_dump(mode="json")
+        if target["run_output_name"] != "managed":
+            return progress(payload)
+        error = PhaseError(code="ImageFailed", message="quota exceeded")
+        result = TargetResult(run_output_name="managed", type=target["type"], succeeded=False, error=error)
+        return TargetProgress(done=True, result=result, error=error).model_dump(mode="json")
 
-    harness.script.behaviours["check_distribute"] = check_distribute
+    harness.script.behaviours["distribute"] = distribute
     harness.start(build_input())
     output = harness.finish()
 
@@ -141,18 +134,16 @@ def test_a_failed_distribute_target_gives_partially_succeeded_and_undoes_only_th
 
 
 def test_a_region_that_fails_is_retried_once_and_then_reported(harness: Harness) -> None:
-    def check_region(payload: dict[str, Any]) -> dict[str, Any]:
-        region = RegionState(region=payload["region"], state="Completed")
-        if payload["region"] == "japaneast":
-            failed = region.model_copy(update={"state": "Failed"})
-            return RegionChecked(done=True, succeeded=False, state="Failed", region=failed).model_dump()
-        return RegionChecked(done=True, succeeded=True, state="Completed", region=region).model_dump()
+    def distribute(payload: dict[str, Any]) -> dict[str, Any]:
+        gallery = payload["target"]["type"] == "SharedImage"
+        return progress(payload, failed=("japaneast",) if gallery else ())
 
-    harness.script.behaviours["check_region"] = check_region
+    harness.script.behaviours["distribute"] = distribute
     harness.start(build_input())
     output = harness.finish()
 
-    assert [p["region"] for p in harness.script.payloads("retry_region")] == ["japaneast"]
+    asked = [p["retry_regions"] for p in harness.script.payloads("distribute") if p["retry_regions"]]
+    assert asked == [["japaneast"]]
     gallery = next(t for t in output["targets"] if t["run_output_name"] == "gallery")
     assert gallery["succeeded"] is False and gallery["regions"]["japaneast"] == "Failed"
     assert gallery["regions"]["eastus"] == "Completed"
@@ -160,34 +151,34 @@ def test_a_region_that_fails_is_retried_once_and_then_reported(harness: Harness)
 
 
 def test_cancel_during_customization_cleans_up_and_ends_canceled(harness: Harness) -> None:
-    harness.script.behaviours["check_step"] = lambda p: Polled(done=False).model_dump()
+    harness.script.behaviours["run_step"] = pending
     harness.start(build_input())
-    harness.wait_until_called("check_step")
+    harness.wait_until_called("run_step")
     assert harness.engine.raise_event("run-1", "cancel", "null") == "accepted"
     output = harness.finish()
 
     assert output["run_state"] == "Canceled"
-    # The poller of the interrupted step may still be asking; the run's own last act is the cleanup.
-    assert [n for n in harness.script.names() if n != "check_step"][-1] == "delete_build_vm"
+    # The interrupted step's activity may still be waiting; the run's own last act is the cleanup.
+    assert [n for n in harness.script.names() if n != "run_step"][-1] == "delete_build_vm"
     states = [s.get("run_state") for s in statuses(harness)]
     assert states.index("Canceling") < states.index("Canceled")
 
 
 def test_cancel_during_distribution_undoes_targets_newest_first_then_the_vm(harness: Harness) -> None:
-    harness.script.behaviours["check_region"] = lambda p: Polled(done=False).model_dump()
+    harness.script.behaviours["distribute"] = pending
     harness.start(build_input())
-    harness.wait_until_called("check_region")
+    harness.wait_until_called("distribute")
     harness.engine.raise_event("run-1", "cancel", "null")
     output = harness.finish()
 
     assert output["run_state"] == "Canceled"
     undone = [p["target"]["run_output_name"] for p in harness.script.payloads("undo_distribute")]
     assert undone == ["gallery", "managed"]
-    assert [n for n in harness.script.names() if n != "check_region"][-1] == "delete_build_vm"
+    assert [n for n in harness.script.names() if n != "distribute"][-1] == "delete_build_vm"
 
 
 def test_the_build_timeout_ends_the_run_failed_with_a_message_that_says_so(harness: Harness) -> None:
-    harness.script.behaviours["check_step"] = lambda p: Polled(done=False).model_dump()
+    harness.script.behaviours["run_step"] = pending
     timing = FAST.model_copy(update={"timeout_scale": 1 / 600})  # 10 minutes -> 1 second
     harness.start(build_input(template(buildTimeoutInMinutes=10), timing=timing))
     output = harness.finish()
@@ -198,17 +189,17 @@ def test_the_build_timeout_ends_the_run_failed_with_a_message_that_says_so(harne
         and "buildTimeoutInMinutes (10 minutes)" in output["message"]
     )
     assert "during customize" in output["message"]
-    assert [n for n in harness.script.names() if n != "check_step"][-1] == "delete_build_vm"
+    assert [n for n in harness.script.names() if n != "run_step"][-1] == "delete_build_vm"
 
 
 def test_validation_failure_with_continue_distribute_still_distributes_but_reports_failed(
     harness: Harness,
 ) -> None:
-    def check_step(payload: dict[str, Any]) -> dict[str, Any]:
+    def run_step(payload: dict[str, Any]) -> dict[str, Any]:
         ok = payload["step"]["phase"] != "validate"
         return checked_step(StepOutcome(succeeded=ok, exit_code=0 if ok else 7))
 
-    harness.script.behaviours["check_step"] = check_step
+    harness.script.behaviours["run_step"] = run_step
     validate = {
         "continueDistributeOnFailure": True,
         "inVMValidations": [{"type": "Shell", "inline": ["false"]}],
@@ -217,7 +208,7 @@ def test_validation_failure_with_continue_distribute_still_distributes_but_repor
     output = harness.finish()
 
     assert output["run_state"] == "Failed"
-    assert "start_distribute" in harness.script.names()
+    assert "distribute" in harness.script.names()
     assert "exit code 7" in output["message"]
 
 
@@ -227,16 +218,16 @@ def test_source_validation_only_validates_without_customizing_or_distributing(ha
     output = harness.finish()
 
     assert output["run_state"] == "Succeeded"
-    steps = [p["step"]["phase"] for p in harness.script.payloads("start_step")]
+    steps = [p["step"]["phase"] for p in harness.script.payloads("run_step")]
     assert steps == ["validate"]
-    assert "start_distribute" not in harness.script.names()
+    assert "distribute" not in harness.script.names()
     assert harness.script.names()[-1] == "delete_build_vm"
 
 
 def test_windows_update_runs_rounds_with_restarts_until_no_update_remains(harness: Harness) -> None:
     rounds = iter([(3, 2, True), (2, 0, True)])
 
-    def check_step(payload: dict[str, Any]) -> dict[str, Any]:
+    def run_step(payload: dict[str, Any]) -> dict[str, Any]:
         if payload["step"]["kind"] != "WindowsUpdate":
             return checked_step(StepOutcome(succeeded=True))
         installed, remaining, reboot = next(rounds)
@@ -245,7 +236,7 @@ def test_windows_update_runs_rounds_with_restarts_until_no_update_remains(harnes
         )
         return checked_step(outcome)
 
-    harness.script.behaviours["check_step"] = check_step
+    harness.script.behaviours["run_step"] = run_step
     customize = [
         {"type": "WindowsUpdate", "updateLimit": 40},
         {"type": "WindowsRestart", "restartTimeout": "10m"},
@@ -256,28 +247,62 @@ def test_windows_update_runs_rounds_with_restarts_until_no_update_remains(harnes
     assert output["run_state"] == "Succeeded"
     assert harness.script.names().count("restart_vm") == 3  # two update rounds, then the WindowsRestart step
     attempts = [
-        p["attempt"] for p in harness.script.payloads("start_step") if p["step"]["kind"] == "WindowsUpdate"
+        p["attempt"] for p in harness.script.payloads("run_step") if p["step"]["kind"] == "WindowsUpdate"
     ]
     assert attempts == [0, 1]
 
 
-def test_polling_continues_as_new_so_a_long_wait_keeps_history_bounded(harness: Harness) -> None:
+def test_a_waiting_activity_is_called_again_until_done_and_only_its_first_call_reports(
+    harness: Harness,
+) -> None:
     calls = {"n": 0}
 
-    def check_deployment(payload: dict[str, Any]) -> dict[str, Any]:
+    def deploy(payload: dict[str, Any]) -> dict[str, Any]:
         calls["n"] += 1
-        return Polled(done=calls["n"] >= 12, succeeded=True).model_dump()
+        answer = DeployOutput(done=calls["n"] >= 4, succeeded=True, vm=VM)
+        return answer.model_dump(mode="json")
 
-    harness.script.behaviours["check_deployment"] = check_deployment
+    harness.script.behaviours["deploy_build_vm"] = deploy
     harness.start(build_input())
     output = harness.finish()
 
     assert output["run_state"] == "Succeeded"
-    assert calls["n"] == 12
-    children = harness.engine.query(instance_id_prefix="run-1:")[0]
-    histories = [harness.engine.get_status(c["instanceId"], show_history=True) for c in children]
-    longest = max(len(h["historyEvents"]) for h in histories if h)
-    assert longest < 40  # 5 rounds per generation, not 12 rounds in one history
+    payloads = harness.script.payloads("deploy_build_vm")
+    assert len(payloads) == 4
+    assert payloads[0]["report"]["phase"] == "deploy" and all(p["report"] is None for p in payloads[1:])
+    assert all(p["wait"]["until"] <= "2030" for p in payloads)
+
+
+def test_a_wait_past_its_phase_timeout_fails_the_phase_and_still_cleans_up(harness: Harness) -> None:
+    harness.script.behaviours["deploy_build_vm"] = lambda p: {**pending(p), "vm": VM.model_dump(mode="json")}
+    timing = FAST.model_copy(update={"deploy_timeout_minutes": 0.005})  # 0.3 s
+    harness.start(build_input(timing=timing))
+    output = harness.finish()
+
+    assert output["run_state"] == "Failed"
+    assert "deployment did not finish in time" in output["message"]
+    deletes = harness.script.payloads("delete_build_vm")
+    assert len(deletes) == 1 and deletes[0]["vm"]["vm_name"] == VM.vm_name
+
+
+def test_a_history_grows_with_the_phases_not_with_the_waits(harness: Harness) -> None:
+    """The same build with a deployment that keeps its activity waiting: the history does not grow."""
+    harness.start(build_input(), "quick")
+    harness.finish("quick")
+    harness.script.behaviours["deploy_build_vm"] = lambda p: (
+        time.sleep(0.15),
+        DeployOutput(done=True, succeeded=True, vm=VM).model_dump(mode="json"),
+    )[1]
+    harness.start(build_input(), "slow")
+    harness.finish("slow")
+    quick = harness.engine.get_status("quick", show_history=True)
+    slow = harness.engine.get_status("slow", show_history=True)
+    assert quick and slow and len(slow["historyEvents"]) == len(quick["historyEvents"])
+    assert len(quick["historyEvents"]) <= 120
+    assert (
+        harness.engine.query(instance_id_prefix="quick:") == ([], None)
+        or not harness.engine.query(instance_id_prefix="quick:")[0]
+    )
 
 
 def test_serial_distribution_adds_one_region_after_another_and_one_target_after_another(
@@ -290,16 +315,13 @@ def test_serial_distribution_adds_one_region_after_another_and_one_target_after_
     output = harness.finish()
 
     assert output["run_state"] == "Succeeded"
-    starts = harness.script.payloads("start_distribute")
-    gallery = [p["target"]["region_limit"] for p in starts if p["target"]["type"] == "SharedImage"]
+    calls = harness.script.payloads("distribute")
+    assert [p["target"]["run_output_name"] for p in calls] == ["managed", "gallery", "gallery", "gallery"]
+    gallery = [p["target"]["region_limit"] for p in calls if p["target"]["type"] == "SharedImage"]
     assert gallery == [1, 2, 3]
-    assert [p["region"] for p in harness.script.payloads("check_region")] == [
-        "eastus",
-        "westeurope",
-        "japaneast",
-    ]
-    names = harness.script.names()
-    assert names.index("check_distribute") < max(i for i, n in enumerate(names) if n == "start_distribute")
+    assert [p["started"] is None for p in calls] == [True, True, True, True]  # the version PUT again, wider
+    result = next(t for t in output["targets"] if t["run_output_name"] == "gallery")
+    assert list(result["regions"]) == ["eastus", "westeurope", "japaneast"]
 
 
 def test_an_enabled_workload_optimization_runs_after_the_customizers_and_before_validation(
@@ -311,7 +333,7 @@ def test_an_enabled_workload_optimization_runs_after_the_customizers_and_before_
     output = harness.finish()
 
     assert output["run_state"] == "Succeeded"
-    phases = [p["step"]["phase"] for p in harness.script.payloads("start_step")]
+    phases = [p["step"]["phase"] for p in harness.script.payloads("run_step")]
     assert phases == ["customize", "customize", "optimize", "validate", "generalize"]
     sub_states = [s["run_sub_state"] for s in statuses(harness) if s.get("run_sub_state")]
     assert sub_states.index("Optimizing") < sub_states.index("Validating")
@@ -320,7 +342,9 @@ def test_an_enabled_workload_optimization_runs_after_the_customizers_and_before_
 def test_an_input_of_another_kiln_version_ends_the_run_failed_without_running_a_phase(
     harness: Harness,
 ) -> None:
-    older = build_input().replace('"schema_version": 2', '"schema_version": 1')
+    older = build_input().replace(
+        f'"schema_version": {BUILD_SCHEMA}', f'"schema_version": {BUILD_SCHEMA - 1}'
+    )
     assert older != build_input()
     harness.start(older)
     output = harness.finish()
