@@ -1,13 +1,14 @@
 """``patch_cycle``: one due window of a patch cycle — start its templates' builds through the shared build
 slots, watch them end, and record the outcome (docs/cycles.md).
 
-A sliding window: whenever a slot is free the cycle admits the next member (``cycle_admit`` decides whether it
-builds, or is skipped as unchanged, in flight or disabled, and takes one of the slots every cycle shares), and
-between two starts it waits a jittered spacing; while builds are in flight it polls them (``cycle_check``) on
-a durable timer. Builds are top-level ``build_image`` orchestrations started by the activity (the run's id is
-their instance id, as for every other run), so the cycle's history holds only its own calls and timers, and
-``continue_as_new`` every ``completions_per_generation`` finished builds (or ``rounds_per_generation`` polls)
-keeps it bounded: the cursor and the builds in flight travel in the input.
+A sliding window: whenever slots are free the cycle admits the next members (``cycle_admit`` decides whether
+each builds, or is skipped as unchanged, in flight or disabled, and takes one of the slots every cycle
+shares), at most ``start_batch`` at a time, and between two batches it waits a jittered spacing; while
+builds are in flight it polls them (``cycle_check``) on a durable timer. Builds are top-level
+``build_image`` orchestrations started by the activity (the run's id is their instance id, as for every
+other run), so the cycle's history holds only its own calls and timers, and ``continue_as_new`` every
+``completions_per_generation`` finished builds (or ``rounds_per_generation`` polls) keeps it bounded: the
+cursor and the builds in flight travel in the input.
 
 The order of yields is a wire contract for cycles in flight, as for ``build_image``.
 """
@@ -61,7 +62,7 @@ def patch_cycle(context: df.DurableOrchestrationContext) -> Yields:
         free = policy.max_builds - len(state.in_flight)
         blocked = False
         if state.next_index < state.members and free > 0:
-            want = 1 if policy.start_spacing_seconds > 0 else free
+            want = min(free, max(1, policy.start_batch)) if policy.start_spacing_seconds > 0 else free
             admit = AdmitInput(cycle=ref, next_index=state.next_index, want=want)
             admitted = yield from _call(context, CYCLE_ADMIT, admit)
             state.next_index = admitted.next_index

@@ -41,6 +41,7 @@ def cycle_policy(settings: Settings) -> CyclePolicy:
     scale = settings.time_scale if settings.timing_profile == "local" else 1.0
     return CyclePolicy(
         max_builds=settings.cycle_max_builds,
+        start_batch=max(1, settings.cycle_max_builds // 4),
         start_spacing_seconds=settings.cycle_start_spacing_seconds * scale,
         poll_seconds=max(0.05, settings.cycle_poll_seconds * scale),
         completions_per_generation=settings.cycle_completions_per_generation,

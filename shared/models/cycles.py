@@ -19,7 +19,8 @@ class CyclePolicy(Msg):
     """How a cycle paces itself; part of the input so replays stay deterministic."""
 
     max_builds: int = 20  # across every cycle in flight (the store-backed slots, not this orchestration)
-    start_spacing_seconds: float = 5.0  # mean gap between two starts, jittered ±50 %
+    start_spacing_seconds: float = 5.0  # mean gap between two batches of starts, jittered ±50 %
+    start_batch: int = 5  # most starts one admission makes (a quarter of the cap)
     poll_seconds: float = 30.0
     completions_per_generation: int = 50  # continue_as_new after this many finished builds
     rounds_per_generation: int = 200  # … or after this many polls, whichever comes first
