@@ -5,11 +5,13 @@ import azure.functions as func
 
 from functions import (
     activities,
+    api_cycles,
     api_openapi,
     api_provider,
     api_runs,
     api_templates,
     api_triggers,
+    cycle_activities,
     events,
     orchestrations,
     timers,
@@ -19,7 +21,7 @@ from functions import (
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 # The imageTemplates REST API.
-for api in (api_templates, api_triggers, api_provider, api_openapi, api_runs):
+for api in (api_templates, api_triggers, api_provider, api_openapi, api_runs, api_cycles):
     app.register_functions(api.bp)
 
 # The build: its orchestrations and its activities.
@@ -27,9 +29,10 @@ app.register_functions(orchestrations.bp)
 app.register_functions(activities.bp)
 
 # Builds that start by themselves (SourceImage triggers from Event Grid; autoRun is in the template PUT) and
-# the timers: the SourceImage poll and the janitor.
+# the timers: the SourceImage poll, the janitor and the patch cycles' tick, with the cycles' activities.
 app.register_functions(events.bp)
 app.register_functions(timers.bp)
 
 # kiln's web page: static files read by the browser, which calls the API above (docs/web.md).
 app.register_functions(web.bp)
+app.register_functions(cycle_activities.bp)

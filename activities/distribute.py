@@ -46,7 +46,7 @@ def _start_image(inp: DistributeInput, dist: ManagedImageDistributor, ports: Bui
             name=rid.name,
             location=dist.location,
             source_vm_id=vm_id,
-            tags={**(dist.artifactTags or {}), naming.OUTPUT_RUN_TAG: inp.run.run_id},
+            tags={**(dist.artifactTags or {}), **ports.runs.provenance(inp.run)},
             hyper_v_generation=inp.source.hyper_v_generation,
         )
     return DistributeStarted(artifact_id=image_id)
@@ -178,7 +178,8 @@ def retry_regions(inp: DistributeInput, started: DistributeStarted, ports: Build
             definition = ports.galleries.get_image_definition(
                 resource_group=place["resource_group"], gallery=place["gallery"], name=place["image"]
             )
-            spec = gallery.version_spec(inp.run, inp.vm, dist, definition.location, inp.target.region_limit)
+            limit, provenance = inp.target.region_limit, ports.runs.provenance(inp.run)
+            spec = gallery.version_spec(inp.run, inp.vm, dist, definition.location, limit, provenance)
             ports.galleries.begin_create_version(version=started.version or "", spec=spec, **place)
     except PhaseFailed as e:
         return poll_failed(e, f"The image version {started.artifact_id}")

@@ -15,6 +15,7 @@ from shared import naming, redact
 from shared.errors import AzureError
 from shared.models.build import PhaseFailed, RunRef
 from shared.models.durable import ArtifactsInput, ArtifactsOutput, StagedArtifact
+from shared.models.fingerprint import artifact_key
 from shared.ports import Blobs, BuildPorts
 
 
@@ -26,6 +27,8 @@ def run(inp: ArtifactsInput, *, ports: BuildPorts) -> ArtifactsOutput:
             staging.ensure_container(container=naming.ARTIFACT_CONTAINER)
             staging.ensure_container(container=naming.LOG_CONTAINER)
         staged = [_stage(inp.run, found, ports, staging) for found in artifact_uris(inp.template)]
+        # The run's input fingerprint (shared/models/fingerprint.py) includes what was fetched.
+        ports.runs.record_artifacts(inp.run, {artifact_key(s.phase, s.index): s.sha256 for s in staged})
         return ArtifactsOutput(staged=staged)
     except PhaseFailed as e:
         return ArtifactsOutput(error=e.error)

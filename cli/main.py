@@ -9,9 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import runs, templates, validate
+from cli import runs, schedules, templates, validate
 
-COMMANDS = (validate, templates, runs)
+COMMANDS = (validate, templates, runs, schedules)
 
 
 def build_parser() -> argparse.ArgumentParser:

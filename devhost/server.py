@@ -63,6 +63,7 @@ class Devhost:
         self.invoker = Invoker(binding_json=self.binding_json, app_dir=config.app_dir.resolve())
         self.timers = TimerRunner(functions=self.app.timers, state_dir=self.state_dir, invoker=self.invoker)
         self._runners: list[web.AppRunner] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _make_engine(self) -> Any:
         try:
@@ -77,6 +78,8 @@ class Devhost:
             orchestration_workers=self.config.orchestration_workers,
             activity_timeout=self.config.activity_timeout,
             log=lambda record: logs.emit({"event": "FunctionExecuted", **record}),
+            client_binding=self.binding_json,
+            activity_loop=lambda: self._loop,  # async activities run where HTTP and timer functions run
         )
 
     def binding_json(self) -> str:
@@ -92,6 +95,7 @@ class Devhost:
         return {k: v.replace("INSTANCEID", quote(instance_id, safe="")) for k, v in urls.items()}
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         api = DurableApi(engine=self.engine, keys=self.keys, management_payload=self.management_payload)
         rpc_app = web.Application(client_max_size=64 * 1024**2)
         api.add_routes(rpc_app, "/durabletask", public=False)

@@ -32,6 +32,16 @@ _log = logging.getLogger("kiln.api.runs")
 async def run_template(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     version = h.api_version(req)
     ref = h.template_ref(req)
+    if str(req.params.get("ifChanged", "")).lower() in ("true", "1", "yes"):
+        unchanged = await asyncio.to_thread(root().service.cycles.probe.unchanged, ref)
+        if unchanged is not None:  # kiln's: nothing would change, so nothing is built (docs/cycles.md)
+            body = {
+                "status": "Skipped",
+                "reason": unchanged.reason,
+                "lastRunId": unchanged.last_run,
+                "fingerprint": unchanged.fingerprint,
+            }
+            return h.arm_json(200, body)
     start = await start_run(root().service.runs, client, ref, trigger="Manual")
     headers = {**h.async_headers(req, start.operation, version), RUN_ID_HEADER: start.run_id}
     return h.arm_json(202, None, headers)

@@ -45,7 +45,28 @@ def _components() -> dict[str, Any]:
     error = {"type": "object", "properties": {**fields, "details": {"type": "array", "items": detail}}}
     schemas["ErrorResponse"] = {"type": "object", "required": ["error"], "properties": {"error": error}}
     schemas["Run"] = _run_schema()
-    for name in ("ImageTemplate", "Trigger", "RunOutput", "Operation", "Run"):
+    schemas["PatchCycle"] = _cycle_schema()
+    schemas["OutdatedImageTemplate"] = {
+        "type": "object",
+        "properties": {
+            k: {"type": ["string", "null"]}
+            for k in ("template", "runOutput", "artifactId", "runId", "builtFrom", "latest", "error")
+        },
+    }
+    schemas["RunSkipped"] = {
+        "type": "object",
+        "required": ["status", "reason"],
+        "properties": {k: {"type": "string"} for k in ("status", "reason", "lastRunId", "fingerprint")},
+    }
+    for name in (
+        "ImageTemplate",
+        "Trigger",
+        "RunOutput",
+        "Operation",
+        "Run",
+        "PatchCycle",
+        "OutdatedImageTemplate",
+    ):
         schemas[f"{name}List"] = {
             "type": "object",
             "required": ["value"],
@@ -163,6 +184,15 @@ def _run_schema() -> dict[str, Any]:
     props = {
         **{k: text for k in ("runId", "trigger", "message", "startTime", "endTime", "exactVersion")},
         "stagingResourceGroup": text,
+        "cycle": text,  # the patch cycle that started the run
+        # the input fingerprint (docs/cycles.md)
+        "inputs": {
+            "type": "object",
+            "properties": {
+                **{k: text for k in ("sourceVersion", "templateHash", "fingerprint")},
+                "artifacts": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
         "runNumber": {"type": "integer"},
         "runState": {
             "enum": ["Running", "Canceling", "Succeeded", "PartiallySucceeded", "Failed", "Canceled"]
@@ -191,6 +221,41 @@ def _run_schema() -> dict[str, Any]:
             "name": {"type": "string"},
             "type": {"type": "string"},
             "properties": {"type": "object", "required": ["runId", "runState"], "properties": props},
+        },
+    }
+
+
+def _cycle_schema() -> dict[str, Any]:
+    """kiln's patch cycle resource (``…/patchCycles/{cycleId}``, docs/cycles.md)."""
+    text: dict[str, Any] = {"type": ["string", "null"]}
+    entry = {"type": "object", "properties": {k: text for k in ("template", "runId", "reason", "lastRunId")}}
+    lists = (
+        "started",
+        "succeeded",
+        "failed",
+        "skippedUnchanged",
+        "skippedInFlight",
+        "skippedDisabled",
+        "skipped",
+    )
+    props = {
+        **{k: text for k in ("cycleName", "dueTime", "createdTime", "startTime", "endTime")},
+        "state": {"enum": ["Pending", "Running", "Succeeded", "PartiallySucceeded", "Failed"]},
+        "late": {"type": "boolean"},
+        "lateBySeconds": {"type": "number"},
+        "missedWindows": {"type": "integer"},
+        "durationSeconds": {"type": ["number", "null"]},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        **{k: {"type": "array", "items": entry} for k in lists},
+    }
+    return {
+        "type": "object",
+        "required": ["id", "name", "type", "properties"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "type": {"type": "string"},
+            "properties": {"type": "object", "required": ["state", "dueTime", "counts"], "properties": props},
         },
     }
 
@@ -305,7 +370,36 @@ def _paths() -> dict[str, Any]:
                 {"200": {"description": "OK", **_json("RunOutput")}},
             )
         },
-        _TEMPLATE + "/run": {"post": _op("VirtualMachineImageTemplates_Run", tpl, accepted)},
+        _TEMPLATE + "/run": {
+            "post": _op(
+                "VirtualMachineImageTemplates_Run",
+                [
+                    *tpl,
+                    {"name": "ifChanged", "in": "query", "required": False, "schema": {"type": "boolean"}},
+                ],
+                {
+                    **accepted,
+                    "200": {"description": "Skipped: no input changed (kiln's)", **_json("RunSkipped")},
+                },
+            )
+        },
+        _SUB + _PROVIDER + "/patchCycles": {
+            "get": _op("Kiln_ListPatchCycles", sub, {"200": {"description": "OK", **_json("PatchCycleList")}})
+        },
+        _SUB + _PROVIDER + "/patchCycles/{cycleId}": {
+            "get": _op(
+                "Kiln_GetPatchCycle",
+                [*sub, _param("cycleId", pattern=r"^[A-Za-z0-9-_.]{1,80}-\d{8}T\d{6}Z$")],
+                {"200": {"description": "OK", **_json("PatchCycle")}},
+            )
+        },
+        _SUB + _PROVIDER + "/outdatedImageTemplates": {
+            "get": _op(
+                "Kiln_ListOutdatedImageTemplates",
+                sub,
+                {"200": {"description": "OK", **_json("OutdatedImageTemplateList")}},
+            )
+        },
         _TEMPLATE + "/cancel": {"post": _op("VirtualMachineImageTemplates_Cancel", tpl, accepted)},
         _TEMPLATE + "/runs": {
             "get": _op("Kiln_ListRuns", tpl, {"200": {"description": "OK", **_json("RunList")}})

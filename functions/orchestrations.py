@@ -9,11 +9,16 @@ import azure.durable_functions as df
 
 from orchestrators.build_image import build_image
 from orchestrators.flow import Yields
+from orchestrators.patch_cycle import patch_cycle
 from shared.models import durable as d
+from shared.models.cycles import PATCH_CYCLE
 
 bp = df.Blueprint()
 Orchestrator = Callable[[df.DurableOrchestrationContext], Yields]
-ORCHESTRATORS: tuple[tuple[d.Orchestration[Any, Any], Orchestrator], ...] = ((d.BUILD_IMAGE, build_image),)
+ORCHESTRATORS: tuple[tuple[d.Orchestration[Any, Any], Orchestrator], ...] = (
+    (d.BUILD_IMAGE, build_image),
+    (PATCH_CYCLE, patch_cycle),
+)
 
 
 def _register(name: str, orchestrator: Orchestrator) -> None:

@@ -16,6 +16,12 @@ TEMPLATE_TAG = "kiln.template"
 EXPIRES_TAG = "kiln.expiresAt"
 # On a build's outputs instead of kiln.run: the janitor must never sweep what a build produced.
 OUTPUT_RUN_TAG = "kiln.outputOfRun"
+# Provenance on every image a build publishes (gallery image versions, managed images), beside
+# kiln.outputOfRun: which template made it, from which exact source version, from which inputs.
+OUTPUT_TEMPLATE_TAG = "kiln.outputOfTemplate"
+SOURCE_VERSION_TAG = "kiln.sourceVersion"
+FINGERPRINT_TAG = "kiln.fingerprint"
+_TAG_VALUE_LIMIT = 256  # Azure's longest tag value
 # AIB's tags on a staging resource group (contract §9.12): who made or uses it, for which template.
 CREATED_BY_TAG = "createdBy"
 USED_BY_TAG = "usedBy"
@@ -29,6 +35,19 @@ _UNSAFE = re.compile(r"[^a-z0-9]")
 def _digest(*parts: str, length: int) -> str:
     joined = "\x1f".join(p.lower() for p in parts)
     return hashlib.sha256(joined.encode()).hexdigest()[:length]
+
+
+def provenance_tags(
+    *, run_id: str, template: str, source_version: str | None, fingerprint: str | None
+) -> dict[str, str]:
+    """The tags naming where a published image comes from (values cut to Azure's 256 characters)."""
+    tags = {
+        OUTPUT_RUN_TAG: run_id,
+        OUTPUT_TEMPLATE_TAG: template,
+        SOURCE_VERSION_TAG: source_version or "",
+        FINGERPRINT_TAG: fingerprint or "",
+    }
+    return {k: v[:_TAG_VALUE_LIMIT] for k, v in tags.items() if v}
 
 
 def template_key(subscription_id: str, resource_group: str, template_name: str) -> str:

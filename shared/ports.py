@@ -219,6 +219,14 @@ class RunRecorder(Protocol):
         """Live progress of a distribute target's regions, written while a waiting activity follows it."""
         ...
 
+    def record_artifacts(self, run: RunRef, hashes: dict[str, str]) -> None:
+        """Record the sha256 of every artifact the build fetched (``customize[0]`` → hash) in its inputs."""
+        ...
+
+    def provenance(self, run: RunRef) -> dict[str, str]:
+        """The provenance tags of what the run publishes (run, template, source version, fingerprint)."""
+        ...
+
 
 class AzurePortSet(Protocol):
     """Every Azure port: ``shared.bootstrap.AzurePorts`` builds each on first use; tests use ``FakeAzure``."""

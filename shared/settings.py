@@ -94,6 +94,28 @@ class Settings(BaseSettings):
         default="0 */30 * * * *",
         description="NCRONTAB schedule of the SourceImage trigger poll (Marketplace sources, missed events).",
     )
+    # Patch cycles (docs/cycles.md). functions/timers.py reads the tick's schedule from the environment.
+    cycle_tick_schedule: str = Field(
+        default="0 * * * * *", description="NCRONTAB schedule of the timer that starts due patch cycles."
+    )
+    cycle_max_builds: int = Field(
+        default=20, ge=1, le=1000, description="Most builds patch cycles run at once, across every cycle."
+    )
+    cycle_start_spacing_seconds: float = Field(
+        default=5.0, ge=0, description="Mean gap between two starts of a cycle (jittered ±50 %)."
+    )
+    cycle_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often a cycle looks at its builds in flight."
+    )
+    cycle_completions_per_generation: int = Field(
+        default=50, ge=1, description="A cycle continues as new after this many finished builds."
+    )
+    cycle_late_after_seconds: float = Field(
+        default=300.0, ge=0, description="A cycle starting this long after its due time is marked late."
+    )
+    trigger_failures_to_disable: int = Field(
+        default=3, ge=1, le=10, description="Consecutive failed triggered builds that disable a trigger."
+    )
 
 
 @lru_cache(maxsize=1)

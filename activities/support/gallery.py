@@ -91,16 +91,21 @@ def target_regions(dist: SharedImageDistributor, home: str, limit: int | None = 
 
 
 def version_spec(
-    run: RunRef, vm: BuildVm, dist: SharedImageDistributor, home: str, limit: int | None = None
+    run: RunRef,
+    vm: BuildVm,
+    dist: SharedImageDistributor,
+    home: str,
+    limit: int | None = None,
+    provenance: dict[str, str] | None = None,
 ) -> ImageVersionSpec:
-    """The image version body: from the generalized build VM, to the target regions."""
+    """The image version body: from the generalized build VM, to the target regions, with provenance tags."""
     return ImageVersionSpec(
         location=home,
         source_vm_id=arm_id(run, vm.resource_group, "Microsoft.Compute/virtualMachines", vm.vm_name),
         target_regions=target_regions(dist, home, limit),
         exclude_from_latest=dist.excludeFromLatest,
         replication_mode=dist.replicationMode,
-        tags={**(dist.artifactTags or {}), naming.OUTPUT_RUN_TAG: run.run_id},
+        tags={**(dist.artifactTags or {}), **(provenance or {}), naming.OUTPUT_RUN_TAG: run.run_id},
     )
 
 
@@ -112,7 +117,8 @@ def start(inp: DistributeInput, dist: SharedImageDistributor, ports: BuildPorts)
             resource_group=place["resource_group"], gallery=place["gallery"], name=place["image"]
         )
         version = choose_version(inp, dist, ports)
-        spec = version_spec(inp.run, inp.vm, dist, definition.location, inp.target.region_limit)
+        provenance = ports.runs.provenance(inp.run)
+        spec = version_spec(inp.run, inp.vm, dist, definition.location, inp.target.region_limit, provenance)
         version_id = ports.galleries.begin_create_version(version=version, spec=spec, **place)
     regions = [r.name for r in spec.target_regions]
     return DistributeStarted(artifact_id=version_id, version=version, regions=regions)

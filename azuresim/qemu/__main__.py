@@ -4,6 +4,7 @@ python -m azuresim.qemu build-base             # the Debian 12 base (once per re
 python -m azuresim.qemu register URN FILE      # your own qcow2 / raw / VHD file for a URN
 python -m azuresim.qemu list                   # the catalog
 python -m azuresim.qemu boot FILE --command C  # boot a disk (a captured VHD), run C in it, power off
+python -m azuresim.qemu download URL FILE --storage CONN  # a page blob (a VHD in Azurite) to a sparse file
 """
 
 from __future__ import annotations
@@ -52,6 +53,21 @@ async def _boot_and_run(work: Path, overlay: Path, command: str, timeout: float)
         await m.kill()
 
 
+def _download(url: str, out: Path, connection_string: str) -> None:
+    """A page blob to a sparse file: only its written ranges are read."""
+    from azure.storage.blob import BlobClient
+
+    container, name = url.split("/", 4)[4].split("/", 1)
+    blob = BlobClient.from_connection_string(connection_string, container, name)
+    size = blob.get_blob_properties().size
+    with out.open("wb") as f:
+        f.truncate(size)
+        for page in blob.get_page_ranges()[0]:
+            f.seek(page["start"])
+            length = page["end"] - page["start"] + 1
+            f.write(blob.download_blob(offset=page["start"], length=length).readall())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m azuresim.qemu", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     boot.add_argument("file", type=Path)
     boot.add_argument("--command", default="cat /etc/os-release")
     boot.add_argument("--timeout", type=float, default=300.0)
+    down = sub.add_parser("download", help="download a page blob (a captured VHD in Azurite) to a file")
+    down.add_argument("url")
+    down.add_argument("file", type=Path)
+    down.add_argument("--storage", required=True, help="the storage account's connection string")
     args = parser.parse_args(argv)
     try:
         if args.command == "build-base":
@@ -74,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "register":
             image = images.register(args.urn, args.file, generation=args.generation, version=args.version)
             print(f"{image.urn} -> {image.path} ({image.format}, {image.generation})")
+        elif args.command == "download":
+            _download(args.url, args.file, args.storage)
         elif args.command == "list":
             for image in images.catalog().values():
                 print(f"{image.urn}\t{image.generation}\t{image.format}\t{image.path}")

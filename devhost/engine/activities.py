@@ -20,6 +20,16 @@ class Activity:
     name: str
     fn: Callable[..., Any]
     param: str  # the activity trigger's binding name (the function's parameter)
+    # durable client bindings (``@app.durable_client_input``) and the binding JSON the host hands them
+    clients: tuple[str, ...] = ()
+    client_binding: Callable[[], str] | None = None
+
+    def arguments(self, input_text: str | None) -> dict[str, Any]:
+        """The keyword arguments the worker calls the function with: its input, and its client bindings."""
+        kwargs = {self.param: decode_input(input_text)}
+        if self.clients and self.client_binding is not None:
+            kwargs.update({name: self.client_binding() for name in self.clients})
+        return kwargs
 
 
 @dataclass
@@ -49,7 +59,7 @@ def is_async(activity: Activity | None) -> bool:
 async def invoke_async(activity: Activity, name: str, input_text: str | None) -> Outcome:
     """Runs one async activity on the event loop; exceptions become TaskFailed fields."""
     try:
-        value = await activity.fn(**{activity.param: decode_input(input_text)})
+        value = await activity.fn(**activity.arguments(input_text))
         return Outcome(TASK_COMPLETED, {"Result": df_dumps(value)})
     except Exception as exc:
         return failure(name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
@@ -62,7 +72,7 @@ def invoke(activity: Activity | None, name: str, input_text: str | None) -> Outc
             raise LookupError(
                 f"The function '{name}' doesn't exist, is disabled, or is not an activity function"
             )
-        value = activity.fn(**{activity.param: decode_input(input_text)})
+        value = activity.fn(**activity.arguments(input_text))
         if inspect.isawaitable(value):
             value = asyncio.run(_await(value))
         return Outcome(TASK_COMPLETED, {"Result": df_dumps(value)})

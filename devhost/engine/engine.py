@@ -50,6 +50,8 @@ class DurableEngine:
         activity_timeout: float | None = 600.0,
         timer_poll_interval: float = 0.05,
         log: Callable[[dict[str, Any]], None] | None = None,
+        client_binding: Callable[[], str] | None = None,
+        activity_loop: Callable[[], Any] | None = None,
     ) -> None:
         orchestrators: dict[str, Callable[..., Any]] = {}
         activities: dict[str, Activity] = {}
@@ -59,7 +61,11 @@ class DurableEngine:
             if trigger.type == "orchestrationTrigger":
                 orchestrators[name] = function.get_user_function()
             elif trigger.type == "activityTrigger":
-                activities[name] = Activity(name, function.get_user_function(), trigger.name)
+                clients = tuple(b.name for b in function.get_bindings() if b.type == "durableClient")
+                activities[name] = Activity(
+                    name, function.get_user_function(), trigger.name, clients, client_binding
+                )
+        self._activity_loop = activity_loop  # where async activities run (None: a loop of the engine's own)
         self._orchestrators = orchestrators
         self._runtime: Runtime | None = None
         self._db_path = Path(db_path)
@@ -82,6 +88,7 @@ class DurableEngine:
             orchestration_workers=self._workers[1],
             activity_timeout=self._activity_timeout,
             poll_interval=self._poll_interval,
+            activity_loop=self._activity_loop() if self._activity_loop else None,
         )
         self._runtime.start()
 

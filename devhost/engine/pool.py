@@ -72,11 +72,12 @@ class ActivityPool:
         log: Callable[[dict[str, Any]], None],
         on_completion: Callable[[str], None],
         stopping: threading.Event,
+        loop: Any = None,
     ) -> None:
         self._store, self._activities, self._timeout = store, activities, timeout
         self._log, self._on_completion, self._stopping = log, on_completion, stopping
         self._workers = Workers(workers, "devhost-activity")
-        self._loop = EventLoop()
+        self._loop = EventLoop(loop=loop)
         self._lock = threading.Lock()
         self.queued = 0
         self.running: set[Key] = set()

@@ -32,6 +32,7 @@ class Runtime:
         orchestration_workers: int,
         activity_timeout: float | None,
         poll_interval: float,
+        activity_loop: Any = None,
     ) -> None:
         self.store = store
         self._orchestrators, self._activities, self._sink = orchestrators, activities, log
@@ -48,6 +49,7 @@ class Runtime:
             log=self._log,
             on_completion=self.enqueue,
             stopping=self._stopping,
+            loop=activity_loop,
         )
         self._active: set[str] = set()  # instances with an episode queued or running
         self._dirty: set[str] = set()  # ... that got new messages meanwhile

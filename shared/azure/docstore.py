@@ -113,5 +113,5 @@ class BlobDocuments:
             .by_page(continuation_token=continuation)
         )
         page: list[Any] = list(next(pager, []))
-        keys = [ListedKey(key=b.name, metadata=dict(b.metadata or {})) for b in page]
+        keys = [ListedKey(key=b.name, metadata=dict(b.metadata or {}), etag=str(b.etag or "")) for b in page]
         return keys, pager.continuation_token or None

@@ -4,6 +4,7 @@ runs' timing policy."""
 from __future__ import annotations
 
 from shared.models.build import TimingPolicy
+from shared.models.cycles import CyclePolicy
 from shared.settings import Settings
 
 BLOB_SUFFIXES = {
@@ -33,3 +34,15 @@ def timing_policy(settings: Settings) -> TimingPolicy:
     if settings.timing_profile == "local":
         return TimingPolicy().scaled(settings.time_scale)
     return TimingPolicy()
+
+
+def cycle_policy(settings: Settings) -> CyclePolicy:
+    """How patch cycles pace themselves: the settings, on the simulator's clock in the ``local`` profile."""
+    scale = settings.time_scale if settings.timing_profile == "local" else 1.0
+    return CyclePolicy(
+        max_builds=settings.cycle_max_builds,
+        start_batch=max(1, settings.cycle_max_builds // 4),
+        start_spacing_seconds=settings.cycle_start_spacing_seconds * scale,
+        poll_seconds=max(0.05, settings.cycle_poll_seconds * scale),
+        completions_per_generation=settings.cycle_completions_per_generation,
+    )

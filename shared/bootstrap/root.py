@@ -11,8 +11,9 @@ from functools import cached_property
 from shared import ports
 from shared.bootstrap.azure_ports import AzurePorts
 from shared.bootstrap.build_ports import BuildPorts
-from shared.bootstrap.endpoints import storage_account_url, timing_policy
+from shared.bootstrap.endpoints import cycle_policy, storage_account_url, timing_policy
 from shared.service import ApiService
+from shared.service.cycles import InputProbe, PatchCycles
 from shared.service.deletion import TemplateDeletion
 from shared.service.janitor import Janitor
 from shared.service.operations import Operations
@@ -83,7 +84,14 @@ class Kiln:
         store, settings = self.store, self.settings
         page = settings.api_page_size
         operations = Operations(store)
-        runs = RunService(store, operations=operations, page_size=page, timing=timing_policy(settings))
+        runs = RunService(
+            store,
+            operations=operations,
+            page_size=page,
+            timing=timing_policy(settings),
+            failures_to_disable=settings.trigger_failures_to_disable,
+        )
+        probe = InputProbe(store, azure=self.azure, fetcher=self.fetcher)
         return ApiService(
             templates=TemplateService(
                 store, operations=operations, page_size=page, access=lambda: self.azure.access
@@ -98,7 +106,16 @@ class Kiln:
             run_log=RunLog(runs, blobs_for=self.staging_blobs, follow_seconds=settings.log_follow_seconds),
             records=RunRecords(store, runs),
             janitor=Janitor(self.azure, store),
-            source_triggers=SourceTriggers(store, runs, azure=self.azure),
+            source_triggers=SourceTriggers(store, runs, azure=self.azure, probe=probe),
+            cycles=PatchCycles(
+                store,
+                runs,
+                probe=probe,
+                azure=self.azure,
+                policy=cycle_policy(settings),
+                late_after_seconds=settings.cycle_late_after_seconds,
+                page_size=page,
+            ),
             store=store,
         )
 

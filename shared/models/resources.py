@@ -17,6 +17,8 @@ class RunOutputProperties(WireModel):
     artifactId: str | None = None
     artifactUri: str | None = None
     provisioningState: ProvisioningState | None = None  # read-only
+    # kiln's, read-only: the provenance tags the published image carries (docs/cycles.md)
+    provenance: dict[str, str] | None = None
 
 
 class RunOutput(WireModel):
@@ -38,9 +40,17 @@ class TriggerStatus(WireModel):
 
 
 class TriggerProperties(WireModel):
-    """Only ``SourceImage`` triggers exist: build again when the source image gets a new version."""
+    """``SourceImage`` (AIB's): build again when the source image gets a new version. ``Schedule`` (kiln's
+    extension, docs/cycles.md): build on a cron schedule in a time zone, in a patch cycle.
+    """
 
-    kind: Literal["SourceImage"]
+    kind: Literal["SourceImage", "Schedule"]
+    # Schedule only: a five-field cron or six-field NCRONTAB expression, read in timeZone (IANA).
+    schedule: str | None = None
+    timeZone: str | None = None
+    # always: build every time it comes due; whenChanged: only when an input changed since the last success.
+    mode: Literal["always", "whenChanged"] | None = None
+    cycleName: str | None = None  # templates whose schedules share a cycle name are built in one cycle
     status: TriggerStatus | None = None  # read-only
     provisioningState: ProvisioningState | None = None  # read-only
 

@@ -15,6 +15,7 @@ from shared.models.names import resource_name_problem
 from shared.models.paths import Path, document_order, format_path, is_within
 from shared.models.placeholders import find_placeholders
 from shared.models.resources import ImageTemplateUpdate, Trigger
+from shared.models.schedule import ScheduleError, parse_cron, time_zone
 from shared.models.template import ImageTemplate
 from shared.models.translate import translate, wire_field_names
 from shared.models.versions import (
@@ -223,7 +224,44 @@ def validate_trigger(body: Mapping[str, Any]) -> Trigger:
     """
     plain = _strip(_require_object(body), _TRIGGER_READ_ONLY)
     pre = [(p, "UnresolvedPlaceholder", msg) for p, msg in find_placeholders(plain)]
-    return _run(plain, Trigger, pre=pre, rule_set=(), hints=_TRIGGER_HINTS)
+    return _run(plain, Trigger, pre=pre, rule_set=(schedule_rule,), hints=_TRIGGER_HINTS)
+
+
+_SCHEDULE_FIELDS = ("schedule", "timeZone", "mode", "cycleName")
+
+
+def schedule_rule(body: Mapping[str, Any]) -> Iterator[rules.Finding]:
+    """A Schedule trigger needs a schedule kiln can evaluate; a SourceImage trigger takes none of that."""
+    props = body.get("properties")
+    if not isinstance(props, Mapping):
+        return
+    kind = props.get("kind")
+    if kind == "SourceImage":
+        for name in _SCHEDULE_FIELDS:
+            if name in props:
+                yield ("properties", name), "UnknownField", f"'{name}' belongs to a Schedule trigger only"
+        return
+    if kind != "Schedule":
+        return
+    expression, zone = props.get("schedule"), props.get("timeZone", "UTC")
+    if expression is None:
+        yield ("properties", "schedule"), "RequiredField", "a Schedule trigger needs 'schedule' (cron)"
+    if isinstance(zone, str):
+        try:
+            time_zone(zone)
+        except ScheduleError as exc:
+            yield ("properties", "timeZone"), "InvalidTimeZone", str(exc)
+            zone = None
+    if isinstance(expression, str) and isinstance(zone, str):
+        try:
+            parse_cron(expression, zone)
+        except ScheduleError as exc:
+            yield ("properties", "schedule"), "InvalidSchedule", str(exc)
+    cycle = props.get("cycleName")
+    if isinstance(cycle, str):
+        detail = resource_name_problem(cycle, "properties.cycleName")
+        if detail is not None:
+            yield ("properties", "cycleName"), detail.code, detail.message
 
 
 def template_to_wire(t: ImageTemplate, *, api_version: str = LATEST_API_VERSION) -> dict[str, Any]:

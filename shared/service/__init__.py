@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.service.cycles import PatchCycles
 from shared.service.deletion import CleanupHook, DeleteOutcome, NothingToClean, TemplateDeletion
 from shared.service.janitor import Janitor
 from shared.service.operations import Operations
@@ -35,6 +36,7 @@ class ApiService:
     records: RunRecords
     janitor: Janitor
     source_triggers: SourceTriggers
+    cycles: PatchCycles
     store: JsonStore
 
     def operation(self, subscription: str, operation_id: str) -> dict[str, Any]:

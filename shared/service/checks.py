@@ -64,6 +64,21 @@ def resource_group(value: str) -> str:
     return value
 
 
+_CYCLE_ID = re.compile(r"[A-Za-z0-9-_.]{1,80}-\d{8}T\d{6}Z")
+
+
+def cycle_id(value: str, field: str = "cycleId") -> str:
+    """A patch cycle id: a cycle name (a resource name) and its window, ``{name}-{yyyymmddThhmmssZ}``."""
+    if not _CYCLE_ID.fullmatch(value):
+        raise KilnError(
+            code="InvalidResourceName",
+            message=f"'{printable(value)}' given for '{field}' is not a patch cycle id "
+            "({cycleName}-{yyyymmddThhmmssZ}).",
+            target=field,
+        )
+    return value
+
+
 def resource_name(value: str, field: str) -> str:
     """A template, trigger or runOutput name: AIB's pattern, and not only dots (a path segment '..')."""
     if not _RESOURCE_NAME.fullmatch(value) or set(value) == {"."}:

@@ -47,12 +47,14 @@ def check_template_update(body: dict[str, Any], *, api_version: str) -> None:
     models.validate_template_update(body, api_version=api_version)
 
 
-def check_trigger(body: dict[str, Any]) -> str:
-    """Validate a trigger PUT body; return its ``kind``."""
+def check_trigger(body: dict[str, Any]) -> dict[str, Any]:
+    """Validate a trigger PUT body; return its properties (``kind`` and, for a Schedule, its fields)."""
     from shared import models
 
     trigger = models.validate_trigger(body)
-    return str(trigger.properties.kind)
+    return trigger.properties.model_dump(
+        mode="json", exclude_none=True, exclude={"status", "provisioningState"}
+    )
 
 
 def staging_group_name(resource_group: str, template: str, guid: str) -> str:

@@ -8,6 +8,7 @@ HTTP functions (it is async); this service only reads and writes documents.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 from shared import naming
 from shared.errors import Conflict, NotFound
+from shared.models import fingerprint as fp
 from shared.models.build import TimingPolicy
 from shared.service import documents
 from shared.service import run_documents as rd
@@ -51,16 +53,23 @@ class RunService:
     """Start, cancel and read runs; apply the orchestration's status updates."""
 
     def __init__(
-        self, store: JsonStore, *, operations: Operations, page_size: int, timing: TimingPolicy
+        self,
+        store: JsonStore,
+        *,
+        operations: Operations,
+        page_size: int,
+        timing: TimingPolicy,
+        failures_to_disable: int = 3,
     ) -> None:
         self._store = store
+        self._failures_to_disable = failures_to_disable
         self._operations = operations
         self.book = RunBook(store, operations=operations)
         self._page_size = page_size
         self._timing = timing
 
     # -- start and cancel ----------------------------------------------------------------------------
-    def begin(self, ref: TemplateRef, *, trigger: str = "Manual") -> RunStart:
+    def begin(self, ref: TemplateRef, *, trigger: str = "Manual", cycle: str | None = None) -> RunStart:
         """Reserve the template's next run (409 ``RunInFlight`` if one is in flight)."""
         stamp = now()
         reserved: dict[str, Any] = {}
@@ -104,8 +113,15 @@ class RunService:
             extra={"template": ref.path, "runId": run_id},
         )
         run = rd.new_run(
-            template_id=doc.body["readOnly"]["id"], run_id=run_id, number=number, trigger=trigger, now=stamp
+            template_id=doc.body["readOnly"]["id"],
+            run_id=run_id,
+            number=number,
+            trigger=trigger,
+            now=stamp,
+            template_hash=fp.template_hash(doc.body["spec"]),
         )
+        if cycle:
+            run["properties"]["cycle"] = cycle
         run["kiln"]["operations"] = [{"id": op["id"], "kind": "run"}]
         self.book.put_run(ref, run)
         return RunStart(run_id, rd.build_input(ref, doc.body, run_id, trigger, stamp, self._timing), op)
@@ -211,13 +227,32 @@ class RunService:
             return
 
     def _on_run_end(self, ref: TemplateRef, run: dict[str, Any]) -> None:
-        """Let the template's SourceImage trigger count the run (deactivation / re-activation)."""
+        """Let the template's triggers count the run (deactivation / re-activation), remember a success's
+        input fingerprint (whenChanged), and give back a patch cycle's build slot."""
         from shared.service import trigger_state
+        from shared.service.cycles import slots
 
         try:
-            trigger_state.on_run_end(self._store, ref, run)
-        except Exception:  # the trigger's health must never fail the run's own bookkeeping
+            trigger_state.on_run_end(self._store, ref, run, threshold=self._failures_to_disable)
+            if run["properties"].get("runState") == "Succeeded":
+                self._remember_success(ref, run)
+            if run["properties"].get("cycle"):
+                slots.release(self._store, run_id=run["name"])
+        except Exception:  # the triggers' health must never fail the run's own bookkeeping
             _log.exception("trigger health after run %s", run.get("name"))
+
+    def _remember_success(self, ref: TemplateRef, run: dict[str, Any]) -> None:
+        inputs = run["properties"].get("inputs") or {}
+        stamp = {"runId": run["name"], "fingerprint": inputs.get("fingerprint"), "time": now()}
+
+        def remember(body: dict[str, Any]) -> dict[str, Any]:
+            last = body["kiln"].get("lastSucceeded") or {}
+            if str(last.get("runId") or "") <= run["name"]:  # run ids of a template sort by age
+                body["kiln"]["lastSucceeded"] = stamp
+            return body
+
+        with contextlib.suppress(DocumentMissing):
+            self._store.update(keys.template(ref), remember)
 
     def refresh_operation(self, op: dict[str, Any]) -> dict[str, Any]:
         """Close a run or cancel operation whose run has ended (a backstop for a lost update)."""

@@ -7,7 +7,9 @@ A run document (``runs/{sub}/{rg}/{name}/{runId}.json``, see docs/store.md)::
                     phases: [{phase, startTime, endTime, state}], step: {phase, index, name, state},
                     targets: [{runOutputName, type, state, artifactId, artifactUri, regions, error}],
                     errors: [{code, message, phase?, target?}], exactVersion, stagingResourceGroup,
-                    keptBuildVm?: {resourceGroup, vmName, adminSecretName}},
+                    keptBuildVm?: {resourceGroup, vmName, adminSecretName},
+                    inputs: {sourceVersion, templateHash, artifacts: {step: sha256}, fingerprint},
+                    cycle?: patch cycle id},
      "kiln": {"operations": [{id, kind}], "applied": [fingerprints], "lastUpdate": time, "finished": bool}}
 
 Activities run at least once, so an update is applied only if its fingerprint is new and its time is not
@@ -24,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared import redact
+from shared.models import fingerprint as fp
 from shared.models.build import BUILD_SCHEMA, TimingPolicy
 from shared.service import contract
 from shared.store import TemplateRef
@@ -36,7 +39,9 @@ GRACE = timedelta(hours=2)  # after start + buildTimeoutInMinutes, the janitor m
 _PHASE_END = {"Succeeded": "Succeeded", "PartiallySucceeded": "Succeeded", "Failed": "Failed"}
 
 
-def new_run(*, template_id: str, run_id: str, number: int, trigger: str, now: str) -> dict[str, Any]:
+def new_run(
+    *, template_id: str, run_id: str, number: int, trigger: str, now: str, template_hash: str | None = None
+) -> dict[str, Any]:
     """A run document as the API creates it, before the orchestration reports anything."""
     return {
         "schemaVersion": 1,
@@ -58,9 +63,21 @@ def new_run(*, template_id: str, run_id: str, number: int, trigger: str, now: st
             "errors": [],
             "exactVersion": None,
             "stagingResourceGroup": None,
+            "inputs": fp.inputs(None, template_hash, {}),
         },
         "kiln": {"operations": [], "applied": [], "lastUpdate": None, "finished": False},
     }
+
+
+def record_inputs(
+    run: dict[str, Any], *, source_version: str | None = None, artifacts: dict[str, str] | None = None
+) -> None:
+    """Add what the build learnt of its inputs (the exact source version, the artifacts' sha256) in place."""
+    props = run["properties"]
+    current = props.get("inputs") or fp.inputs(None, None, {})
+    version = source_version or current.get("sourceVersion")
+    hashes = {**(current.get("artifacts") or {}), **(artifacts or {})}
+    props["inputs"] = fp.inputs(version, current.get("templateHash"), hashes)
 
 
 def fingerprint(update: dict[str, Any]) -> str:
@@ -91,6 +108,7 @@ def apply_update(run: dict[str, Any], update: dict[str, Any]) -> bool:
             props[key] = update[field]
     if update.get("exact_version"):
         props["exactVersion"] = update["exact_version"]
+        record_inputs(run, source_version=update["exact_version"])
     if update.get("exact_staging_resource_group"):
         props["stagingResourceGroup"] = update["exact_staging_resource_group"]
     if update.get("phase"):

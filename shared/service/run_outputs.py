@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import naming
 from shared.errors import NotFound
 from shared.service import documents
 from shared.service.resources import RUN_OUTPUT_TYPE
@@ -51,6 +52,8 @@ def record_run_outputs(store: JsonStore, run: dict[str, Any], targets: list[dict
     template = store.get(keys.template(ref))
     if template is None:
         return []
+    run_doc = store.get(keys.child(keys.RUNS, ref, run["run_id"]))
+    provenance = provenance_of(run_doc.body if run_doc else None, run["run_id"])
     written = []
     for target in targets:
         if not target.get("succeeded"):
@@ -64,6 +67,7 @@ def record_run_outputs(store: JsonStore, run: dict[str, Any], targets: list[dict
                 "artifactId": target.get("artifact_id"),
                 "artifactUri": target.get("artifact_uri"),
                 "provisioningState": "Succeeded",
+                "provenance": provenance,  # kiln's: the tags the published image carries
             },
             "kiln": {"runId": run["run_id"]},
         }
@@ -71,6 +75,21 @@ def record_run_outputs(store: JsonStore, run: dict[str, Any], targets: list[dict
         if _put_output(store, keys.child(keys.RUN_OUTPUTS, ref, name), body):
             written.append(name)
     return written
+
+
+def provenance_of(run_doc: dict[str, Any] | None, run_id: str) -> dict[str, str]:
+    """The provenance tags of what a run publishes, from its run document (``properties.inputs``)."""
+    if run_doc is None:
+        return naming.provenance_tags(run_id=run_id, template="", source_version=None, fingerprint=None)
+    props = run_doc["properties"]
+    inputs = props.get("inputs") or {}
+    template_id = run_doc["id"].rsplit("/runs/", 1)[0]
+    return naming.provenance_tags(
+        run_id=run_id,
+        template=template_id,
+        source_version=inputs.get("sourceVersion") or props.get("exactVersion"),
+        fingerprint=inputs.get("fingerprint"),
+    )
 
 
 def _put_output(store: JsonStore, key: str, body: dict[str, Any]) -> bool:

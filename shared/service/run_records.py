@@ -7,12 +7,16 @@ Activities never call the service; the composition root hands them this recorder
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 from shared import redact
 from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
 from shared.models.durable import RegionState
+from shared.service import run_documents as rd
 from shared.service.run_control import RunService
-from shared.service.run_outputs import record_run_outputs
-from shared.store import JsonStore
+from shared.service.run_outputs import provenance_of, record_run_outputs
+from shared.store import DocumentMissing, JsonStore, TemplateRef, keys
 
 
 class RunRecords:
@@ -32,6 +36,23 @@ class RunRecords:
             run_sub_state=props["runSubState"],
             finished=bool(doc["kiln"].get("finished")),
         )
+
+    def record_artifacts(self, run: RunRef, hashes: dict[str, str]) -> None:
+        """Add the fetched artifacts' sha256 to the run document's inputs (twice the same: no change)."""
+        ref = TemplateRef(run.subscription_id, run.resource_group, run.template_name)
+
+        def add(doc: dict[str, Any]) -> dict[str, Any]:
+            rd.record_inputs(doc, artifacts=hashes)
+            return doc
+
+        with contextlib.suppress(DocumentMissing):
+            self._store.update(keys.child(keys.RUNS, ref, run.run_id), add)
+
+    def provenance(self, run: RunRef) -> dict[str, str]:
+        """The provenance tags of the run's published images, from its run document."""
+        ref = TemplateRef(run.subscription_id, run.resource_group, run.template_name)
+        doc = self._store.get(keys.child(keys.RUNS, ref, run.run_id))
+        return provenance_of(doc.body if doc else None, run.run_id)
 
     def progress(self, run: RunRef, target: str, regions: list[RegionState]) -> None:
         """Each region's state (and percent) on the run's target while it replicates; a finished run or a

@@ -42,8 +42,11 @@ async def runtime_status(client: DurableStarter, instance_id: str) -> str | None
     return str(getattr(runtime, "value", runtime))
 
 
-async def start_run(runs: RunService, client: DurableStarter, ref: TemplateRef, *, trigger: str) -> RunStart:
-    """Reserve and start the template's next run with ``trigger`` (``AutoRun``, ``SourceImage``).
+async def start_run(
+    runs: RunService, client: DurableStarter, ref: TemplateRef, *, trigger: str, cycle: str | None = None
+) -> RunStart:
+    """Reserve and start the template's next run with ``trigger`` (``AutoRun``, ``SourceImage``, ``Schedule``
+    with the ``cycle`` that started it).
 
     Raises:
         RunInFlight: a run is in flight (its orchestration still runs or was reserved moments ago).
@@ -51,11 +54,11 @@ async def start_run(runs: RunService, client: DurableStarter, ref: TemplateRef, 
         Exception: the orchestration could not be started; the run was then ended Failed.
     """
     try:
-        start = await asyncio.to_thread(runs.begin, ref, trigger=trigger)
+        start = await asyncio.to_thread(runs.begin, ref, trigger=trigger, cycle=cycle)
     except RunInFlight as busy:
         if not await _settle_if_gone(runs, client, ref, busy.run_id):
             raise
-        start = await asyncio.to_thread(runs.begin, ref, trigger=trigger)
+        start = await asyncio.to_thread(runs.begin, ref, trigger=trigger, cycle=cycle)
     try:
         await client.start_new(BUILD_IMAGE.name, start.run_id, start.input)
     except Exception as exc:

@@ -11,6 +11,9 @@ Two ways in, one decision (``trigger_state.claim``):
   the template last built from (``exactVersion``) nor one a run was already started for. Gallery sources
   are polled too, as a backstop for events that never came.
 
+A version whose build would change nothing (every input fingerprint part equal to the last successful run's,
+``shared/service/cycles/inputs.py``) is recorded as ``unchanged`` with the reason and not built.
+
 A version that arrives while a run is in flight is recorded as ``pending`` on the trigger; the poll starts
 it once that run has ended (unless the run that ended already built it).
 """
@@ -30,6 +33,7 @@ from shared.store import JsonStore, keys
 
 if TYPE_CHECKING:
     from shared.ports import AzurePortSet
+    from shared.service.cycles.inputs import InputProbe, Unchanged
 
 TRIGGER = "SourceImage"
 _log = logging.getLogger("kiln.source_triggers")
@@ -49,10 +53,13 @@ class SourceTriggers:
     """Fires SourceImage triggers over the store and the Azure ports; runs start through the Durable client
     each call is given (a binding of the function that calls)."""
 
-    def __init__(self, store: JsonStore, runs: RunService, *, azure: AzurePortSet) -> None:
+    def __init__(
+        self, store: JsonStore, runs: RunService, *, azure: AzurePortSet, probe: InputProbe | None = None
+    ) -> None:
         self._store = store
         self._runs = runs
         self._ports = azure
+        self._probe = probe
 
     async def on_gallery_version(self, version_id: str, client: DurableStarter) -> Report:
         """A gallery image version was written: fire the triggers watching its image definition."""
@@ -104,6 +111,16 @@ class SourceTriggers:
             report.decisions[item.ref.path] = await self.fire(item, latest, client)
         return report
 
+    def _unchanged(self, item: Watched) -> Unchanged | None:
+        """The skip of a build whose inputs equal the last successful run's (row 31)."""
+        if self._probe is None:
+            return None
+        try:
+            return self._probe.unchanged(item.ref)
+        except Exception as exc:  # inputs that cannot be read are a reason to build
+            _log.warning("inputs of %s: %s", item.ref.path, exc)
+            return None
+
     async def fire(self, item: Watched, version: str, client: DurableStarter) -> Decision:
         """Start a run of ``item`` for ``version`` unless the trigger's memory says otherwise."""
         doc = await asyncio.to_thread(self._store.get, keys.template(item.ref))
@@ -113,6 +130,11 @@ class SourceTriggers:
         built = doc.body["readOnly"].get("exactVersion")
         decision = await asyncio.to_thread(claim, self._store, item, version, active_run=active, built=built)
         if decision.outcome != "start":
+            return decision
+        unchanged = await asyncio.to_thread(self._unchanged, item)
+        if unchanged is not None:
+            decision = Decision("unchanged", version, unchanged.reason)
+            await asyncio.to_thread(record, self._store, item, decision)
             return decision
         try:
             start = await start_run(self._runs, client, item.ref, trigger=TRIGGER)

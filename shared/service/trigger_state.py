@@ -5,8 +5,10 @@
 "lastDecision": {time, version, outcome, reason, runId?}}``. Every change is ETag-guarded, so two
 deliveries of one event (or an event and the poll) start at most one run for a version.
 
-Health (aib-contract §8, [TRG]): after ``FAILURES_TO_DISABLE`` consecutive failed builds the trigger started,
-automatic triggering is deactivated (status ``Disabled``); a successful manual build re-activates it.
+Health (aib-contract §8, [TRG]): after ``FAILURES_TO_DISABLE`` (setting ``KILN_TRIGGER_FAILURES_TO_DISABLE``)
+consecutive failed builds the trigger started, automatic triggering is deactivated (status ``Disabled``); a
+successful manual build re-activates it. Schedule triggers (docs/cycles.md) keep the same count of the builds
+their cycles started, on the same document fields, and are re-armed by the same manual success.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ _FAILED = frozenset({"Failed", "PartiallySucceeded"})
 
 @dataclass(frozen=True)
 class Decision:
-    """What a trigger does about one version: ``start``, ``pending`` or ``skip`` (with the reason)."""
+    """What a trigger does about one version: ``start``, ``pending``, ``skip`` or ``unchanged`` (with the
+    reason; ``unchanged``: handled, since a build would change nothing)."""
 
     outcome: str
     version: str | None
@@ -85,7 +88,7 @@ def record(store: JsonStore, item: Watched, decision: Decision) -> None:
 
     def note(body: dict[str, Any]) -> dict[str, Any]:
         kiln = _state(body)
-        if decision.outcome != "start":
+        if decision.outcome not in ("start", "unchanged"):
             # Not started after all: forget the claim so the next event or poll tries again.
             kiln["handled"] = [v for v in kiln["handled"] if not same_version(v, decision.version)]
             if decision.outcome == "pending":
@@ -106,7 +109,9 @@ def note_skip(store: JsonStore, item: Watched, decision: Decision) -> None:
     )
 
 
-def on_run_end(store: JsonStore, ref: TemplateRef, run: dict[str, Any]) -> None:
+def on_run_end(
+    store: JsonStore, ref: TemplateRef, run: dict[str, Any], *, threshold: int = FAILURES_TO_DISABLE
+) -> None:
     """Count a finished run against the template's trigger: deactivate or re-activate it.
 
     A failed (or partially succeeded) run the trigger started adds one failure; a run the trigger started
@@ -116,39 +121,45 @@ def on_run_end(store: JsonStore, ref: TemplateRef, run: dict[str, Any]) -> None:
     if template is None:
         return
     props = run["properties"]
-    for name in template.body["kiln"].get("triggers", []):
+    names = [*template.body["kiln"].get("triggers", []), *template.body["kiln"].get("schedules", [])]
+    for name in names:
 
         def count(body: dict[str, Any]) -> dict[str, Any]:
             kiln = _state(body)
             if run["name"] in kiln["counted"]:
                 return body
             kiln["counted"] = [*kiln["counted"], run["name"]][-_KEEP:]
-            _apply_outcome(body, kiln, props)
+            _apply_outcome(body, kiln, props, threshold)
             return body
 
         _update(store, ref, name, count)
 
 
-def _apply_outcome(body: dict[str, Any], kiln: dict[str, Any], props: dict[str, Any]) -> None:
+def _apply_outcome(body: dict[str, Any], kiln: dict[str, Any], props: dict[str, Any], threshold: int) -> None:
     trigger, state = props.get("trigger"), props.get("runState")
     status = body["properties"].get("status") or {}
-    if trigger == "SourceImage" and state in _FAILED:
+    mine = trigger == body["properties"].get("kind", "SourceImage")  # the builds this trigger started
+    if mine and state in _FAILED:
         kiln["failures"] = int(kiln["failures"]) + 1
-        if kiln["failures"] >= FAILURES_TO_DISABLE and status.get("code") != DISABLED:
+        kiln["failedRuns"] = [*kiln.get("failedRuns", []), props.get("runId")][-threshold:]
+        if kiln["failures"] >= threshold and status.get("code") != DISABLED:
+            runs = ", ".join(f"'{r}'" for r in kiln["failedRuns"])
             body["properties"]["status"] = {
                 "code": DISABLED,
                 "message": (
                     f"Automatic triggering is deactivated: the last {kiln['failures']} builds this trigger "
-                    f"started failed (latest: run '{props.get('runId')}': {props.get('message')}). Fix the "
-                    "template or its source, then run the template manually (POST …/run); a successful "
-                    "manual build re-activates the trigger."
+                    f"started failed (runs {runs}; latest: run '{props.get('runId')}': "
+                    f"{props.get('message')}). Fix the template or its source, then run the template "
+                    "manually (POST …/run); a successful manual build re-activates the trigger."
                 ),
                 "time": now(),
             }
-    elif trigger == "SourceImage" and state == "Succeeded":
+    elif mine and state == "Succeeded":
         kiln["failures"] = 0
+        kiln["failedRuns"] = []
     elif trigger == "Manual" and state == "Succeeded":
         kiln["failures"] = 0
+        kiln["failedRuns"] = []
         if status.get("code") == DISABLED:
             body["properties"]["status"] = {**HEALTHY, "time": now()}
 

@@ -1,11 +1,16 @@
-"""The triggers sub-resource: SourceImage triggers under AIB's rules (aib-contract §8, [TRG])."""
+"""The triggers sub-resource: SourceImage triggers under AIB's rules (aib-contract §8, [TRG]), and kiln's
+Schedule triggers (docs/cycles.md).
+
+A template holds at most one trigger of each kind: the names are kept on the template document, SourceImage
+ones under ``kiln.triggers`` (what the source watch reads), Schedule ones under ``kiln.schedules``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from typing import Any
 
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 from shared.service import contract, documents
 from shared.service.operations import Operations
 from shared.service.resources import TRIGGER_TYPE, Caller, now, system_data
@@ -19,6 +24,8 @@ from shared.service.trigger_rules import (
 from shared.store import DocumentExists, DocumentMissing, JsonStore, TemplateRef, keys
 
 HEALTHY = {"code": "Healthy", "message": "Trigger is active."}
+SCHEDULE = "Schedule"
+SOURCE_LIST, SCHEDULES_LIST = "triggers", "schedules"  # where the template document lists its triggers
 
 
 class TriggerService:
@@ -39,22 +46,29 @@ class TriggerService:
 
     def put(self, ref: TemplateRef, name: str, body: dict[str, Any], *, caller: Caller) -> PutOutcome:
         """Create a trigger; the same PUT again returns it unchanged (``kind`` cannot change)."""
-        kind = contract.check_trigger(body)
+        props = contract.check_trigger(body)
+        kind = props["kind"]
         template = documents.read(self._store, ref).body
         existing = self._store.get(keys.child(keys.TRIGGERS, ref, name))
         if existing is not None:
             return PutOutcome(False, render_trigger(existing.body), None)
-        problems = trigger_rule_problems(template)
-        if problems:
-            raise ValidationFailed(problems)
         location = template["spec"]["location"]
-        reserve_trigger_quota(self._store, ref, name, location=location, limit=self._limit)
-        try:
-            self._attach(ref, name)
-        except BaseException:
-            release_trigger_quota(self._store, ref, name, location=location)
-            raise
-        doc = _new_trigger(ref, name, kind, caller, template["readOnly"]["id"])
+        if kind == SCHEDULE:
+            problems = schedule_rule_problems(template)
+            if problems:
+                raise ValidationFailed(problems)
+            self._attach(ref, name, SCHEDULES_LIST, kind)
+        else:
+            problems = trigger_rule_problems(template)
+            if problems:
+                raise ValidationFailed(problems)
+            reserve_trigger_quota(self._store, ref, name, location=location, limit=self._limit)
+            try:
+                self._attach(ref, name, SOURCE_LIST, kind)
+            except BaseException:
+                release_trigger_quota(self._store, ref, name, location=location)
+                raise
+        doc = _new_trigger(ref, name, props, caller, template["readOnly"]["id"])
         try:
             self._store.create(keys.child(keys.TRIGGERS, ref, name), doc)
         except DocumentExists:
@@ -95,13 +109,15 @@ class TriggerService:
         self._store.delete(keys.child(keys.TRIGGERS, ref, name))
 
         def detach(body: dict[str, Any]) -> dict[str, Any]:
-            body["kiln"]["triggers"] = [t for t in body["kiln"]["triggers"] if t != name.lower()]
+            for attached in (SOURCE_LIST, SCHEDULES_LIST):
+                body["kiln"][attached] = [t for t in body["kiln"].get(attached, []) if t != name.lower()]
             return body
 
         with contextlib.suppress(DocumentMissing):
             self._store.update(keys.template(ref), detach)
         location = template["spec"]["location"]
-        release_trigger_quota(self._store, ref, name, location=location)
+        if doc.body["properties"]["kind"] != SCHEDULE:
+            release_trigger_quota(self._store, ref, name, location=location)
         return self._operations.start(
             subscription=ref.subscription,
             location=location,
@@ -110,7 +126,7 @@ class TriggerService:
             done=True,
         )
 
-    def _attach(self, ref: TemplateRef, name: str) -> None:
+    def _attach(self, ref: TemplateRef, name: str, attached: str, kind: str) -> None:
         """Record the trigger on the template under its ETag, so two PUTs cannot both add one."""
 
         def attach(body: dict[str, Any]) -> dict[str, Any]:
@@ -119,13 +135,13 @@ class TriggerService:
                     f"Image template '{ref.name}' is {body['readOnly']['provisioningState']}: a trigger "
                     "needs a template whose provisioningState is Succeeded."
                 )
-            others = [t for t in body["kiln"]["triggers"] if t != name.lower()]
+            others = [t for t in body["kiln"].get(attached, []) if t != name.lower()]
             if others:
                 raise Conflict(
-                    f"Image template '{ref.name}' already has the SourceImage trigger '{others[0]}': "
-                    "a template can have only one SourceImage trigger.",
+                    f"Image template '{ref.name}' already has the {kind} trigger '{others[0]}': "
+                    f"a template can have only one {kind} trigger.",
                 )
-            body["kiln"]["triggers"] = [*others, name.lower()]
+            body["kiln"][attached] = [*others, name.lower()]
             return body
 
         try:
@@ -139,12 +155,31 @@ def render_trigger(body: dict[str, Any]) -> dict[str, Any]:
     return {k: body[k] for k in ("id", "name", "type", "properties", "systemData") if k in body}
 
 
-def _new_trigger(ref: TemplateRef, name: str, kind: str, caller: Caller, template_id: str) -> dict[str, Any]:
-    return {
+def schedule_rule_problems(template: dict[str, Any]) -> list[ErrorDetail]:
+    """What keeps a template from taking a Schedule trigger: only a Succeeded template can run."""
+    state = template["readOnly"]["provisioningState"]
+    if state == "Succeeded":
+        return []
+    message = f"The template's provisioningState is {state}, not Succeeded."
+    return [ErrorDetail("InvalidTrigger", message, "properties.provisioningState")]
+
+
+def _new_trigger(
+    ref: TemplateRef, name: str, props: dict[str, Any], caller: Caller, template_id: str
+) -> dict[str, Any]:
+    stamp = now()
+    properties = {**props, "status": {**HEALTHY, "time": stamp}, "provisioningState": "Succeeded"}
+    doc: dict[str, Any] = {
         "schemaVersion": 1,
         "id": f"{template_id}/triggers/{name}",
         "name": name,
         "type": TRIGGER_TYPE,
-        "properties": {"kind": kind, "status": {**HEALTHY, "time": now()}, "provisioningState": "Succeeded"},
+        "properties": properties,
         "systemData": system_data(caller),
     }
+    if props["kind"] == SCHEDULE:
+        properties.setdefault("timeZone", "UTC")
+        properties.setdefault("mode", "always")
+        # Occurrences before the schedule existed never come due (docs/cycles.md).
+        doc["kiln"] = {"lastWindow": stamp}
+    return doc

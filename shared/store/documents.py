@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.store.port import DocumentBlobs, DocumentMissing, EtagMismatch, StoreError
+from shared.store.port import DocumentBlobs, DocumentMissing, EtagMismatch, ListedKey, StoreError
 
 Mutation = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -91,10 +91,14 @@ class JsonStore:
 
     def list_all_keys(self, prefix: str) -> list[str]:
         """Every key under ``prefix`` (for deletes of a template's children)."""
-        keys: list[str] = []
+        return [item.key for item in self.list_all(prefix)]
+
+    def list_all(self, prefix: str) -> list[ListedKey]:
+        """Every blob under ``prefix`` as the listing shows it (key, metadata, ETag), contents not read."""
+        listed: list[ListedKey] = []
         token: str | None = None
         while True:
             page, token = self._blobs.list_page(prefix=prefix, page_size=500, continuation=token)
-            keys.extend(item.key for item in page)
+            listed.extend(page)
             if token is None:
-                return keys
+                return listed

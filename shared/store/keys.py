@@ -16,6 +16,7 @@ RUNS = "runs"
 RUN_OUTPUTS = "runOutputs"
 OPERATIONS = "operations"
 QUOTAS = "quotas"
+CYCLES = "patchCycles"
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -70,3 +71,18 @@ def operation(subscription: str, operation_id: str) -> str:
 def trigger_quota(subscription: str, location: str) -> str:
     """Key of the per-region trigger reservation list of a subscription (AIB allows 100 per region)."""
     return f"{QUOTAS}/{fold(subscription)}/triggers/{fold(location)}.json"
+
+
+def cycle(subscription: str, cycle_id: str) -> str:
+    """Key of a patch cycle's document."""
+    return f"{CYCLES}/{fold(subscription)}/{fold(cycle_id)}.json"
+
+
+def cycles_prefix(subscription: str) -> str:
+    """Prefix listing a subscription's patch cycles."""
+    return f"{CYCLES}/{fold(subscription)}/"
+
+
+def cycle_slots() -> str:
+    """Key of the build slots patch cycles share (the global concurrency cap, docs/cycles.md)."""
+    return f"{QUOTAS}/cycle-builds.json"

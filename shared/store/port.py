@@ -42,6 +42,7 @@ class ListedKey:
 
     key: str
     metadata: dict[str, str] = field(default_factory=dict)
+    etag: str = ""  # changes with every write: a lister can tell a document changed without reading it
 
 
 class DocumentBlobs(Protocol):

@@ -88,7 +88,8 @@ def test_a_managed_image_is_captured_with_its_artifact_tags_and_marked_as_this_r
     assert result.succeeded and result.artifact_id == MANAGED_IMAGE
     image = fake.cloud.get(MANAGED_IMAGE)
     # kiln.outputOfRun, never kiln.run: the janitor sweeps kiln.run, and must not sweep a build's output
-    assert image["tags"] == {"release": "1", naming.OUTPUT_RUN_TAG: run.run_id}
+    provenance = {naming.OUTPUT_RUN_TAG: run.run_id, naming.OUTPUT_TEMPLATE_TAG: run.template_name}
+    assert image["tags"] == {"release": "1", **provenance}
     assert image["hyper_v_generation"] == "V2"
 
 

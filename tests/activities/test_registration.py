@@ -15,9 +15,9 @@ import pytest
 from pydantic import ValidationError
 
 from functions import activities as functions
-from functions import orchestrations
+from functions import cycle_activities, orchestrations
 from shared import naming
-from shared.models import durable
+from shared.models import cycles, durable
 from tests.activities.support import MANAGED_IMAGE, linux_template, run_ref, world
 from tests.fakes import FakeAzure, ScriptOutcome
 
@@ -85,11 +85,24 @@ def test_every_orchestration_is_registered_and_started_by_the_service() -> None:
     registered = {f.get_function_name(): [b.type for b in f.get_bindings()] for f in app.get_functions()}
     called = set().union(*(_descriptors_named_in(tree) for tree in _orchestrator_trees()))
 
-    assert set(registered) == {o.name for o in durable.ORCHESTRATIONS}
+    assert set(registered) == {o.name for o in durable.ORCHESTRATIONS} | {cycles.PATCH_CYCLE.name}
     assert all(bindings == ["orchestrationTrigger"] for bindings in registered.values())
     # build_image is started by the service (run_start); it calls no sub-orchestration.
     assert {o.name for o in durable.ORCHESTRATIONS} == {durable.BUILD_IMAGE.name}
     assert not called & {o.name for o in durable.ORCHESTRATIONS}
+
+
+def test_the_patch_cycle_activities_are_registered_with_the_client_binding_the_admission_needs() -> None:
+    app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+    app.register_functions(cycle_activities.bp)
+    registered = {f.get_function_name(): [b.type for b in f.get_bindings()] for f in app.get_functions()}
+    tree = ast.parse((ORCHESTRATORS / "patch_cycle.py").read_text())
+    named = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    descriptors = [getattr(cycles, n, None) for n in named]
+    called = {d.name for d in descriptors if isinstance(d, durable.Activity)}
+
+    assert set(registered) == {a.name for a in cycles.CYCLE_ACTIVITIES} == called
+    assert sorted(registered[cycles.CYCLE_ADMIT.name]) == ["activityTrigger", "durableClient"]
 
 
 def _call(fake: FakeAzure, name: str, payload: dict[str, Any]) -> dict[str, Any]:

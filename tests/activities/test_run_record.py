@@ -276,9 +276,13 @@ def test_record_outputs_writes_succeeded_targets_and_replaces_older_ones(service
     # A late redelivery of the first run's outputs does not replace the second run's.
     assert _record(service, _ref(first), [good, failed]) == []
     listed = service.run_outputs.list(REF, token=None).items
+    template_id = service.templates.get(REF, api_version=V)["id"]
+    provenance = listed[0]["properties"].pop("provenance")
+    assert provenance["kiln.outputOfRun"] == second and provenance["kiln.outputOfTemplate"] == template_id
+    assert len(provenance["kiln.fingerprint"]) == 64
     assert listed == [
         {
-            "id": f"{service.templates.get(REF, api_version=V)['id']}/runOutputs/img",
+            "id": f"{template_id}/runOutputs/img",
             "name": "img",
             "type": "Microsoft.VirtualMachineImages/imageTemplates/runOutputs",
             "properties": {"artifactId": "/images/b", "provisioningState": "Succeeded"},

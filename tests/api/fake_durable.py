@@ -44,7 +44,8 @@ class FakeDurable:
 
     def started(self, trigger: str | None = None) -> list[str]:
         """Ids of the instances started (with that ``trigger`` in their BuildInput), in start order."""
-        return [i for i, v in self.instances.items() if trigger is None or v["input"]["trigger"] == trigger]
+        found = self.instances.items()
+        return [i for i, v in found if trigger is None or v["input"].get("trigger") == trigger]
 
     def finish(self, runs: RunService, run_id: str | None, state: str = "Succeeded", **fields: Any) -> None:
         """End the run as the orchestration would: its final ``update_run_status``, then Completed."""

@@ -74,7 +74,9 @@ class InMemoryDocuments:
             names = sorted(k for k in self.blobs if k.startswith(prefix))
             start = bisect.bisect_right(names, continuation) if continuation is not None else 0
             page = names[start : start + page_size]
-            listed = [ListedKey(key=k, metadata=dict(self.blobs[k].metadata)) for k in page]
+            listed = [
+                ListedKey(key=k, metadata=dict(self.blobs[k].metadata), etag=self.blobs[k].etag) for k in page
+            ]
         more = start + page_size < len(names)
         return listed, page[-1] if more and page else None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shared import naming
 from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
 from shared.models.durable import RegionState
 
@@ -14,6 +15,7 @@ class FakeRunRecorder:
 
     updates: list[RunStatusUpdate] = field(default_factory=list)
     outputs: dict[str, TargetResult] = field(default_factory=dict)  # runOutputName -> the target
+    artifacts: dict[str, str] = field(default_factory=dict)  # step key -> sha256
     regions: dict[str, list[list[RegionState]]] = field(default_factory=dict)  # target -> each report
     state: RunStatusRecorded = field(
         default_factory=lambda: RunStatusRecorded(run_state="Running", run_sub_state="Queued", finished=False)
@@ -38,3 +40,11 @@ class FakeRunRecorder:
         written = [t.run_output_name for t in targets if t.succeeded]
         self.outputs.update({t.run_output_name: t for t in targets if t.succeeded})
         return written
+
+    def record_artifacts(self, run: RunRef, hashes: dict[str, str]) -> None:
+        self.artifacts.update(hashes)
+
+    def provenance(self, run: RunRef) -> dict[str, str]:
+        return naming.provenance_tags(
+            run_id=run.run_id, template=run.template_name, source_version=None, fingerprint=None
+        )

@@ -47,7 +47,29 @@ def test_source_image_trigger_validates_and_drops_read_only_status() -> None:
     [
         ({}, [("RequiredField", "properties")]),
         ({"properties": {}}, [("RequiredField", "properties.kind")]),
-        ({"properties": {"kind": "Schedule"}}, [("InvalidValue", "properties.kind")]),
+        ({"properties": {"kind": "Schedule"}}, [("RequiredField", "properties.schedule")]),
+        ({"properties": {"kind": "Timer"}}, [("InvalidValue", "properties.kind")]),
+        (
+            {"properties": {"kind": "Schedule", "schedule": "0 2 * * 8", "timeZone": "Europe/Berlin"}},
+            [("InvalidSchedule", "properties.schedule")],
+        ),
+        (
+            {"properties": {"kind": "Schedule", "schedule": "0 2 * * 6", "timeZone": "Berlin"}},
+            [("InvalidTimeZone", "properties.timeZone")],
+        ),
+        (
+            {"properties": {"kind": "Schedule", "schedule": "*/5 0 2 * * 6"}},
+            [("InvalidSchedule", "properties.schedule")],
+        ),
+        (
+            {"properties": {"kind": "Schedule", "schedule": "0 2 * * 6", "mode": "changed"}},
+            [("InvalidValue", "properties.mode")],
+        ),
+        (
+            {"properties": {"kind": "Schedule", "schedule": "0 2 * * 6", "cycleName": "a/b"}},
+            [("InvalidResourceName", "properties.cycleName")],
+        ),
+        ({"properties": {"kind": "SourceImage", "mode": "always"}}, [("UnknownField", "properties.mode")]),
         ({"properties": {"kind": "sourceImage"}}, [("InvalidValue", "properties.kind")]),
         ({"location": "eastus", "properties": {"kind": "SourceImage"}}, [("UnknownField", "location")]),
         (
