@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from shared import ports
 from shared.bootstrap.azure_ports import AzurePorts
@@ -57,8 +58,21 @@ class Kiln:
         from shared.azure.docstore import BlobDocuments
 
         return BlobDocuments(
-            connection_string=self.settings.storage_connection_string, container=self.settings.store_container
+            connection_string=self.settings.storage_connection_string,
+            container=self.settings.store_container,
+            credential=self.storage_credential,
         )
+
+    def storage_credential(self) -> Any:
+        """The Entra credential a keyless ``KILN_STORAGE_CONNECTION_STRING`` (``BlobEndpoint=…`` only) is
+        signed with: the Azure ports' one (kiln's user-assigned identity when its client id is set, else the
+        default chain), or one made from the same settings when the Azure ports are overridden."""
+        azure = self.azure
+        if isinstance(azure, AzurePorts):
+            return azure.credential
+        from shared.azure.clients import credential
+
+        return credential(self.settings)
 
     @cached_property
     def store(self) -> JsonStore:
