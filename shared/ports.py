@@ -11,6 +11,7 @@ Conventions every implementation keeps:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from shared.models.azure import (
@@ -32,6 +33,7 @@ from shared.models.azure import (
 )
 from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
 from shared.models.durable import RegionState
+from shared.models.trace import RunSpan
 
 
 class ResourceGroups(Protocol):
@@ -194,6 +196,14 @@ class RunRecorder(Protocol):
     def progress(self, run: RunRef, target: str, regions: list[RegionState]) -> None:
         """Live progress of a distribute target's regions, written while a waiting activity follows it."""
         ...
+
+
+class RunTracer(Protocol):
+    """Where the ended spans of a run go (``shared.models.trace``): Application Insights in Azure, a file of
+    OTLP/JSON lines locally, nowhere when tracing is off. Best effort: it never fails the run's
+    bookkeeping."""
+
+    def export(self, spans: Sequence[RunSpan]) -> None: ...
 
 
 class AzurePortSet(Protocol):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -13,6 +13,8 @@ from shared import ports
 from shared.bootstrap.azure_ports import AzurePorts
 from shared.bootstrap.build_ports import BuildPorts
 from shared.bootstrap.endpoints import storage_account_url, timing_policy
+from shared.bootstrap.telemetry import run_context, run_tracer
+from shared.models.trace import RunSpan
 from shared.service import ApiService
 from shared.service.deletion import TemplateDeletion
 from shared.service.janitor import Janitor
@@ -37,6 +39,7 @@ class Overrides:
     azure: ports.AzurePortSet | None = None
     documents: DocumentBlobs | None = None
     fetcher: ports.ArtifactFetcher | None = None
+    tracer: ports.RunTracer | None = None
 
 
 class Kiln:
@@ -60,19 +63,32 @@ class Kiln:
         return BlobDocuments(
             connection_string=self.settings.storage_connection_string,
             container=self.settings.store_container,
-            credential=self.storage_credential,
+            credential=self.entra_credential,
         )
 
-    def storage_credential(self) -> Any:
-        """The Entra credential a keyless ``KILN_STORAGE_CONNECTION_STRING`` (``BlobEndpoint=…`` only) is
-        signed with: the Azure ports' one (kiln's user-assigned identity when its client id is set, else the
-        default chain), or one made from the same settings when the Azure ports are overridden."""
+    def entra_credential(self) -> Any:
+        """kiln's Entra credential for what is not an Azure port: a keyless ``KILN_STORAGE_CONNECTION_STRING``
+        (``BlobEndpoint=…`` only) and Application Insights. The Azure ports' one (kiln's user-assigned
+        identity when its client id is set, else the default chain), or one made from the same settings
+        when the Azure ports are overridden."""
         azure = self.azure
         if isinstance(azure, AzurePorts):
             return azure.credential
         from shared.azure.clients import credential
 
         return credential(self.settings)
+
+    @cached_property
+    def tracer(self) -> ports.RunTracer:
+        """Where the runs' spans go (``shared/bootstrap/telemetry.py``): built when the first span ends."""
+        if self.overrides.tracer is not None:
+            return self.overrides.tracer
+        return run_tracer(self.settings, self.entra_credential)
+
+    def run_context(self, run_id: str | None) -> AbstractContextManager[None]:
+        """A block working for a run: its log lines carry the run id (and, with OpenTelemetry tracing on,
+        belong to the run's trace)."""
+        return run_context(run_id, spans=bool(getattr(self.tracer, "opentelemetry", False)))
 
     @cached_property
     def store(self) -> JsonStore:
@@ -91,7 +107,13 @@ class Kiln:
         store, settings = self.store, self.settings
         page = settings.api_page_size
         operations = Operations(store)
-        runs = RunService(store, operations=operations, page_size=page, timing=timing_policy(settings))
+        runs = RunService(
+            store,
+            operations=operations,
+            page_size=page,
+            timing=timing_policy(settings),
+            tracer=_LazyTracer(self),
+        )
         return ApiService(
             templates=TemplateService(store, operations=operations, page_size=page),
             deletion=TemplateDeletion(
@@ -115,6 +137,16 @@ class Kiln:
     def staging_blobs(self, account: str) -> ports.Blobs:
         """Blobs of a staging storage account kiln created, by name."""
         return self.azure.blobs(account_url=storage_account_url(self.settings, account))
+
+
+class _LazyTracer:
+    """The root's tracer, made on the first export (Azure Monitor is not imported to serve an API call)."""
+
+    def __init__(self, kiln: Kiln) -> None:
+        self._kiln = kiln
+
+    def export(self, spans: Sequence[RunSpan]) -> None:
+        self._kiln.tracer.export(spans)
 
 
 def bootstrap(settings: Settings | None = None, *, overrides: Overrides | None = None) -> Kiln:

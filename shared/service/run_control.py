@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared import naming
+from shared import naming, ports
 from shared.errors import Conflict, NotFound
 from shared.models.build import TimingPolicy
 from shared.service import documents
@@ -51,11 +51,17 @@ class RunService:
     """Start, cancel and read runs; apply the orchestration's status updates."""
 
     def __init__(
-        self, store: JsonStore, *, operations: Operations, page_size: int, timing: TimingPolicy
+        self,
+        store: JsonStore,
+        *,
+        operations: Operations,
+        page_size: int,
+        timing: TimingPolicy,
+        tracer: ports.RunTracer | None = None,
     ) -> None:
         self._store = store
         self._operations = operations
-        self.book = RunBook(store, operations=operations)
+        self.book = RunBook(store, operations=operations, tracer=tracer)
         self._page_size = page_size
         self._timing = timing
 
@@ -201,7 +207,7 @@ class RunService:
         key = keys.child(keys.RUNS, ref, run["run_id"])
 
         def merge(body: dict[str, Any]) -> dict[str, Any]:
-            rd.merge_progress(body, target, regions)
+            rd.merge_progress(body, target, regions, now())
             return body
 
         try:

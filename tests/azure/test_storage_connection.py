@@ -104,13 +104,13 @@ def test_the_root_signs_keyless_storage_with_kilns_user_assigned_identity() -> N
     )
     kiln = bootstrap(settings)
 
-    credential = kiln.storage_credential()
+    credential = kiln.entra_credential()
     blobs = kiln.azure.blobs()
 
     assert isinstance(credential, ManagedIdentityCredential)
     assert credential is kiln.azure.credential  # one credential for ARM, Key Vault and storage
     assert blobs._service.credential is credential  # type: ignore[attr-defined]
-    assert kiln.documents._credential == kiln.storage_credential  # type: ignore[attr-defined]
+    assert kiln.documents._credential == kiln.entra_credential  # type: ignore[attr-defined]
 
 
 def test_with_the_azure_ports_overridden_the_credential_still_comes_from_settings() -> None:
@@ -118,4 +118,4 @@ def test_with_the_azure_ports_overridden_the_credential_still_comes_from_setting
 
     kiln = bootstrap(settings, overrides=Overrides(azure=FakeAzure()))
 
-    assert isinstance(kiln.storage_credential(), DefaultAzureCredential)
+    assert isinstance(kiln.entra_credential(), DefaultAzureCredential)
