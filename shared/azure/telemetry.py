@@ -178,13 +178,18 @@ def file_tracer(path: str | Path) -> OtelRunTracer:
     return OtelRunTracer(SimpleSpanProcessor(JsonLinesSpanExporter(path)))
 
 
-def azure_monitor(connection_string: str, credential: Any) -> OtelRunTracer:
+def azure_monitor(connection_string: str, credential: Any, *, offline_storage: bool = True) -> OtelRunTracer:
     """Application Insights: ``configure_azure_monitor`` sends the process's log lines (each with its run
     id) and the Azure SDK's calls, authenticated with kiln's Entra credential (the resource has local
-    authentication off); the runs' spans go through their own batch processor to the same resource."""
+    authentication off); the runs' spans go through their own batch processor to the same resource.
+    ``offline_storage``: keep what could not be sent in a temporary directory and send it later."""
     from azure.monitor.opentelemetry import configure_azure_monitor
     from azure.monitor.opentelemetry.exporter import AzureMonitorTraceExporter
 
-    configure_azure_monitor(connection_string=connection_string, credential=credential)
-    exporter = AzureMonitorTraceExporter(connection_string=connection_string, credential=credential)
-    return OtelRunTracer(BatchSpanProcessor(exporter))
+    options: dict[str, Any] = {
+        "connection_string": connection_string,
+        "credential": credential,
+        "disable_offline_storage": not offline_storage,
+    }
+    configure_azure_monitor(**options)
+    return OtelRunTracer(BatchSpanProcessor(AzureMonitorTraceExporter(**options)))
