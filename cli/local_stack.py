@@ -104,6 +104,7 @@ class LocalStack:
             "KILN_TIMING_PROFILE": "local",
             "KILN_TIME_SCALE": str(self.latency_scale),
             "KILN_TASK_HUB": "kilnlocal",
+            "KILN_TRACE_FILE": str(self.state / "traces.jsonl"),  # the runs' spans (docs/observability.md)
         }
 
     def connection(self) -> Connection:
