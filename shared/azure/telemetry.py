@@ -186,10 +186,18 @@ def azure_monitor(connection_string: str, credential: Any, *, offline_storage: b
     from azure.monitor.opentelemetry import configure_azure_monitor
     from azure.monitor.opentelemetry.exporter import AzureMonitorTraceExporter
 
-    options: dict[str, Any] = {
-        "connection_string": connection_string,
-        "credential": credential,
-        "disable_offline_storage": not offline_storage,
-    }
-    configure_azure_monitor(**options)
-    return OtelRunTracer(BatchSpanProcessor(AzureMonitorTraceExporter(**options)))
+    with _configured_lock:  # the providers and the logging handler are the process's: configure them once
+        if connection_string not in _configured:
+            options: dict[str, Any] = {
+                "connection_string": connection_string,
+                "credential": credential,
+                "disable_offline_storage": not offline_storage,
+            }
+            configure_azure_monitor(**options)
+            exporter = AzureMonitorTraceExporter(**options)
+            _configured[connection_string] = OtelRunTracer(BatchSpanProcessor(exporter))
+        return _configured[connection_string]
+
+
+_configured: dict[str, OtelRunTracer] = {}
+_configured_lock = threading.Lock()

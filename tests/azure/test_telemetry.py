@@ -159,6 +159,7 @@ class Credential:  # a TokenCredential (a framework object): kiln's identity sta
         return AccessToken("token-of-kiln", int(time.time()) + 3600)
 
 tracer = azure_monitor(sys.argv[1], Credential(), offline_storage=False)
+assert azure_monitor(sys.argv[1], Credential(), offline_storage=False) is tracer  # configured once
 tracer.export(_spans())
 with run_context(RUN, spans=True):
     logging.getLogger("kiln.activities").warning("deploying the build VM")
