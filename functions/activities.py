@@ -74,7 +74,10 @@ async def call(
     inp = activity.input.model_validate(payload)
     ports = ports or _ports()
     run = getattr(inp, "run", None)
-    with _run_context(getattr(run, "run_id", None)):  # every log line of the activity carries the run id
+    # Every log line of the activity carries the run id. Made on a worker thread: the first one in a process
+    # builds the tracer, which may import Azure Monitor, and the event loop is not the place for that.
+    context = await asyncio.to_thread(_run_context, getattr(run, "run_id", None))
+    with context:
         report = getattr(inp, "report", None)
         if report is not None:
             await asyncio.to_thread(_record, ports, report)

@@ -10,6 +10,7 @@ imported only by ``azure_monitor``.
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -195,7 +196,9 @@ def azure_monitor(connection_string: str, credential: Any, *, offline_storage: b
             }
             configure_azure_monitor(**options)
             exporter = AzureMonitorTraceExporter(**options)
-            _configured[connection_string] = OtelRunTracer(BatchSpanProcessor(exporter))
+            tracer = OtelRunTracer(BatchSpanProcessor(exporter))
+            atexit.register(tracer.shutdown)  # what is queued is sent when the worker stops
+            _configured[connection_string] = tracer
         return _configured[connection_string]
 
 
