@@ -13,6 +13,7 @@ from functions import (
     events,
     orchestrations,
     timers,
+    web,
 )
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -29,3 +30,6 @@ app.register_functions(activities.bp)
 # the timers: the SourceImage poll and the janitor.
 app.register_functions(events.bp)
 app.register_functions(timers.bp)
+
+# kiln's web page: static files read by the browser, which calls the API above (docs/web.md).
+app.register_functions(web.bp)

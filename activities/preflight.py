@@ -11,7 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from activities import stage_artifacts, staging_group
+from activities.support.access import identity_problems, subscription_problems
 from activities.support.uris import artifact_uris, is_storage_url
+from shared import redact
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
 from shared.models import (
     FileCustomizer,
@@ -38,6 +40,8 @@ def run(inp: PreflightInput, *, ports: BuildPorts) -> PreflightOutput:
     template = inp.template
     problems: list[Problem] = []
     problems += _identities(template, ports)
+    problems += identity_problems(template)(ports)  # the identity's roles (activities/support/access.py)
+    problems += subscription_problems(inp.source, inp.run.location)(ports)  # terms, vCPU quota
     problems += _destinations(template, inp.source, ports, inp.run.subscription_id)
     problems += _uris(template, ports)
     problems += _file_destinations(template, inp.source)
@@ -163,7 +167,7 @@ def _uris(template: ImageTemplate, ports: BuildPorts) -> list[Problem]:
     problems: list[Problem] = []
     for found in artifact_uris(template):
         if urlsplit(found.uri).scheme.lower() != "https" and not is_storage_url(found.uri):
-            message = f"'{found.uri}' must use https (or be an Azure Storage URL)"
+            message = f"'{redact.url(found.uri)}' must use https (or be an Azure Storage URL)"
             problems.append(_problem("InsecureUri", found.field, message))
             continue
         try:
@@ -171,7 +175,8 @@ def _uris(template: ImageTemplate, ports: BuildPorts) -> list[Problem]:
         except TransientAzureError:
             raise
         except AzureError as e:
-            problems.append(_problem("ArtifactUnreachable", found.field, f"'{found.uri}': {e.message}"))
+            shown = redact.url(found.uri)
+            problems.append(_problem("ArtifactUnreachable", found.field, f"'{shown}': {e.message}"))
             continue
         mismatch = stage_artifacts.checksum_problem(found, data)
         if mismatch is not None:

@@ -11,7 +11,8 @@ from typing import Any
 
 from activities.support.context import fail, guard
 from activities.support.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url
-from shared import naming
+from shared import naming, redact
+from shared.errors import AzureError
 from shared.models.build import PhaseFailed, RunRef
 from shared.models.durable import ArtifactsInput, ArtifactsOutput, StagedArtifact
 from shared.ports import Blobs, BuildPorts
@@ -36,7 +37,7 @@ def checksum_problem(found: ArtifactUri, data: bytes) -> dict[str, Any] | None:
     if not found.sha256 or actual == found.sha256.lower():
         return None
     message = (
-        f"the sha256 of {found.phase} step {found.index} ({found.uri}) is {actual}, "
+        f"the sha256 of {found.phase} step {found.index} ({redact.url(found.uri)}) is {actual}, "
         f"but the template expects {found.sha256.lower()}"
     )
     target = found.field.rsplit(".", 1)[0] + ".sha256Checksum"
@@ -61,7 +62,8 @@ def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -
     blob = naming.artifact_blob(run.run_id, found.phase, found.index)
     with guard("artifacts", blob):
         staging.upload(container=naming.ARTIFACT_CONTAINER, name=blob, data=data, overwrite=True)
-    return StagedArtifact(phase=found.phase, index=found.index, uri=found.uri, blob=blob, sha256=actual)
+    shown = redact.url(found.uri)
+    return StagedArtifact(phase=found.phase, index=found.index, uri=shown, blob=blob, sha256=actual)
 
 
 def download(found: ArtifactUri, ports: BuildPorts) -> bytes:
@@ -69,4 +71,11 @@ def download(found: ArtifactUri, ports: BuildPorts) -> bytes:
     if is_storage_url(found.uri):
         account, container, name = split_blob_url(found.uri.split("?", 1)[0])
         return ports.blobs(account_url=account).download(container=container, name=name)
-    return ports.fetcher.fetch(url=found.uri)
+    try:
+        return ports.fetcher.fetch(url=found.uri)
+    except AzureError as e:
+        # The fetcher names the URL (redacted); the run's message also names the step it belongs to.
+        named = f" '{found.name}'" if found.name else ""
+        e.message = f"{found.phase} step {found.index}{named} ({found.field}): {e.message}"
+        e.args = (e.message,)
+        raise

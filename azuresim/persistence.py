@@ -36,7 +36,11 @@ def save(sim: Any, path: Path) -> None:
     }
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(data, default=str))
+    # The state holds Key Vault secrets and storage keys: readable by its owner only, from creation on.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(data, default=str))
     os.replace(tmp, path)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from azuresim import auth, control, lro, persistence
+from azuresim import auth, control, lro, persistence, rbac
 from azuresim.blobs import BlobAccess
 from azuresim.errors import SimError, arm_error, error_response
 from azuresim.faults import FaultRule, FaultRules
@@ -120,6 +120,12 @@ async def _handle(sim: Sim, request: web.Request, raw: bytes, arm: bool) -> tupl
             )
         raise SimError(404, "InvalidResourceType", f"azuresim does not serve '{request.method} {path}'.")
     route, params = found
+    if arm:
+        rbac.check(sim.store, request.headers, *rbac.arm_action(request.method, path))
+    elif route.op.startswith("keyvault."):
+        vaults = sim.store.list(type="Microsoft.KeyVault/vaults")
+        scope = vaults[0]["id"] if vaults else "/"
+        rbac.check(sim.store, request.headers, rbac.vault_action(request.method, path), scope, data=True)
     req = SimRequest(
         method=request.method,
         path=path,
@@ -210,6 +216,7 @@ def build_app(sim: Sim) -> web.Application:
     lro.register(sim.router)
     control.register(sim.router)
     providers.register_all(sim.router)
+    rbac.register(sim.router)
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app["sim"] = sim
     app.router.add_route("*", "/{tail:.*}", dispatch)

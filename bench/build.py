@@ -17,7 +17,7 @@ one simulated minute takes ``--minute`` seconds, and prints:
    this machine's two cores (the timing policy runs on the same clock, so a build polls as often as in Azure);
 3. history events per build (the run's orchestration and every sub-orchestration, through devhost's
    instance query by id prefix and showHistory);
-4. orchestrator replay CPU per build (sum of ``durationMs`` of orchestrator executions in devhost's log for
+4. orchestrator replay CPU per build (sum of ``cpuMs`` of orchestrator executions in devhost's log for
    the run's instances) and devhost's peak RSS.
 """
 
@@ -109,6 +109,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--skip-serial", action="store_true")
     parser.add_argument(
+        "--repeat", type=int, default=5, help="figure 1: parallel builds one after another (median printed)"
+    )
+    parser.add_argument(
         "--timing",
         type=json.loads,
         default={},
@@ -133,7 +136,8 @@ def _run_in(folder: Path, args: argparse.Namespace, scale: float, bound: float) 
         stack.configure(OPS, CUSTOMIZER_UNITS, DEPROVISION_UNITS)
         sub = stack.connection().subscription
         first = ["bench-one"] if args.skip_serial else ["bench-one", "bench-serial"]
-        stack.create_templates({n: template(i, sub) for i, n in enumerate(first)})
+        again = [f"bench-again{i}" for i in range(1, max(1, args.repeat))]
+        stack.create_templates({n: template(i, sub) for i, n in enumerate(first + again)})
         print(f"  stack up for figure 1; latency scale {scale:.5f}", flush=True)
         # Generous: a run that stops making progress should end the benchmark, not hang it.
         patience = 60 + 20 * bound * scale
@@ -143,7 +147,10 @@ def _run_in(folder: Path, args: argparse.Namespace, scale: float, bound: float) 
             report_phases(stack, name, result["run_id"], args.minute)
         one = alone[0]
         one_events = stack.history_events(one["run_id"])
+        breakdown = stack.history_breakdown(one["run_id"])
         one_replay = stack.replay_cpu_ms([one["run_id"]])[0]
+        # The same build again, one after another: the machine is noisy, the median ratio is the figure.
+        repeats = [one, *(measure_builds(stack, [name], timeout=patience)[0] for name in again)]
     slow = args.concurrent_minute / 60.0
     with BenchStack(folder / "concurrency", latency_scale=slow, timing=args.timing) as stack:
         stack.configure(OPS, CUSTOMIZER_UNITS, DEPROVISION_UNITS)
@@ -156,6 +163,8 @@ def _run_in(folder: Path, args: argparse.Namespace, scale: float, bound: float) 
         many = measure_builds(stack, names[1:], timeout=patience)
         return {
             "one": one,
+            "repeats": repeats,
+            "breakdown": breakdown,
             "serial": alone[1] if len(alone) > 1 else None,
             "single": single,
             "many": many,
@@ -169,9 +178,11 @@ def print_figures(got: dict[str, Any], *, minute: float, bound_s: float) -> None
     one, serial, many = got["one"], got["serial"], got["many"]
     events, replay, count = got["events"], got["replay"], len(many)
     print(f"\nfigures (1 simulated minute = {minute} s; lower bound {bound_s:.1f} s)")
-    ratio = f"{one['makespan'] / bound_s:.3f}"
-    row("1. makespan / lower bound, parallel distribution", ratio, "target ≤ 1.10")
-    row("   makespan, parallel (s)", f"{one['makespan']:.2f}")
+    ratios = [r["makespan"] / bound_s for r in got["repeats"]]
+    ratio = f"{statistics.median(ratios):.3f}"
+    row(f"1. makespan / lower bound, parallel (median of {len(ratios)})", ratio, "target ≤ 1.03")
+    row("   each run", " ".join(f"{r:.3f}" for r in ratios))
+    row("   makespan, parallel, first run (s)", f"{one['makespan']:.2f}")
     if serial is not None:
         row("   makespan / lower bound, serial baseline", f"{serial['makespan'] / bound_s:.3f}", "(baseline)")
         row("   makespan, serial (s)", f"{serial['makespan']:.2f}")
@@ -183,9 +194,11 @@ def print_figures(got: dict[str, Any], *, minute: float, bound_s: float) -> None
     row(f"   one build alone at 1 simulated minute = {got['concurrent_minute']} s (s)", f"{single:.1f}")
     row(f"   {count} builds: all done after (s)", f"{overall:.1f}")
     row("   per-build makespan p50 / max (s)", f"{statistics.median(spans):.1f} / {max(spans):.1f}")
-    row("3. history events per build (one build)", f"{events[0]}")
+    row("3. history events per build (one build)", f"{events[0]}", "target ≤ 300")
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(got["breakdown"].items()))
+    print(f"     by type: {kinds}")
     row(f"   history events per build ({count} concurrent, median)", f"{statistics.median(events[1:]):.0f}")
-    row("4. orchestrator replay CPU per build, one build (ms)", f"{replay[0]:.0f}")
+    row("4. orchestrator replay CPU per build, one build (ms)", f"{replay[0]:.0f}", "target ≤ 100")
     row(f"   replay CPU per build, {count} concurrent (median ms)", f"{statistics.median(replay[1:]):.0f}")
     row("   devhost peak RSS (MiB)", f"{got['peak']:.1f}")
     cells = ", ".join(f"{name} {seconds:.2f}" for name, seconds in many[0]["cpu"].items())

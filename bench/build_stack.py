@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -124,14 +125,22 @@ class BenchStack(LocalStack):
         return [final[r] for r in run_ids]
 
     def history_events(self, run_id: str) -> int:
-        """History events of the run's orchestration and all its sub-orchestrations (current generations)."""
+        """History events of the run's orchestration (and of any sub-orchestration, by id prefix)."""
+        return sum(self.history_breakdown(run_id).values())
+
+    def history_breakdown(self, run_id: str) -> Counter[str]:
+        """The run's history events by type (TaskScheduled: activity calls; OrchestratorStarted: episodes)."""
         resp = self.http.get(f"{self.rpc}/instances", params={"instanceIdPrefix": run_id}, timeout=60)
         resp.raise_for_status()
-        ids = [i["instanceId"] for i in resp.json()]
-        return sum(len(self.status(i, showHistory="true").get("historyEvents") or []) for i in ids)
+        counts: Counter[str] = Counter()
+        for i in [i["instanceId"] for i in resp.json()]:
+            for event in self.status(i, showHistory="true").get("historyEvents") or []:
+                counts[str(event.get("EventType"))] += 1
+        return counts
 
     def replay_cpu_ms(self, run_ids: list[str]) -> list[float]:
-        """Per run: the sum of ``durationMs`` of orchestrator executions of its instances (devhost's log)."""
+        """Per run: the sum of ``cpuMs`` (the replaying thread's CPU; ``durationMs`` in older logs) of the
+        orchestrator executions of its instances (devhost's log)."""
         totals = dict.fromkeys(run_ids, 0.0)
         for line in self.proc("devhost").log_path.read_text(errors="replace").splitlines():
             if not line.startswith("{") or '"orchestrator"' not in line:
@@ -139,7 +148,7 @@ class BenchStack(LocalStack):
             entry = json.loads(line)
             run_id = str(entry.get("instanceId", "")).split(":", 1)[0]
             if entry.get("kind") == "orchestrator" and run_id in totals:
-                totals[run_id] += float(entry["durationMs"])
+                totals[run_id] += float(entry.get("cpuMs", entry["durationMs"]))
         return [totals[r] for r in run_ids]
 
     def cpu_seconds(self) -> dict[str, float]:

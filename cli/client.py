@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -103,7 +103,7 @@ class KilnClient:
         except requests.exceptions.SSLError as e:
             raise ConnectionFailed(f"TLS with {self.conn.url} failed ({e}); is --ca-file right?") from None
         except requests.exceptions.RequestException as e:
-            raise ConnectionFailed(f"cannot reach kiln at {self.conn.url}: {e}") from None
+            raise ConnectionFailed(unreachable(self.conn.url, e)) from None
         if resp.status_code >= 400:
             raise ApiError(resp.status_code, _body(resp), method=method, url=url)
         return resp
@@ -184,6 +184,27 @@ class KilnClient:
 
     def run_outputs(self, name: str, resource_group: str | None = None) -> list[dict[str, Any]]:
         return self.list_all(self.template_path(name, resource_group) + "/runOutputs")
+
+
+def unreachable(url: str, error: requests.exceptions.RequestException) -> str:
+    """One line for a kiln that does not answer: the reason in a few words, and what to check."""
+    text = str(error)
+    if isinstance(error, requests.exceptions.Timeout):
+        reason = "no answer in time"
+    elif "refused" in text.lower():
+        reason = "connection refused"
+    elif "resolve" in text.lower() or "not known" in text.lower():
+        reason = "host name not found"
+    else:
+        reason = text.rsplit(": ", 1)[-1].strip(" ')\"") or type(error).__name__
+    host = urlsplit(url).hostname or ""
+    hint = (
+        "; is the local stack running? (`python -m cli.local_stack up`; `python -m cli.local_stack env` "
+        "prints its settings)"
+        if host in ("127.0.0.1", "localhost", "::1")
+        else "; check --url / $KILN_URL"
+    )
+    return f"cannot reach kiln at {url} ({reason}){hint}"
 
 
 def _body(resp: requests.Response) -> Any:

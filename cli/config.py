@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,14 +90,37 @@ def find_profile(explicit: str | None, env: Mapping[str, str]) -> Path | None:
     return None
 
 
-def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Connection:
-    """The connection from flags > environment > profile; raises ``ConfigError`` naming what is missing."""
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def resolve(
+    args: argparse.Namespace,
+    env: Mapping[str, str] | None = None,
+    *,
+    warn: Callable[[str], None] = _stderr,
+) -> Connection:
+    """The connection from flags > environment > profile; raises ``ConfigError`` naming what is missing.
+
+    An environment variable that overrides a different value of the profile is used, with a warning: it is
+    usually an ``export`` of an earlier local stack, whose ports have changed since."""
     env = os.environ if env is None else env
     profile_path = find_profile(getattr(args, "profile", None), env)
     profile = read_profile(profile_path) if profile_path else {}
     found: dict[str, str | None] = {}
     for attr, _, var in SETTINGS:
         found[attr] = getattr(args, attr, None) or env.get(var) or profile.get(var) or None
+    stale = [
+        var
+        for attr, _, var in SETTINGS
+        if not getattr(args, attr, None) and env.get(var) and profile.get(var) and env[var] != profile[var]
+    ]
+    if stale:
+        warn(
+            f"warning: ${', $'.join(stale)} from the environment differ(s) from {profile_path}; "
+            f"the environment wins. If that is an old export, `unset {' '.join(stale)}` "
+            f"(or `. {profile_path}`)."
+        )
     missing = [f"{flag} (or ${var})" for attr, flag, var in SETTINGS[:2] + SETTINGS[3:4] if not found[attr]]
     if missing:
         hint = "; start a local kiln with `python -m cli.local_stack up`" if profile_path is None else ""

@@ -13,7 +13,7 @@ from pathlib import Path
 from cli import main as kiln
 from cli.local_artifacts import ArtifactServer, localize
 from cli.local_procs import REPO, StackError, responds
-from cli.local_stack import SIMULATED, LocalStack
+from cli.local_stack import SIMULATED, LocalStack, recorded_running
 from cli.runs import INTERRUPTED
 
 EXAMPLES = REPO / "examples"
@@ -111,15 +111,24 @@ def build_all(stack: LocalStack, files: list[Path], server: ArtifactServer, resu
             raise
 
 
+DEMO_MARK = ".kiln-demo"  # the demo empties only a folder it made itself
+
+
 def prepare_state(state: Path) -> None:
-    if (state / "pids.json").exists():
+    """An empty state folder for the demo (so it can run again and again); never a stack made by ``up``."""
+    if recorded_running(state):
         raise StackError(
             f"a local stack recorded in {state} is running: `python -m cli.local_stack down` first"
         )
-    # The demo starts from nothing so it can be run again and again.
-    if state.exists():
+    if state.exists() and any(state.iterdir()):
+        if not (state / DEMO_MARK).is_file():
+            raise StackError(
+                f"{state} holds a local stack the demo did not make (templates and history of "
+                "`python -m cli.local_stack up`); the demo keeps it: give the demo another --state-dir"
+            )
         shutil.rmtree(state)
-    state.mkdir(parents=True)
+    state.mkdir(parents=True, exist_ok=True)
+    (state / DEMO_MARK).write_text("made by python -m cli.local_stack demo; emptied at its next start\n")
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -161,9 +170,9 @@ def up(args: argparse.Namespace) -> int:
     """Start the stack and leave it running; print how to use the CLI against it."""
     print(SIMULATED, flush=True)
     args.state_dir.mkdir(parents=True, exist_ok=True)
-    if (args.state_dir / "pids.json").exists():
+    if recorded_running(args.state_dir):
         raise StackError("the local stack already runs (python -m cli.local_stack down stops it)")
-    stack = LocalStack(args.state_dir, latency_scale=args.latency_scale)
+    stack = LocalStack(args.state_dir, latency_scale=args.latency_scale, keep_ports=True)
     stack.start()
     stack.seed()
     profile = stack.write_profile()
@@ -179,5 +188,6 @@ def up(args: argparse.Namespace) -> int:
         "try: kiln template create examples/ubuntu-2404-gallery-3-regions.json --name ubuntu && "
         "kiln run ubuntu --follow"
     )
+    print(f"the web page: {stack.web_url()}")
     print("stop it with: python -m cli.local_stack down")
     return 0

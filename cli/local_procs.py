@@ -199,7 +199,8 @@ def start_devhost(
     timeout: float = 90.0,
 ) -> Proc:
     """devhost serving ``app_dir`` with its state in ``state/devhost``; ``info`` is its ready line (baseUrl,
-    rpcUrl, caFile …) plus the function key. ``append`` keeps the log of an earlier start (a restart)."""
+    rpcUrl with the durable system key, caFile …) plus the function key. ``append`` keeps the log of an
+    earlier start (a restart)."""
     args = [
         sys.executable, "-m", "devhost", "serve", "--app-dir", str(app_dir),
         "--state-dir", str(state / "devhost"), "--port", str(port), "--rpc-port", "0",
@@ -215,6 +216,8 @@ def start_devhost(
     proc.info = json.loads("{" + ready_line(proc, prefix="{", timeout=timeout))
     keys = json.loads((state / "devhost" / "keys.json").read_text())
     proc.info["functionKey"] = keys["functionKey"]
+    # devhost's RPC listener asks for the durable system key; it rides in the path, as the SDK sends it.
+    proc.info["rpcUrl"] = f"{proc.info['rpcUrl'].rstrip('/')}/{keys['systemKeys']['durabletask_extension']}"
     return proc
 
 

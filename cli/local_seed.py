@@ -35,6 +35,49 @@ IMAGE_DEFINITIONS = (
 )
 
 
+# What the examples' template identity may do (docs/security.md): AIB's documented custom roles for image
+# creation (subscription-wide here, as the e2e tests give each build its own image definition) and for the
+# build network, and Managed Identity Operator on the identity the build VM carries.
+IMAGE_CREATION_ROLE_ID = "6e7f3c2a-8b1d-4f5e-9a0c-1d2e3f4a5b6c"
+IMAGE_CREATION_ROLE = {
+    "roleName": "Azure Image Builder Service Image Creation Role",
+    "description": "Image Builder access to create resources for the image build (AIB's documented role)",
+    "permissions": [
+        {
+            "actions": [
+                "Microsoft.Compute/galleries/read",
+                "Microsoft.Compute/galleries/images/read",
+                "Microsoft.Compute/galleries/images/versions/read",
+                "Microsoft.Compute/galleries/images/versions/write",
+                "Microsoft.Compute/images/write",
+                "Microsoft.Compute/images/read",
+                "Microsoft.Compute/images/delete",
+            ],
+            "notActions": [],
+            "dataActions": [],
+        }
+    ],
+}
+NETWORK_ROLE_ID = "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
+NETWORK_ROLE = {
+    "roleName": "Azure Image Builder Service Networking Role",
+    "description": "Image Builder access to join the build VM to an existing subnet (AIB's documented role)",
+    "permissions": [
+        {
+            "actions": [
+                "Microsoft.Network/virtualNetworks/read",
+                "Microsoft.Network/virtualNetworks/subnets/join/action",
+            ],
+            "notActions": [],
+            "dataActions": [],
+        }
+    ],
+}
+MANAGED_IDENTITY_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830"
+# Purchase plans of the examples' Marketplace sources whose terms the subscription accepted, as a user does
+# once with `az vm image terms accept` (preflight checks it).
+ACCEPTED_PLANS = (("redhat", "rhel-byos", "rhel-lvm9"),)
+
 # A simulated VM runs nothing: azuresim answers run commands by rules. kiln's Windows Update script ends with
 # "KILN-WU installed=N remaining=M reboot=b" (activities/support/scripts.py); this rule plays one round
 # finding 2 updates.
@@ -74,6 +117,15 @@ class SimArm:
         if resp.status_code >= 400:
             raise StackError(f"azuresim refused {method} {path}: {resp.status_code} {resp.text[:300]}")
 
+    def get(self, path: str, api_version: str) -> dict[str, Any]:
+        got = self.session.get(
+            f"{self.base_url}{path}?api-version={api_version}", timeout=30, verify=self.ca_file
+        )
+        if got.status_code >= 400:
+            raise StackError(f"azuresim refused GET {path}: {got.status_code} {got.text[:300]}")
+        resource: dict[str, Any] = got.json()
+        return resource
+
     def put(self, path: str, body: dict[str, Any], api_version: str) -> dict[str, Any]:
         url = f"{self.base_url}{path}?api-version={api_version}"
         # verify per request: a session's verify loses to $REQUESTS_CA_BUNDLE.
@@ -109,7 +161,50 @@ def seed_examples(arm: SimArm) -> list[str]:
         made.append(arm.put(f"{gallery}/images/{name}", body, "2024-03-03")["id"])
     vault = {"location": LOCATION, "properties": {"sku": {"name": "standard"}}}
     made.append(arm.put(KEY_VAULT, vault, "2023-07-01")["id"])
+    made += seed_roles(arm)
+    for publisher, offer, plan in ACCEPTED_PLANS:
+        path = (
+            f"/subscriptions/{arm.subscription}/providers/Microsoft.MarketplaceOrdering/offerTypes/VirtualMachine"
+            f"/publishers/{publisher}/offers/{offer}/plans/{plan}/agreements/current"
+        )
+        made.append(arm.put(path, {"properties": {"accepted": True}}, "2021-01-01")["id"])
     arm.control("PUT", "/_sim/runcommand-outcomes", RUN_COMMAND_OUTCOMES)
+    return made
+
+
+def template_identity(arm: SimArm) -> str:
+    return arm.path("rg-image-builder", f"Microsoft.ManagedIdentity/userAssignedIdentities/{IDENTITIES[0]}")
+
+
+def role_assignment_id(scope: str, role_id: str, principal: str) -> str:
+    """A stable assignment name per (scope, role, principal), as ``az role assignment create`` makes one."""
+    import uuid
+
+    name = uuid.uuid5(uuid.NAMESPACE_URL, f"{scope}|{role_id}|{principal}".lower())
+    return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+
+
+def seed_roles(arm: SimArm) -> list[str]:
+    """The examples' template identity gets AIB's image creation and networking roles, and Managed Identity
+    Operator on the build VM's identity; the ids of the assignments."""
+    sub = f"/subscriptions/{arm.subscription}"
+    definitions = f"{sub}/providers/Microsoft.Authorization/roleDefinitions"
+    for role_id, role in ((IMAGE_CREATION_ROLE_ID, IMAGE_CREATION_ROLE), (NETWORK_ROLE_ID, NETWORK_ROLE)):
+        arm.put(f"{definitions}/{role_id}", {"properties": {**role, "assignableScopes": [sub]}}, "2022-04-01")
+    identity = arm.get(template_identity(arm), "2023-01-31")
+    principal = identity["properties"]["principalId"]
+    vm_identity = arm.path(
+        "rg-image-builder", f"Microsoft.ManagedIdentity/userAssignedIdentities/{IDENTITIES[1]}"
+    )
+    grants = (
+        (sub, IMAGE_CREATION_ROLE_ID),
+        (arm.path("rg-network"), NETWORK_ROLE_ID),
+        (vm_identity, MANAGED_IDENTITY_OPERATOR),
+    )
+    made = []
+    for scope, role_id in grants:
+        body = {"properties": {"roleDefinitionId": f"{definitions}/{role_id}", "principalId": principal}}
+        made.append(arm.put(role_assignment_id(scope, role_id, principal), body, "2022-04-01")["id"])
     return made
 
 

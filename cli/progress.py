@@ -108,13 +108,20 @@ def current_step(props: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def region_state(value: Any) -> str:
+    """A region's state: the string kiln reports, or the ``state`` of a region reported with its times."""
+    if isinstance(value, dict):
+        return str(value.get("state") or value.get("status") or "Unknown")
+    return str(value)
+
+
 def target_lines(target: dict[str, Any], marks: Marks) -> list[str]:
     """One line per target, one more with its regions, one with its error."""
     head = f"{_mark(target.get('state'), marks)} {target.get('runOutputName')} ({target.get('type', '?')}): "
     lines = [head + str(target.get("state") or "Pending")]
     regions = target.get("regions") or {}
     if regions:
-        lines.append("    " + "   ".join(f"{region}: {state}" for region, state in regions.items()))
+        lines.append("    " + "   ".join(f"{region}: {region_state(v)}" for region, v in regions.items()))
     error = target.get("error")
     if error:
         text = error.get("message") if isinstance(error, dict) else error
@@ -163,7 +170,7 @@ def summary_line(run: dict[str, Any]) -> str:
         parts.append(f"step {step}")
     for target in props.get("targets") or []:
         regions = target.get("regions") or {}
-        detail = ", ".join(f"{r} {s}" for r, s in regions.items())
+        detail = ", ".join(f"{r} {region_state(v)}" for r, v in regions.items())
         parts.append(
             f"{target.get('runOutputName')} {target.get('state') or 'Pending'}"
             + (f" ({detail})" if detail else "")

@@ -13,6 +13,7 @@ from cli import config
 from cli.client import KilnClient
 from cli.follow import Display, follow_run
 from cli.output import guarded, outputs_lines, print_json, table
+from cli.progress import TERMINAL_STATES, state_words
 
 SUCCESS = "Succeeded"
 INTERRUPTED = 130  # the shell's code for SIGINT
@@ -144,7 +145,7 @@ def list_runs(client: KilnClient, args: argparse.Namespace, out: TextIO) -> int:
             [
                 run.get("name"),
                 p.get("runState"),
-                p.get("runSubState"),
+                sub_state(p),
                 p.get("startTime"),
                 p.get("endTime"),
                 message[:60] + ("…" if len(message) > 60 else ""),
@@ -153,6 +154,12 @@ def list_runs(client: KilnClient, args: argparse.Namespace, out: TextIO) -> int:
     for line in table(rows, ["RUN", "STATE", "SUBSTATE", "START", "END", "MESSAGE"]):
         print(line, file=out)
     return 0
+
+
+def sub_state(props: dict[str, Any]) -> str | None:
+    """``runSubState`` while it means something: AIB (and kiln's API with it) keeps the last one, e.g.
+    ``Distributing``, on a run that Succeeded or was Canceled."""
+    return None if props.get("runState") in TERMINAL_STATES else props.get("runSubState")
 
 
 def print_logs(client: KilnClient, args: argparse.Namespace, out: TextIO) -> int:
@@ -169,7 +176,30 @@ def print_logs(client: KilnClient, args: argparse.Namespace, out: TextIO) -> int
         out.flush()
         offset = chunk.next_offset
         if not args.follow or (chunk.finished and not chunk.text):
-            return 0
+            break
+    if offset:
+        return 0
+    return say_no_log(client, args.name, run_id, finished=chunk.finished)
+
+
+def say_no_log(client: KilnClient, name: str, run_id: str, *, finished: bool) -> int:
+    """Nothing printed: say why on stderr; 1 when the run is over (it never will have a log)."""
+    props = client.get_run(name, run_id).get("properties") or {}
+    state = props.get("runState") or "?"
+    if not finished:
+        print(
+            f"run {run_id} of {name} has written no log yet ({state_words(props)}); "
+            f"`kiln logs {name} --follow` waits for it",
+            file=sys.stderr,
+        )
+        return 0
+    why = f": {props['message']}" if props.get("message") else ""
+    print(
+        f"run {run_id} of {name} has no customization.log (it ended {state}{why}); the log is written "
+        "once the build VM runs customizers",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def show_outputs(client: KilnClient, args: argparse.Namespace, out: TextIO) -> int:

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from cli.template_files import (
@@ -17,6 +18,7 @@ from cli.template_files import (
     TemplateFileError,
     Verdict,
     join_path,
+    placeholder_names,
     read_template_file,
     validate_found,
 )
@@ -68,6 +70,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     err = err or sys.stderr
     try:
         params = parse_params(args.param)
+        check_params_used(params, args.files)
     except ValueError as exc:
         print(f"kiln validate: {exc}", file=err)
         return 2
@@ -82,15 +85,34 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     return 0 if all(r.valid for r in results) else 1
 
 
-def parse_params(pairs: list[str]) -> dict[str, str]:
+def parse_params(pairs: list[str], *, option: str = "--param") -> dict[str, str]:
     """``["name=value", ...]`` → ``{"name": "value"}``; the value may itself contain ``=``."""
     params: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"--param expects NAME=VALUE, got {pair!r}")
+            raise ValueError(f"{option} expects NAME=VALUE, got {pair!r}")
         params[name.strip()] = value
     return params
+
+
+def check_params_used(params: dict[str, str], files: list[str]) -> None:
+    """A ValueError naming each ``--param`` no file refers to (a misspelt name would change nothing)."""
+    if not params:
+        return
+    known: set[str] = set()
+    for path in files:
+        try:
+            known |= placeholder_names(Path(path).read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return  # the file's own error is reported where it is read
+    unknown = [name for name in params if name.lower() not in known]
+    if unknown:
+        names = ", ".join(sorted(known)) or "none"
+        raise ValueError(
+            f"--param {', '.join(unknown)}: no [parameters('…')], [variables('…')] or <…> placeholder of "
+            f"that name in {', '.join(files)} (its placeholders: {names})"
+        )
 
 
 def check_file(path: str, *, params: dict[str, str], api_version: str | None) -> FileResult:

@@ -1,8 +1,11 @@
 """The Durable HTTP API: the loopback RPC routes the Python client calls, and the public management URLs.
 
-The same handlers serve ``/durabletask/...`` on the RPC listener (no key, loopback only, like the
-extension's ``127.0.0.1:17071``) and ``/runtime/webhooks/durabletask/...`` on the public port (the durable
-system key or the master key as ``code``, like the host). Status codes follow the extension's HttpApiHandler.
+The same handlers serve ``/durabletask/...`` on the RPC listener (loopback only, like the extension's
+``127.0.0.1:17071``) and ``/runtime/webhooks/durabletask/...`` on the public port (the durable system key or
+the master key as ``code``, like the host). The RPC listener asks for the durable system key too: any local
+process can reach a loopback port, and its answers carry that key. The Python SDK sends no key of its own,
+so the binding's ``rpcBaseUrl`` carries it as the first path segment (``/{key}/durabletask/...``); other
+callers may send it as ``code`` or ``x-functions-key``. Status codes follow the extension's HttpApiHandler.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ class DurableApi:
         self._keys = keys
         self._payload = management_payload
 
-    def add_routes(self, app: web.Application, prefix: str, *, keyed: bool) -> None:
-        """Register the API under ``prefix`` (``/durabletask`` or ``/runtime/webhooks/durabletask``)."""
+    def add_routes(self, app: web.Application, prefix: str, *, public: bool) -> None:
+        """Register the API under ``prefix``: the RPC listener's (``/durabletask`` and
+        ``/{key}/durabletask``) or the public port's (``/runtime/webhooks/durabletask``)."""
         routes: list[tuple[str, str, Handler]] = [
             ("POST", "/orchestrators/{name}", self.start),
             ("POST", "/orchestrators/{name}/{instance_id}", self.start),
@@ -45,12 +49,18 @@ class DurableApi:
             ("POST", "/instances/{instance_id}/terminate", self.terminate),
             ("POST", "/instances/{instance_id}/{operation}", self.unsupported),
         ]
+        prefixes = [prefix] if public else [prefix, "/{rpc_key}" + prefix]
         for method, path, handler in routes:
-            app.router.add_route(method, prefix + path, self._guard(handler, keyed=keyed, public=keyed))
+            for start in prefixes:
+                app.router.add_route(method, start + path, self._guard(handler, public=public))
 
-    def _guard(self, handler: Handler, *, keyed: bool, public: bool) -> Handler:
+    def _guard(self, handler: Handler, *, public: bool) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
-            if keyed and not self._keys.allows(request, f"system:{DURABLE_SYSTEM_KEY}"):
+            in_path = request.match_info.get("rpc_key")
+            if in_path is not None:
+                if not self._keys.is_system_key(in_path, DURABLE_SYSTEM_KEY):
+                    return errors.unauthorized()
+            elif not self._keys.allows(request, f"system:{DURABLE_SYSTEM_KEY}"):
                 return errors.unauthorized()
             if self._engine is None:
                 return errors.error(503, "DurableEngineUnavailable", "The durable engine is not running.")

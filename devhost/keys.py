@@ -48,6 +48,11 @@ class Keys:
             accepted.append(self.system_keys.get(level.removeprefix("system:"), ""))
         return any(candidate and hmac.compare_digest(key, candidate) for candidate in accepted)
 
+    def is_system_key(self, key: str, name: str) -> bool:
+        """Whether ``key`` is the system key ``name`` (compared in constant time)."""
+        expected = self.system_keys.get(name, "")
+        return bool(expected) and hmac.compare_digest(key.encode(), expected.encode())
+
 
 def load_keys(state_dir: Path, *, function_key: str | None = None, master_key: str | None = None) -> Keys:
     """Read ``STATE/keys.json``, apply the given keys, generate what is missing, and write it back."""

@@ -1,19 +1,32 @@
-"""One structured JSON line per function execution, on stderr (the host's invocation log)."""
+"""One structured JSON line per function execution, on stderr (the host's invocation log).
+
+A line never carries a URL's credentials: ``user:pass@`` and SAS signatures (``sig=``) in anything logged
+(an error message, a traceback) are replaced by ``REDACTED``, as kiln redacts what it echoes. devhost
+imports nothing of kiln, so it keeps its own two patterns.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 _lock = threading.Lock()
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s@\"'<>\\]+@")
+_SIGNATURE = re.compile(r"(?i)((?:[?&]|%3F|%26)sig(?:=|%3D))[^&#\s\"'<>\\]+")
+
+
+def redacted(line: str) -> str:
+    """``line`` with URL credentials replaced."""
+    return _SIGNATURE.sub(r"\g<1>REDACTED", _USERINFO.sub(r"\g<1>REDACTED@", line))
 
 
 def emit(record: dict[str, Any]) -> None:
     """Write ``record`` as one JSON line on stderr, with a timestamp; safe from any thread."""
-    line = json.dumps({"time": datetime.now(UTC).isoformat(), **record}, default=str)
+    line = redacted(json.dumps({"time": datetime.now(UTC).isoformat(), **record}, default=str))
     with _lock:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()

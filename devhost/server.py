@@ -82,7 +82,7 @@ class Devhost:
     def binding_json(self) -> str:
         return binding_json(
             public_base=self.public_base,
-            rpc_base=self.rpc_base,
+            rpc_base=f"{self.rpc_base}/{self.keys.system_keys[DURABLE_SYSTEM_KEY]}",
             hub=self.app.hub_name,
             system_key=self.keys.system_keys[DURABLE_SYSTEM_KEY],
         )
@@ -94,7 +94,7 @@ class Devhost:
     async def start(self) -> None:
         api = DurableApi(engine=self.engine, keys=self.keys, management_payload=self.management_payload)
         rpc_app = web.Application(client_max_size=64 * 1024**2)
-        api.add_routes(rpc_app, "/durabletask", keyed=False)
+        api.add_routes(rpc_app, "/durabletask", public=False)
         rpc_port = await self._listen(rpc_app, "127.0.0.1", self.config.rpc_port, None)
         self.rpc_base = f"http://127.0.0.1:{rpc_port}"
         if self.engine is not None:
@@ -115,7 +115,7 @@ class Devhost:
             hub=self.app.hub_name,
         ).add_routes(app)
         EventGridWebhook(functions=self.app.eventgrid, keys=self.keys, invoker=self.invoker).add_routes(app)
-        api.add_routes(app, "/runtime/webhooks/durabletask", keyed=True)
+        api.add_routes(app, "/runtime/webhooks/durabletask", public=True)
         dispatcher = HttpDispatcher(app=self.app, keys=self.keys, invoker=self.invoker)
 
         async def functions(request: web.Request) -> web.StreamResponse:

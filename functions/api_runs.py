@@ -85,14 +85,19 @@ def get_run(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("image_template_run_log")  # type: ignore[untyped-decorator]
 @bp.route(route=h.TEMPLATE_ROUTE + "/runs/{runId}/log", methods=["GET"], auth_level=h.FUNCTION)  # type: ignore[untyped-decorator]
-@h.api
-def get_run_log(req: func.HttpRequest) -> func.HttpResponse:
+@h.api_async
+async def get_run_log(req: func.HttpRequest) -> func.HttpResponse:
+    """The log; ``follow`` waits on the event loop, holding no worker thread (shared/service/run_log.py)."""
     h.api_version(req)
     ref = h.template_ref(req)
     run_id = checks.resource_name(req.route_params["runId"], "runId")
     offset = parse_offset(req.params.get("offset"))
     follow = str(req.params.get("follow", "")).lower() in ("true", "1", "yes")
-    chunk = root().service.run_log.read(ref, run_id, offset=offset, follow=follow)
+    log = root().service.run_log
+    if follow:
+        chunk = await log.follow(ref, run_id, offset=offset)
+    else:
+        chunk = await asyncio.to_thread(log.read, ref, run_id, offset=offset)
     headers = {
         "x-kiln-log-offset": str(chunk.next_offset),
         "x-kiln-run-finished": "true" if chunk.finished else "false",

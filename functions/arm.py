@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import azure.functions as func
 
+from shared.bootstrap import root
 from shared.errors import KilnError
 from shared.service import Caller, Page, checks
 from shared.service.operations import IN_PROGRESS, operation_path
@@ -18,6 +22,10 @@ from shared.store import TemplateRef, TooMuchContention
 
 # ARM rejects request bodies over 4 MB.
 MAX_BODY_BYTES = 4 * 1024 * 1024
+# Deeper than any template (about 10 levels); checked on the raw text, before anything recurses.
+MAX_DEPTH = 64
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
 FUNCTION = func.AuthLevel.FUNCTION
 PROVIDER_ROUTE = "providers/Microsoft.VirtualMachineImages"
 TEMPLATES_ROUTE = (
@@ -105,20 +113,49 @@ def template_ref(req: func.HttpRequest) -> TemplateRef:
 
 
 def caller(req: func.HttpRequest) -> Caller:
-    """The authenticated principal the platform (App Service authentication) passed, if any."""
-    return Caller(principal=req.headers.get("x-ms-client-principal-name") or None)
+    """The authenticated principal App Service authentication passed, when it is enabled.
+
+    The platform strips ``x-ms-client-principal*`` from what callers send and sets them itself only when
+    authentication is on (``KILN_TRUST_EASY_AUTH``, set by infra/); otherwise anyone could name anyone, so
+    the headers are ignored and the caller is the function key.
+    """
+    if not root().settings.trust_easy_auth:
+        return Caller()
+    headers = req.headers
+    return Caller(
+        principal=headers.get("x-ms-client-principal-name") or None,
+        principal_id=headers.get("x-ms-client-principal-id") or None,
+        roles=_app_roles(headers.get("x-ms-client-principal")),
+    )
+
+
+def _app_roles(encoded: str | None) -> tuple[str, ...]:
+    """The ``roles`` claims of App Service authentication's base64 JSON principal."""
+    if not encoded:
+        return ()
+    try:
+        principal = json.loads(base64.b64decode(encoded, validate=False))
+        claims = principal.get("claims") or []
+        return tuple(
+            str(c.get("val"))
+            for c in claims
+            if isinstance(c, dict)
+            and c.get("typ") in ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
+        )
+    except (ValueError, binascii.Error, AttributeError, TypeError):
+        return ()
 
 
 def json_body(req: func.HttpRequest) -> dict[str, Any]:
-    """The request's JSON object, or the ARM error for a body that is too big, not JSON, or not an object."""
+    """The request's JSON object, or the ARM error for a body that is too big, not JSON, or not an object.
+
+    Refused with 400 ``InvalidRequestContent``: nesting deeper than ``MAX_DEPTH`` (measured on the text,
+    before the parser recurses), a key repeated in one object (JSON leaves the meaning open; ARM refuses
+    it), and NUL or a lone surrogate in any string (neither survives storage or logs intact).
+    """
     raw = req.get_body() or b""
     if len(raw) > MAX_BODY_BYTES:
-        raise KilnError(
-            code="RequestEntityTooLarge",
-            message=f"The request content size {len(raw)} exceeds the maximum allowed "
-            f"{MAX_BODY_BYTES} bytes (4 MB).",
-            status=413,
-        )
+        raise too_large(len(raw))
     content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise KilnError(
@@ -128,7 +165,9 @@ def json_body(req: func.HttpRequest) -> dict[str, Any]:
             status=415,
         )
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
+        _check_depth(text)
+        body = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError) as exc:
         raise KilnError(
             code="InvalidRequestContent",
@@ -136,7 +175,66 @@ def json_body(req: func.HttpRequest) -> dict[str, Any]:
         ) from exc
     if not isinstance(body, dict):
         raise KilnError(code="InvalidRequestContent", message="The request content must be a JSON object.")
+    _check_strings(body)
     return body
+
+
+def too_large(size: int) -> KilnError:
+    """ARM's 413 for a body over 4 MB."""
+    return KilnError(
+        code="RequestEntityTooLarge",
+        message=f"The request content size {size} exceeds the maximum allowed {MAX_BODY_BYTES} bytes (4 MB).",
+        status=413,
+    )
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    for bracket in _BRACKETS.finditer(_STRINGS.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise ValueError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key '{checks.printable(key)}' appears more than once in one object")
+        out[key] = value
+    return out
+
+
+def _check_strings(body: Any) -> None:
+    """400 naming the first key or string holding NUL or a lone surrogate (iterative: depth is bounded)."""
+    pending: list[tuple[str, Any]] = [("", body)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else key
+                _check_string(key, child)
+                pending.append((child, item))
+        elif isinstance(value, list):
+            pending += [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+        elif isinstance(value, str):
+            _check_string(value, path)
+
+
+def _check_string(value: str, path: str) -> None:
+    bad = "\x00" in value
+    if not bad:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            bad = True
+    if bad:
+        raise KilnError(
+            code="InvalidRequestContent",
+            message=f"'{checks.printable(path)}' holds NUL or a lone surrogate (\\u0000, \\ud800-\\udfff); "
+            "strings must be valid Unicode text without NUL.",
+            target=checks.printable(path) or None,
+        )
 
 
 def _reject_constant(name: str) -> Any:

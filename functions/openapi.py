@@ -35,7 +35,7 @@ def _components() -> dict[str, Any]:
 
     schemas: dict[str, Any] = {}
     schemas["ImageTemplate"] = _schema(ImageTemplate, "serialization", schemas)
-    schemas["ImageTemplateInput"] = _schema(ImageTemplate, "validation", schemas)
+    schemas["ImageTemplateInput"] = _strict_input(_schema(ImageTemplate, "validation", schemas))
     schemas["ImageTemplateUpdateParameters"] = _schema(ImageTemplateUpdate, "validation", schemas)
     schemas["Trigger"] = _schema(Trigger, "serialization", schemas)
     schemas["TriggerInput"] = _schema(Trigger, "validation", schemas)
@@ -76,7 +76,75 @@ def _components() -> dict[str, Any]:
             "error": error,
         },
     }
+    _id_patterns(schemas)  # after every model: each one rewrites the definitions it shares
+    # shared.models.rules: a PlatformImage source names all four; 0 or 6-960 minutes.
+    schemas["PlatformImageSource"]["required"] = ["type", "publisher", "offer", "sku", "version"]
+    timeout = schemas["TemplateProperties"]["properties"]["buildTimeoutInMinutes"]
+    timeout.pop("minimum", None)
+    timeout.pop("maximum", None)
+    timeout["anyOf"] = [{"const": 0}, {"minimum": 6, "maximum": 960}]
     return schemas
+
+
+_SEGMENT = "[A-Za-z0-9][A-Za-z0-9_.-]{0,79}"
+_GUID_RE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_GROUP = f"/subscriptions/{_GUID_RE}/resourceGroups/[-A-Za-z0-9_()]{{1,90}}"
+_VERSION = "[0-9]{1,9}\\.[0-9]{1,9}\\.[0-9]{1,9}"
+_GALLERY_IMAGE = f"{_GROUP}/providers/Microsoft\\.Compute/galleries/{_SEGMENT}/images/{_SEGMENT}"
+_SUBNET = f"^{_GROUP}/providers/Microsoft\\.Network/virtualNetworks/{_SEGMENT}/subnets/{_SEGMENT}$"
+# Resource id fields (shared.models.fields.RESOURCE_ID_CHECKS) as patterns: stricter than the rules (ASCII
+# names, canonical casing), never looser, so a body the document accepts is one kiln accepts.
+_ID_PATTERNS = {
+    "imageId": f"^{_GROUP}/providers/Microsoft\\.Compute/images/{_SEGMENT}$",
+    "galleryImageId": f"^{_GALLERY_IMAGE}(/versions/{_VERSION})?$",
+    "imageVersionId": f"^{_GALLERY_IMAGE}/versions/({_VERSION}|latest)$",
+    "subnetId": _SUBNET,
+    "containerInstanceSubnetId": _SUBNET,
+    "stagingResourceGroup": f"^{_GROUP}$",
+    "userAssignedIdentities": f"^{_GROUP}/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/"
+    f"{_SEGMENT}$",
+    "location": "^[A-Za-z][A-Za-z0-9]*( [A-Za-z0-9]+)*$",
+    "vmSize": "^([A-Za-z][A-Za-z0-9_]*)?$",
+}
+_IDENTITY_ID = _ID_PATTERNS["userAssignedIdentities"]
+
+
+def _id_patterns(schemas: dict[str, Any]) -> None:
+    """Give every resource-id and region field of every model its pattern (arrays: their items)."""
+    for schema in schemas.values():
+        for name, field in (schema.get("properties") or {}).items():
+            if name not in _ID_PATTERNS or "enum" in field:
+                continue
+            for branch in [field, *field.get("anyOf", [])]:
+                target = branch.get("items", branch) if branch.get("type") == "array" else branch
+                if target.get("type") == "string":
+                    target["pattern"] = _ID_PATTERNS[name]
+
+
+def _strict_input(body: dict[str, Any]) -> dict[str, Any]:
+    """What the rules add to the model's shape for a PUT, where a schema can say it: the template's location
+    is one of AIB's regions, and it names exactly one user-assigned identity (``shared.models.rules``)."""
+    from shared.models.regions import AIB_REGION_DISPLAY_NAMES, normalize_region
+
+    regions = sorted({*AIB_REGION_DISPLAY_NAMES, *(normalize_region(r) for r in AIB_REGION_DISPLAY_NAMES)})
+    props = body["properties"]
+    props["location"] = {"title": "Location", "enum": regions}
+    props["identity"] = {
+        "type": "object",
+        "required": ["type", "userAssignedIdentities"],
+        "additionalProperties": False,
+        "properties": {
+            "type": {"const": "UserAssigned"},
+            "userAssignedIdentities": {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "propertyNames": {"pattern": _IDENTITY_ID},
+                "additionalProperties": {"$ref": _REF.format(model="UserAssignedIdentity")},
+            },
+        },
+    }
+    return body
 
 
 def _run_schema() -> dict[str, Any]:

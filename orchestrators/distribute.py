@@ -165,7 +165,10 @@ def _serially(flow: Flow, target: Target, report: RunStatusUpdate | None) -> Yie
                 update={"region_limit": count, "version": target.started.version}
             )
             target.inp = target.inp.model_copy(update={"target": widened})
-            target.started = None  # PUT the version again with one region more
+            target.started = None  # PUT the version again with one region more, which has its own deadline
+            target.deadline = flow.now + timedelta(minutes=flow.timing.region_timeout_minutes)
+        if count == 1:  # one target after another: each has its deadline from its own start
+            target.deadline = flow.now + timedelta(minutes=flow.timing.region_timeout_minutes)
         target.task = flow.task(DISTRIBUTE, target.next_input(flow).model_copy(update={"report": report}))
         report = None
         while True:

@@ -94,13 +94,14 @@ class Flow:
         done = yield from self.race(self.task(activity, inp))
         return activity.output.model_validate(done.result)
 
-    def wait(self, deadline: datetime) -> Wait:
-        """How long the next waiting activity may wait: its budget, never past ``deadline``."""
+    def wait(self, deadline: datetime, *, max_poll_seconds: float | None = None) -> Wait:
+        """How long the next waiting activity may wait: its budget, never past ``deadline``; its pauses grow
+        to ``max_poll_seconds`` (the policy's for long operations unless given)."""
         until = min(self.now + timedelta(seconds=self.timing.wait_budget_seconds), deadline)
         return Wait(
             until=iso(until),
             poll_seconds=self.timing.wait_poll_seconds,
-            max_poll_seconds=self.timing.max_wait_poll_seconds,
+            max_poll_seconds=max_poll_seconds or self.timing.max_wait_poll_seconds,
             backoff=self.timing.wait_backoff,
             hint_scale=self.timing.hint_scale,
         )

@@ -47,6 +47,7 @@ def _command(
     run = flow.build.run
 
     def make(wait: Wait) -> StepInput:
+        wait = wait.model_copy(update={"max_poll_seconds": flow.timing.step_wait_poll_seconds})
         return StepInput(run=run, vm=vm, step=step, attempt=attempt, wait=wait, report=report)
 
     try:
@@ -70,6 +71,7 @@ def _restart(
 
     def make(wait: Wait) -> RestartInput:
         begin, first[0] = first[0], False
+        wait = wait.model_copy(update={"max_poll_seconds": flow.timing.step_wait_poll_seconds})
         return RestartInput(run=run, vm=vm, step=step, attempt=attempt, wait=wait, report=report, begin=begin)
 
     message = f"{step.describe()}: the VM did not come back within restartTimeout ({limit})."

@@ -9,5 +9,8 @@ scripts/setup.sh
 . .venv/bin/activate
 echo "== kiln validate examples/*.json (offline)"
 kiln validate examples/*.json
-echo "== python -m cli.local_stack demo"
-exec python -m cli.local_stack demo "$@"
+echo "== python -m cli.local_stack demo   (its 'web page' line is the address to watch the builds in a browser)"
+status=0
+python -m cli.local_stack demo "$@" || status=$?
+echo "== to keep a stack with its web page running: . .venv/bin/activate && python -m cli.local_stack up (docs/web.md)"
+exit "$status"

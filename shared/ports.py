@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from shared.models.access import Required
 from shared.models.azure import (
     CopyState,
     DeploymentOperationInfo,
@@ -172,6 +173,29 @@ class Secrets(Protocol):
     def delete(self, *, name: str) -> None: ...
 
 
+class Access(Protocol):
+    """Azure RBAC as ARM holds it: who an identity is, and what a principal may not do (docs/security.md)."""
+
+    def principal_of(self, *, identity_id: str) -> str:
+        """The principal (object) id of a user-assigned identity; ``AzureNotFound`` when it does not exist."""
+        ...
+
+    def missing(self, *, principal_id: str, required: list[Required]) -> list[Required]:
+        """The requirements no role assigned to ``principal_id`` (at their scope or above) allows, with
+        their scope filled in where the adapter had to find it (a storage container's)."""
+        ...
+
+
+class Limits(Protocol):
+    """What the subscription allows a build before it starts: Marketplace plan terms, regional vCPU quota."""
+
+    def terms_accepted(self, *, publisher: str, offer: str, plan: str) -> bool: ...
+
+    def vcpus(self, *, location: str, vm_size: str) -> tuple[int, int] | None:
+        """(vCPUs of ``vm_size``, vCPUs still free of the region's quota); None when the size is unknown."""
+        ...
+
+
 class ArtifactFetcher(Protocol):
     """Downloads a customizer's script or file from an ``https://`` URL (no credentials are sent)."""
 
@@ -229,6 +253,10 @@ class AzurePortSet(Protocol):
     def marketplace(self) -> Marketplace: ...
     @property
     def secrets(self) -> Secrets: ...
+    @property
+    def access(self) -> Access: ...
+    @property
+    def limits(self) -> Limits: ...
     def blobs(self, *, account_url: str | None = None) -> Blobs:
         """Blobs of kiln's own storage account (no URL) or of the account at ``account_url``."""
         ...

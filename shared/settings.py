@@ -81,6 +81,23 @@ class Settings(BaseSettings):
         default="",
         description="No Application Insights: a file the runs' spans are appended to as OTLP/JSON lines.",
     )
+    # Outbound fetches and callers (docs/security.md).
+    fetch_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (or host:port) the artifact fetcher may reach although they "
+        "resolve to a loopback, link-local or private address; local mode names its artifact server.",
+    )
+    fetch_max_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1, description="Largest artifact (script or file) kiln downloads."
+    )
+    fetch_total_seconds: float = Field(
+        default=600.0, gt=0, description="Longest time one artifact download may take, redirects included."
+    )
+    trust_easy_auth: bool = Field(
+        default=False,
+        description="App Service authentication is enabled (the platform then strips and sets the "
+        "x-ms-client-principal headers); only then does kiln read the caller's principal from them.",
+    )
     # Builds that start by themselves. functions/timers.py reads the schedule from the environment when
     # the app is indexed (the host needs it before any Settings exists); the field documents it.
     source_poll_schedule: str = Field(

@@ -25,6 +25,7 @@ FLOORS = {
     "shared.models": "model",
     "shared.errors": "errors",
     "shared.naming": "common",
+    "shared.redact": "common",
     "shared.settings": "settings",
     "cli": "cli",
     "devhost": "devhost",

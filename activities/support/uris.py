@@ -10,8 +10,7 @@ from urllib.parse import unquote, urlsplit
 from shared.models import FileCustomizer
 from shared.models.customizers import Customizer
 from shared.models.template import ImageTemplate
-
-STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
+from shared.redact import STORAGE_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -23,6 +22,7 @@ class ArtifactUri:
     field: str  # JSON path, for error details
     uri: str
     sha256: str
+    name: str = ""  # the customizer's or validator's name, when it has one
 
 
 def artifact_uris(template: ImageTemplate) -> Iterator[ArtifactUri]:
@@ -40,7 +40,12 @@ def artifact_uris(template: ImageTemplate) -> Iterator[ArtifactUri]:
         uri = getattr(step, key, None)
         if uri:
             yield ArtifactUri(
-                phase, index, f"{path}[{index}].{key}", uri, getattr(step, "sha256Checksum", "")
+                phase,
+                index,
+                f"{path}[{index}].{key}",
+                uri,
+                getattr(step, "sha256Checksum", ""),
+                getattr(step, "name", None) or "",
             )
     workload = props.optimize.workload if props.optimize else None
     if workload is not None and workload.scriptUri and workload.state != "Disabled":

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -96,12 +97,19 @@ async def delete_role_assignment(req: SimRequest) -> web.StreamResponse:
 
 
 async def list_role_assignments(req: SimRequest) -> web.StreamResponse:
+    """Assignments at, above and below the scope; ``$filter=principalId eq '…'`` and ``atScope()`` as ARM."""
     scope = _scope(req).lower()
+    wanted = req.query.get("$filter", "")
+    principal = re.search(r"principalId eq '([^']*)'", wanted)
+    at_scope = "atscope()" in wanted.lower()
     found = [
         public(r)
         for r in req.sim.store.list(type=ROLE_TYPE)
-        if scope.startswith(str(r["properties"]["scope"]).lower())
-        or str(r["properties"]["scope"]).lower().startswith(scope)
+        if (
+            scope.startswith(str(r["properties"]["scope"]).lower())
+            or (not at_scope and str(r["properties"]["scope"]).lower().startswith(scope))
+        )
+        and (principal is None or str(r["properties"]["principalId"]).lower() == principal.group(1).lower())
     ]
     return web.json_response({"value": found})
 

@@ -10,6 +10,7 @@ import codecs
 from collections.abc import Mapping
 from pathlib import Path
 
+from cli.template_files.arm import placeholder_names
 from cli.template_files.found import (
     DEFAULT_API_VERSION,
     VALIDATABLE_API_VERSIONS,
@@ -32,6 +33,7 @@ __all__ = [
     "join_path",
     "loads_tolerant",
     "parse_template_text",
+    "placeholder_names",
     "read_template_file",
     "validate_found",
 ]

@@ -21,6 +21,16 @@ _WHOLE_ARM_REF = re.compile(r"\s*" + _ARM_REF.pattern + r"\s*", re.IGNORECASE)
 _ANGLE = re.compile(r"<([A-Za-z_][A-Za-z0-9_.\-]*)>")
 
 
+# Any reference, also inside a longer expression ("[concat(parameters('x'), '-img')]").
+_ANY_REF = re.compile(r"\b(?:parameters|variables)\s*\(\s*'([^']*)'\s*\)", re.IGNORECASE)
+
+
+def placeholder_names(text: str) -> set[str]:
+    """The lower-case names a ``--param`` can replace in a file's text: every ``parameters('x')``,
+    ``variables('x')`` and ``<x>`` it holds."""
+    return {m.lower() for m in _ANY_REF.findall(text)} | {m.lower() for m in _ANGLE.findall(text)}
+
+
 @dataclass(frozen=True)
 class Substitutions:
     """What may replace a token. Keys are lower-case names.

@@ -131,6 +131,41 @@ resource keyVaultReference 'Microsoft.Authorization/roleDefinitions@2022-04-01' 
   }
 }
 
+// kiln acts as the template's identity (docs/security.md): preflight and the API's linked access check read
+// role assignments and definitions to learn what an identity or a caller may do. Read only, a role of its own.
+resource accessReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'kiln-access-reader')
+  properties: {
+    roleName: 'kiln access reader (${environmentName}, ${take(subscription().subscriptionId, 8)})'
+    description: 'Lets kiln read role assignments and definitions, to check a template identity and a caller.'
+    type: 'CustomRole'
+    assignableScopes: [
+      subscription().id
+    ]
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Authorization/roleAssignments/read'
+          'Microsoft.Authorization/roleDefinitions/read'
+        ]
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource accessReaderAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, principalId, accessReader.id)
+  properties: {
+    roleDefinitionId: accessReader.id
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    description: 'kiln checks what template identities and callers may do.'
+  }
+}
+
 resource builderAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(subscription().id, principalId, builder.id)
   properties: {

@@ -114,6 +114,18 @@ class AzurePorts:
 
         return AzureSecrets(secret_client(settings=self.settings, target=self.target, cred=self.credential))
 
+    @cached_property
+    def access(self) -> ports.Access:
+        from shared.azure.access import AzureAccess
+
+        return AzureAccess(self._resource_client, self.target.subscription_id)
+
+    @cached_property
+    def limits(self) -> ports.Limits:
+        from shared.azure.limits import AzureLimits
+
+        return AzureLimits(self._resource_client, self.target.subscription_id)
+
     def blobs(self, *, account_url: str | None = None) -> ports.Blobs:
         """Blobs of one storage account: kiln's own (from the connection string) or a staging one by URL."""
         from shared.azure.blobs import AzureBlobs

@@ -59,6 +59,14 @@ class BuildPorts:
     def secrets(self) -> ports.Secrets:
         return self._kiln.azure.secrets
 
+    @property
+    def access(self) -> ports.Access:
+        return self._kiln.azure.access
+
+    @property
+    def limits(self) -> ports.Limits:
+        return self._kiln.azure.limits
+
     def blobs(self, *, account_url: str | None = None) -> ports.Blobs:
         return self._kiln.azure.blobs(account_url=account_url)
 

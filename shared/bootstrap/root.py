@@ -100,7 +100,13 @@ class Kiln:
             return self.overrides.fetcher
         from shared.azure.fetcher import HttpsFetcher
 
-        return HttpsFetcher(timeout=self.settings.http_read_timeout)
+        settings = self.settings
+        return HttpsFetcher(
+            timeout=settings.http_read_timeout,
+            allowed_hosts=settings.fetch_allowed_hosts.split(","),
+            max_bytes=settings.fetch_max_bytes,
+            total_seconds=settings.fetch_total_seconds,
+        )
 
     @cached_property
     def service(self) -> ApiService:
@@ -115,7 +121,9 @@ class Kiln:
             tracer=_LazyTracer(self),
         )
         return ApiService(
-            templates=TemplateService(store, operations=operations, page_size=page),
+            templates=TemplateService(
+                store, operations=operations, page_size=page, access=lambda: self.azure.access
+            ),
             deletion=TemplateDeletion(
                 store, operations=operations, cleanup=StagingCleanup(store, azure=self.azure)
             ),

@@ -84,15 +84,17 @@ class TimingPolicy(Msg):
 
     An activity that follows a long operation waits for it itself, for at most ``wait_budget_seconds``,
     asking Azure first after ``wait_poll_seconds``, then less and less often (``wait_backoff``, never more
-    than ``max_wait_poll_seconds`` apart, longer when Azure's Retry-After says so); the orchestration calls it
-    again until the operation ends or its timeout passes. So history grows with the phases, not the polls.
+    than ``max_wait_poll_seconds`` apart, ``step_wait_poll_seconds`` for steps; longer when Azure's
+    Retry-After says so); the orchestration calls it again until the operation ends or its timeout passes.
+    So history grows with the phases, not the polls.
     """
 
     retry_first_interval_ms: int = 5_000
     retry_max_attempts: int = 5
     wait_budget_seconds: float = 600.0
-    wait_poll_seconds: float = 5.0
-    max_wait_poll_seconds: float = 30.0
+    wait_poll_seconds: float = 2.0
+    max_wait_poll_seconds: float = 30.0  # deployments, captures, replication, deletes
+    step_wait_poll_seconds: float = 5.0  # Run Command steps and restarts: minutes long, on the critical path
     wait_backoff: float = 1.5
     deploy_timeout_minutes: float = 60
     generalize_timeout_minutes: float = 30
@@ -114,6 +116,7 @@ class TimingPolicy(Msg):
                 "wait_budget_seconds": max(0.5, self.wait_budget_seconds * f),
                 "wait_poll_seconds": max(0.02, self.wait_poll_seconds * f),
                 "max_wait_poll_seconds": max(0.05, self.max_wait_poll_seconds * f),
+                "step_wait_poll_seconds": max(0.05, self.step_wait_poll_seconds * f),
                 "deploy_timeout_minutes": max(1.0, self.deploy_timeout_minutes * f),
                 "generalize_timeout_minutes": max(1.0, self.generalize_timeout_minutes * f),
                 "step_timeout_minutes": max(1.0, self.step_timeout_minutes * f),

@@ -76,7 +76,7 @@ class Wait(Msg):
     """How long an activity may wait for its operation, and how often it asks."""
 
     until: str  # ISO time: answer by then, done or not
-    poll_seconds: float = 5.0  # the first pause; each next one is ``backoff`` times longer
+    poll_seconds: float = 2.0  # the first pause; each next one is ``backoff`` times longer
     max_poll_seconds: float = 30.0
     backoff: float = 1.5
     hint_scale: float = 1.0  # multiplies Azure's Retry-After (the simulator's clock in local mode)

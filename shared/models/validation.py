@@ -57,6 +57,24 @@ _UPDATE_HINTS = {
 }
 _PLACEHOLDER_CODES = ("UnresolvedPlaceholder", "InvalidResourceId")
 _TRIGGER_HINTS = {"location": "a trigger always lives in its image template's location; remove 'location'"}
+# Deeper than any template; measured without recursion, before anything below recurses.
+MAX_DEPTH = 64
+
+
+def _check_depth(body: Any) -> None:
+    """400 ``InvalidRequestContent`` for a body nested deeper than ``MAX_DEPTH`` (an explicit stack)."""
+    pending: list[tuple[Any, int]] = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        children = (
+            value.values() if isinstance(value, Mapping) else value if isinstance(value, list | tuple) else ()
+        )
+        if not children:
+            continue
+        if depth > MAX_DEPTH:
+            message = f"the request body is nested more than {MAX_DEPTH} levels deep"
+            raise ValidationFailed([ErrorDetail("InvalidRequestContent", message)])
+        pending += [(child, depth + 1) for child in children]
 
 
 def _plain(value: Any) -> Any:
@@ -144,6 +162,7 @@ def _prepass(
 def _require_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, Mapping):
         raise ValidationFailed([ErrorDetail("InvalidType", "the request body must be a JSON object")])
+    _check_depth(body)
     plain: dict[str, Any] = _plain(body)
     return plain
 

@@ -44,7 +44,7 @@ def subscription_id(value: str) -> str:
     if not _GUID.fullmatch(value):
         raise KilnError(
             code="InvalidSubscriptionId",
-            message=f"The provided subscription identifier '{_printable(value)}' is malformed or invalid.",
+            message=f"The provided subscription identifier '{printable(value)}' is malformed or invalid.",
             target="subscriptionId",
         )
     return value
@@ -56,7 +56,7 @@ def resource_group(value: str) -> str:
         raise KilnError(
             code="InvalidResourceGroupName",
             message=(
-                f"Resource group name '{_printable(value)}' is invalid: it must be 1-90 characters of "
+                f"Resource group name '{printable(value)}' is invalid: it must be 1-90 characters of "
                 "letters, digits, '-', '_', '.', '(' or ')', and must not end with '.'."
             ),
             target="resourceGroupName",
@@ -70,7 +70,7 @@ def resource_name(value: str, field: str) -> str:
         raise KilnError(
             code="InvalidResourceName",
             message=(
-                f"The resource name '{_printable(value)}' given for '{field}' is invalid: it must match "
+                f"The resource name '{printable(value)}' given for '{field}' is invalid: it must match "
                 "^[A-Za-z0-9-_.]{1,64}$ and must not consist only of dots."
             ),
             target=field,
@@ -78,7 +78,7 @@ def resource_name(value: str, field: str) -> str:
     return value
 
 
-def _printable(value: str) -> str:
+def printable(value: str) -> str:
     """The value with control characters escaped, so an error message never carries them raw."""
     shown = value if len(value) <= 100 else value[:100] + "…"
     return shown.encode("unicode_escape").decode("ascii") if not shown.isprintable() else shown

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 from typing import Any
 
+from shared import redact
 from shared.errors import KilnError, NotFound
 from shared.service import contract
 from shared.store import Document, JsonStore, TemplateRef, keys
@@ -48,7 +48,8 @@ def read(store: JsonStore, ref: TemplateRef) -> Document:
 
 def render(body: dict[str, Any], *, api_version: str) -> dict[str, Any]:
     """The template resource as the caller's api-version shows it, read-only fields included."""
-    wire = contract.render_template(copy.deepcopy(body["spec"]), api_version=api_version)
+    # An artifact URL's credentials are never shown back (docs/security.md).
+    wire = redact.artifact_uris(contract.render_template(body["spec"], api_version=api_version))
     ro = body["readOnly"]
     out: dict[str, Any] = {"id": ro["id"], "name": ro["name"], "type": ro["type"]}
     out.update(wire)
@@ -65,20 +66,35 @@ def render(body: dict[str, Any], *, api_version: str) -> dict[str, Any]:
     return out
 
 
-def encode_token(token: str | None) -> str | None:
-    """A storage continuation token as an opaque, URL-safe ``$skipToken``."""
+def encode_token(token: str | None, scope: str) -> str | None:
+    """A continuation marker of the listing ``scope`` (its key prefix) as an opaque ``$skipToken``."""
     if token is None:
         return None
-    return base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(f"{_TOKEN_MARK}{scope}\n{token}".encode()).decode().rstrip("=")
 
 
-def decode_token(value: str | None) -> str | None:
-    """The storage continuation token inside a ``$skipToken``; 400 when it is not one of ours."""
+def decode_token(value: str | None, scope: str) -> str | None:
+    """The continuation marker inside a ``$skipToken`` of the listing ``scope``.
+
+    Raises:
+        KilnError: 400 ``InvalidSkipToken`` for a token kiln did not hand out for this listing.
+    """
     if not value:
         return None
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        if not value.isascii():
+            raise ValueError("not ASCII")
+        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    head, sep, marker = text.partition("\n")
+    if not sep or head != f"{_TOKEN_MARK}{scope}" or not marker:
         raise KilnError(
-            code="InvalidSkipToken", message="The $skipToken query parameter is invalid.", target="$skipToken"
-        ) from exc
+            code="InvalidSkipToken",
+            message="The $skipToken query parameter is invalid: use the nextLink of the previous page.",
+            target="$skipToken",
+        )
+    return marker
+
+
+_TOKEN_MARK = "kiln1:"

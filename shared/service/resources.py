@@ -17,9 +17,11 @@ DEFAULT_CREATOR = "kiln"
 
 @dataclass(frozen=True)
 class Caller:
-    """Who makes a request: the principal name the platform passed, if any."""
+    """Who makes a request: the principal App Service authentication passed, if any (docs/security.md)."""
 
-    principal: str | None = None
+    principal: str | None = None  # x-ms-client-principal-name
+    principal_id: str | None = None  # x-ms-client-principal-id: the object id role assignments name
+    roles: tuple[str, ...] = ()  # app roles of the token
 
     @property
     def name(self) -> str:

@@ -179,14 +179,15 @@ class RunService:
     def list(self, ref: TemplateRef, *, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the template's runs, newest first, and the next page's token."""
         documents.read(self._store, ref)
-        after = documents.decode_token(token)
-        names = sorted(self._store.list_all_keys(keys.children_prefix(keys.RUNS, ref)), reverse=True)
+        prefix = keys.children_prefix(keys.RUNS, ref)
+        after = documents.decode_token(token, prefix)
+        names = sorted(self._store.list_all_keys(prefix), reverse=True)
         if after is not None:
             names = [n for n in names if n < after]
         page = names[: self._page_size]
         items = [rd.render_run(d.body) for k in page if (d := self._store.get(k)) is not None]
         more = len(names) > len(page)
-        return items, documents.encode_token(page[-1]) if more and page else None
+        return items, documents.encode_token(page[-1], prefix) if more and page else None
 
     def active_run(self, ref: TemplateRef) -> str | None:
         doc = self._store.get(keys.template(ref))

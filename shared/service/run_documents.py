@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared import redact
 from shared.models.build import BUILD_SCHEMA, TimingPolicy
 from shared.service import contract
 from shared.store import TemplateRef
@@ -271,6 +272,8 @@ def build_input(
         "expires_at": expires,
     }
     template = contract.render_template(spec, api_version=contract.STORAGE_API_VERSION)
+    # The input is the Durable history's: no credential of an artifact URL travels in it (docs/security.md).
+    template = redact.artifact_uris(template, keep_foreign_signatures=True)
     template["name"] = body["readOnly"]["name"]
     return {
         "schema_version": BUILD_SCHEMA,

@@ -21,12 +21,11 @@ class RunOutputService:
     def list(self, ref: TemplateRef, *, token: str | None) -> Page:
         """One page of the template's run outputs."""
         documents.read(self._store, ref)
+        prefix = keys.children_prefix(keys.RUN_OUTPUTS, ref)
         docs, marker = self._store.list_page(
-            keys.children_prefix(keys.RUN_OUTPUTS, ref),
-            page_size=self._page_size,
-            continuation=documents.decode_token(token),
+            prefix, page_size=self._page_size, continuation=documents.decode_token(token, prefix)
         )
-        return Page([render_run_output(d.body) for d in docs], documents.encode_token(marker))
+        return Page([render_run_output(d.body) for d in docs], documents.encode_token(marker, prefix))
 
     def get(self, ref: TemplateRef, name: str) -> dict[str, Any]:
         """One run output; 404 when the template or the run output is absent."""

@@ -7,6 +7,7 @@ Activities never call the service; the composition root hands them this recorder
 
 from __future__ import annotations
 
+from shared import redact
 from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
 from shared.models.durable import RegionState
 from shared.service.run_control import RunService
@@ -23,7 +24,8 @@ class RunRecords:
 
     def apply(self, update: RunStatusUpdate) -> RunStatusRecorded:
         """Apply ``update`` to the run document and the template's lastRunStatus; the run's state after."""
-        doc = self._runs.apply(update.model_dump(mode="json"))
+        # Messages may quote an artifact URL: what the run document and lastRunStatus keep is redacted.
+        doc = self._runs.apply(redact.deep(update.model_dump(mode="json")))
         props = doc["properties"]
         return RunStatusRecorded(
             run_state=props["runState"],

@@ -69,7 +69,7 @@ class StagingCleanup:
             left = [
                 r
                 for r in resources.list_in_group(resource_group=name)
-                if r.tags.get(naming.TEMPLATE_TAG, "").lower() == template_id.lower()
+                if keys.fold(r.tags.get(naming.TEMPLATE_TAG, "")) == keys.fold(template_id)
             ]
             for resource in sorted(left, key=lambda r: delete_rank(r.type)):
                 try:
@@ -80,7 +80,7 @@ class StagingCleanup:
             remaining = [
                 r
                 for r in resources.list_in_group(resource_group=name)
-                if r.tags.get(naming.TEMPLATE_TAG, "").lower() == template_id.lower()
+                if keys.fold(r.tags.get(naming.TEMPLATE_TAG, "")) == keys.fold(template_id)
             ]
             done = done and not remaining
         return done
@@ -93,15 +93,14 @@ class StagingCleanup:
         if "/resourceGroups/" in staging:
             names.append(staging.rsplit("/resourceGroups/", 1)[1].split("/")[0])
         for group in groups.list_by_tag(tag_name=naming.TEMPLATE_NAME_TAG):
-            if _ours(group.tags, ref, None) and group.name.lower() not in {n.lower() for n in names}:
+            if _ours(group.tags, ref, None) and keys.fold(group.name) not in {keys.fold(n) for n in names}:
                 names.append(group.name)
         return names
 
 
 def _ours(tags: dict[str, str], ref: TemplateRef, marker: str | None) -> bool:
     """Whether a group's AIB tags name this template (and, with ``marker``, that kiln made it)."""
-    same = (
-        tags.get(naming.TEMPLATE_NAME_TAG, "").lower() == ref.name.lower()
-        and tags.get(naming.TEMPLATE_GROUP_TAG, "").lower() == ref.resource_group.lower()
-    )
+    same = keys.fold(tags.get(naming.TEMPLATE_NAME_TAG, "")) == keys.fold(ref.name) and keys.fold(
+        tags.get(naming.TEMPLATE_GROUP_TAG, "")
+    ) == keys.fold(ref.resource_group)
     return same and (marker is None or tags.get(marker) == naming.KILN)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared import naming
+from shared import naming, redact
 from shared.errors import Conflict, ErrorDetail, ValidationFailed
-from shared.service import contract, documents
+from shared.service import contract, documents, linked_access
 from shared.service.operations import Operations
 from shared.service.resources import TEMPLATE_TYPE, Caller, resource_group_id, system_data, template_id
 from shared.store import DocumentExists, DocumentMissing, JsonStore, TemplateRef, keys
+
+if TYPE_CHECKING:
+    from shared.ports import Access
 
 IMMUTABLE_MESSAGE = (
     "'Conflict'. Details: Update/Upgrade of image templates is currently not supported. "
@@ -42,14 +46,23 @@ class Page:
 class TemplateService:
     """Create, read, list and update templates (deletion is in ``shared.service.deletion``)."""
 
-    def __init__(self, store: JsonStore, *, operations: Operations, page_size: int) -> None:
+    def __init__(
+        self,
+        store: JsonStore,
+        *,
+        operations: Operations,
+        page_size: int,
+        access: Callable[[], Access] | None = None,
+    ) -> None:
         self._store = store
         self._operations = operations
         self._page_size = page_size
+        self._access = access
 
     def put(self, ref: TemplateRef, body: dict[str, Any], *, api_version: str, caller: Caller) -> PutOutcome:
         """Create a template; an identical PUT returns it unchanged, any other PUT on it is a 409."""
         spec = contract.normalize_template(body, api_version=api_version, name=ref.name)
+        linked_access.check(self._access, caller, ref, spec)
         key = keys.template(ref)
         existing = self._store.get(key)
         if existing is None:
@@ -72,7 +85,8 @@ class TemplateService:
             raise Conflict(
                 f"Template '{ref.name}' is being deleted; create it again once the delete finishes."
             )
-        if existing.body["spec"] != spec:
+        # Compared as shown: a GET's body (credentials redacted) PUT back is the same template.
+        if redact.artifact_uris(existing.body["spec"]) != redact.artifact_uris(spec):
             raise Conflict(IMMUTABLE_MESSAGE.format(name=ref.name))
         return PutOutcome(False, documents.render(existing.body, api_version=api_version), None)
 
@@ -84,13 +98,12 @@ class TemplateService:
         self, subscription: str, resource_group: str | None, *, api_version: str, token: str | None
     ) -> Page:
         """One page of the templates of a subscription or of one of its resource groups."""
+        prefix = keys.templates_prefix(subscription, resource_group)
         docs, next_marker = self._store.list_page(
-            keys.templates_prefix(subscription, resource_group),
-            page_size=self._page_size,
-            continuation=documents.decode_token(token),
+            prefix, page_size=self._page_size, continuation=documents.decode_token(token, prefix)
         )
         items = [documents.render(d.body, api_version=api_version) for d in docs]
-        return Page(items, documents.encode_token(next_marker))
+        return Page(items, documents.encode_token(next_marker, prefix))
 
     def patch(
         self, ref: TemplateRef, body: dict[str, Any], *, api_version: str, caller: Caller
@@ -98,6 +111,7 @@ class TemplateService:
         """Apply an ``ImageTemplateUpdateParameters`` body: tags, identity, distribute, vmProfile only."""
         _check_patch_fields(body)
         contract.check_template_update(body, api_version=api_version)
+        linked_access.check(self._access, caller, ref, body)
 
         def apply(doc: dict[str, Any]) -> dict[str, Any]:
             if doc["readOnly"]["provisioningState"] == "Deleting":

@@ -80,12 +80,11 @@ class TriggerService:
     def list(self, ref: TemplateRef, *, token: str | None) -> Page:
         """One page of the template's triggers."""
         documents.read(self._store, ref)
+        prefix = keys.children_prefix(keys.TRIGGERS, ref)
         docs, marker = self._store.list_page(
-            keys.children_prefix(keys.TRIGGERS, ref),
-            page_size=self._page_size,
-            continuation=documents.decode_token(token),
+            prefix, page_size=self._page_size, continuation=documents.decode_token(token, prefix)
         )
-        return Page([render_trigger(d.body) for d in docs], documents.encode_token(marker))
+        return Page([render_trigger(d.body) for d in docs], documents.encode_token(marker, prefix))
 
     def delete(self, ref: TemplateRef, name: str) -> dict[str, Any] | None:
         """Delete a trigger; returns the (finished) operation, or None when it did not exist."""

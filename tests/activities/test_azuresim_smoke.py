@@ -108,6 +108,21 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
     }
 
     source = call("resolve_source", {"run": run, "template": template})["source"]
+    # The identity holds no role yet: preflight names it, the action and the scope, and creates nothing.
+    refused = call("preflight", {"run": run, "template": template, "source": source})["error"]
+    assert refused["details"] == [
+        {
+            "code": "AuthorizationFailed",
+            "target": "properties.distribute[0].imageId",
+            "message": f"the template's identity '{identity}' may not perform action "
+            f"'Microsoft.Compute/images/write' on '{image_id}'; grant it a role with that action there "
+            "(docs/security.md)",
+            "identity": identity,
+            "action": "Microsoft.Compute/images/write",
+            "scope": image_id,
+        }
+    ]
+    sim.grant(identity, "Contributor", f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}")
     checked = call("preflight", {"run": run, "template": template, "source": source})
     assert checked["error"] is None, checked["error"]
     staging = checked["staging"]

@@ -259,3 +259,100 @@ def test_every_problem_is_reported_in_one_error() -> None:
     assert out.error is not None
     assert len(out.error.details) >= 4
     assert out.error.message.startswith(f"Preflight found {len(out.error.details)} problem(s)")
+
+
+# -- the template's identity, the plan's terms, the vCPU quota (issue 12) -------------------------------
+def test_the_identitys_missing_permissions_are_each_named_with_action_and_scope() -> None:
+    fake = world()
+    principal = "principal-" + IDENTITY.rsplit("/", 1)[-1]
+    fake.access.restrict(principal)
+    definition = UBUNTU_DEF
+    template = linux_template(
+        distribute=[_gallery(definition)],
+        customize=[
+            {
+                "type": "Shell",
+                "name": "from-storage",
+                "scriptUri": "https://artifacts.blob.core.windows.net/scripts/setup.sh?sv=1&sig=abc",
+            }
+        ],
+        vmProfile={"userAssignedIdentities": [VM_IDENTITY]},
+    )
+    fake.blobs(account_url="https://artifacts.blob.core.windows.net").ensure_container(container="scripts")
+    fake.blobs(account_url="https://artifacts.blob.core.windows.net").upload(
+        container="scripts", name="setup.sh", data=b"echo hi"
+    )
+
+    out = _check(fake, template)
+    assert out.error is not None
+    found = {
+        (d["target"], d["action"], d["scope"])
+        for d in out.error.details
+        if d["code"] == "AuthorizationFailed"
+    }
+    assert found == {
+        (
+            "properties.distribute[0].galleryImageId",
+            "Microsoft.Compute/galleries/images/versions/write",
+            definition,
+        ),
+        (
+            "properties.customize[0].scriptUri",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+            "storage:artifacts/scripts",
+        ),
+        (
+            "properties.vmProfile.userAssignedIdentities",
+            "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+            VM_IDENTITY,
+        ),
+    }
+    assert all(IDENTITY in d["message"] for d in out.error.details if d["code"] == "AuthorizationFailed")
+
+    # Granted at the resource group (inherited below), with a wildcard: preflight passes.
+    fake.access.grant(
+        principal,
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}",
+        [
+            "Microsoft.Compute/galleries/images/versions/*",
+            "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action",
+        ],
+    )
+    fake.access.grant(
+        principal,
+        "storage:artifacts",
+        [],
+        ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+    )
+    assert _check(fake, template).error is None
+
+
+def test_unaccepted_marketplace_terms_and_a_full_vcpu_quota_are_reported() -> None:
+    fake = world()
+    template = linux_template(
+        source={
+            "type": "PlatformImage",
+            "publisher": "Canonical",
+            "offer": "ubuntu-24_04-lts",
+            "sku": "server",
+            "version": "latest",
+        }
+    )
+    run = run_ref()
+    source = resolved(fake, template, run).model_copy(
+        update={"plan": {"name": "rhel-lvm88", "product": "rhel-byos", "publisher": "redhat"}}
+    )
+    fake.limits.refused_terms.add("redhat/rhel-byos/rhel-lvm88")
+    fake.limits.free_vcpus[run.location] = 1
+    out = preflight.run(PreflightInput(run=run, template=template, source=source), ports=fake)
+    assert out.error is not None
+    by_code = {d["code"]: d for d in out.error.details}
+    assert (
+        "az vm image terms accept --publisher redhat --offer rhel-byos --plan rhel-lvm88"
+        in (by_code["MarketplaceTermsNotAccepted"]["message"])
+    )
+    quota = by_code["QuotaExceeded"]
+    assert quota["target"] == "properties.vmProfile.vmSize"
+    assert (
+        f"needs 2 vCPUs but only 1 of the regional vCPU quota are free in {run.location}" in quota["message"]
+    )

@@ -59,6 +59,7 @@ def test_a_region_failed_once_completes_when_asked_again(sim: AzureSim, azurite:
     ports.resource_groups.create(name=RG, location="westus2", tags={})
     identity = arm_id(RG, "Microsoft.ManagedIdentity/userAssignedIdentities", "aib")
     _put(sim, f"{identity}?api-version=2023-01-31", {"location": "westus2"})
+    sim.grant(identity, "Contributor", f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}")
     ports.galleries.create_gallery(resource_group=RG, name="gal", location="westus2", tags={})
     spec = ImageDefinitionSpec(
         location="westus2",

@@ -6,8 +6,11 @@ import threading
 
 import pytest
 
+from shared.bootstrap import installed
 from tests.api import bodies
+from tests.api.conftest import _direct_api, compose
 from tests.api.direct import DirectApi
+from tests.fakes import FakeAzure, InMemoryDocuments
 
 SUB_PATH = f"/subscriptions/{bodies.SUB}/{bodies.PROVIDER}/imageTemplates"
 RG_PATH = f"/subscriptions/{bodies.SUB}/resourceGroups/{bodies.RG}/{bodies.PROVIDER}/imageTemplates"
@@ -29,11 +32,19 @@ def test_put_creates_a_succeeded_template_with_read_only_fields_filled(api: Dire
     assert api.get(bodies.template_path("t1")).json == body
 
 
-def test_created_by_names_the_principal_the_platform_passed(api: DirectApi) -> None:
+def test_created_by_names_the_principal_the_platform_passed(documents: InMemoryDocuments) -> None:
     headers = {"x-ms-client-principal-name": "alice@contoso.com"}
-    reply = api.put(bodies.template_path("t1"), bodies.ubuntu(), headers=headers)
+    with installed(compose(documents, FakeAzure(), trust_easy_auth=True)):
+        reply = _direct_api().put(bodies.template_path("t1"), bodies.ubuntu(), headers=headers)
     assert reply.json["systemData"]["createdBy"] == "alice@contoso.com"
     assert reply.json["systemData"]["createdByType"] == "User"
+
+
+def test_the_principal_headers_are_ignored_without_app_service_authentication(api: DirectApi) -> None:
+    headers = {"x-ms-client-principal-name": "alice@contoso.com", "x-ms-client-principal-id": "forged"}
+    reply = api.put(bodies.template_path("t1"), bodies.ubuntu(), headers=headers)
+    assert reply.json["systemData"]["createdBy"] == "kiln"
+    assert reply.json["systemData"]["createdByType"] == "Key"
 
 
 def test_a_given_staging_resource_group_is_the_exact_one(api: DirectApi) -> None:

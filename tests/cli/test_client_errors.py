@@ -56,7 +56,11 @@ def test_service_errors_exit_1_and_usage_errors_exit_2() -> None:
 def test_a_refused_connection_names_the_url_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     flags = ["--url", "http://127.0.0.1:9", "--function-key", "k", "--subscription", "s", "-g", "rg"]
     assert kiln.main(["template", "show", "t", *flags]) == 1
-    assert capsys.readouterr().err.startswith("error: cannot reach kiln at http://127.0.0.1:9: ")
+    err = capsys.readouterr().err
+    assert err == (
+        "error: cannot reach kiln at http://127.0.0.1:9 (connection refused); is the local stack running? "
+        "(`python -m cli.local_stack up`; `python -m cli.local_stack env` prints its settings)\n"
+    )
 
 
 def test_missing_settings_are_named_with_their_variables_and_exit_2(

@@ -98,6 +98,10 @@ def test_a_different_body_under_an_existing_name_prints_the_409_conflict(
     assert code == 1
     assert err.startswith("error: Conflict: ")
     assert "Update/Upgrade of image templates is currently not supported" in err
+    assert (
+        f"  hint: `kiln template update same --from {OTHER}` applies its tags, identity, distribute and "
+        "vmProfile; any other change needs `kiln template delete same` first [UseUpdate]"
+    ) in err
     assert "  HTTP 409 (PUT " in err
 
 
@@ -130,3 +134,55 @@ def test_a_file_without_a_template_is_refused_before_any_request(
     assert code == 2
     assert err.startswith(f"error: {path}: ")
     assert "NoTemplateFound" in err
+
+
+def test_update_patches_tags_vm_profile_and_distribute_and_refuses_an_empty_update(
+    capsys: pytest.CaptureFixture[str], flags: list[str], tmp_path: Path
+) -> None:
+    assert _kiln(capsys, "template", "create", str(EXAMPLE), "--name", "patched", *flags)[0] == 0
+    code, out, err = _kiln(
+        capsys, "template", "update", "patched", "--tag", "team=platform", "--vm-profile",
+        '{"vmSize": "Standard_D4ds_v5"}', *flags,
+    )  # fmt: skip
+    assert (code, out) == (0, "updated patched: tags, properties.vmProfile\n"), err
+    shown = json.loads(_kiln(capsys, "template", "show", "patched", *flags)[1])
+    assert shown["tags"]["team"] == "platform"
+    assert shown["properties"]["vmProfile"]["vmSize"] == "Standard_D4ds_v5"
+    assert shown["properties"]["vmProfile"]["osDiskSizeGB"] == 30  # vmProfile is merged, not replaced
+    # --from takes the patchable fields of an edited file: here, one region fewer.
+    edited = json.loads(EXAMPLE.read_text())
+    edited["properties"]["distribute"][0]["targetRegions"] = edited["properties"]["distribute"][0][
+        "targetRegions"
+    ][:1]
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(edited))
+    code, out, err = _kiln(capsys, "template", "update", "patched", "--from", str(path), *flags)
+    assert code == 0, err
+    assert out == "updated patched: tags, identity, properties.distribute, properties.vmProfile\n"
+    shown = json.loads(_kiln(capsys, "template", "show", "patched", *flags)[1])
+    assert len(shown["properties"]["distribute"][0]["targetRegions"]) == 1
+    assert "team" not in shown["tags"]  # the file's tags replace the template's, as AIB's PATCH does
+    code, _, err = _kiln(capsys, "template", "update", "patched", "--remove-tag", "team", *flags)
+    assert code == 0, err
+    code, _, err = _kiln(capsys, "template", "update", "patched", *flags)
+    assert code == 2 and err.startswith("error: nothing to update: give --from FILE, --tag")
+    code, _, err = _kiln(capsys, "template", "update", "patched", "--distribute", "{not json", *flags)
+    assert code == 2 and err.startswith("error: --distribute: not JSON")
+
+
+def test_export_prints_the_stored_body_which_puts_back_unchanged_and_elsewhere(
+    capsys: pytest.CaptureFixture[str], flags: list[str], tmp_path: Path
+) -> None:
+    assert _kiln(capsys, "template", "create", str(EXAMPLE), "--name", "exported", *flags)[0] == 0
+    code, out, _ = _kiln(capsys, "template", "export", "exported", *flags)
+    assert code == 0
+    body = json.loads(out)
+    assert set(body) == {"location", "tags", "identity", "properties"}
+    assert not {"provisioningState", "lastRunStatus", "exactStagingResourceGroup"} & set(body["properties"])
+    path = tmp_path / "exported.json"
+    code, out, _ = _kiln(capsys, "template", "export", "exported", "--file", str(path), *flags)
+    assert (code, json.loads(path.read_text())) == (0, body)
+    code, out, _ = _kiln(capsys, "template", "create", str(path), "--name", "exported", *flags)
+    assert code == 0 and out.startswith("unchanged (the same template exists) exported")
+    code, out, _ = _kiln(capsys, "template", "create", str(path), "--name", "copied", *flags)
+    assert code == 0 and out.startswith("created copied (Succeeded)")

@@ -80,7 +80,10 @@ def test_the_demo_builds_an_example_prints_its_outputs_and_stops_everything(
 
 @pytest.mark.e2e
 @pytest.mark.timeout(180)
-def test_ctrl_c_during_a_build_stops_every_process_of_the_stack(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
+def test_ctrl_c_or_closing_the_terminal_during_a_build_stops_every_process_of_the_stack(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
     state = tmp_path / "local"
     argv = [sys.executable, "-m", "cli.local_stack", "demo", "--state-dir", str(state)]
     demo = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -89,7 +92,7 @@ def test_ctrl_c_during_a_build_stops_every_process_of_the_stack(tmp_path: Path) 
         if line.startswith("started run "):
             break
     pids = json.loads((state / "pids.json").read_text())
-    demo.send_signal(signal.SIGINT)
+    demo.send_signal(signum)
     rest = demo.stdout.read()
     assert demo.wait(60) == 130
     assert "interrupted: stopping the local stack" in rest

@@ -55,6 +55,7 @@ def test_start_serves_kiln_over_https_and_writes_a_profile_the_cli_reads(
     assert all(p.alive() for p in stack.procs)
     profile = stack.state / "kiln.env"
     text = profile.read_text()
+    assert profile.stat().st_mode & 0o777 == 0o600  # it holds the function key
     assert f"export KILN_SUBSCRIPTION={SUBSCRIPTION}" in text
     assert "export KILN_URL=https://127.0.0.1:" in text
     monkeypatch.setenv("KILN_PROFILE", str(profile))

@@ -114,3 +114,14 @@ def test_on_a_pipe_a_line_is_appended_only_when_something_changed() -> None:
     assert "\x1b" not in out.getvalue()
     assert lines[0].endswith("] Running / Queued | phase resolve Running")
     assert lines[1].endswith("| step customize[1] install-tools: Running")
+
+
+def test_a_region_reported_with_its_times_shows_its_state() -> None:
+    run = runs_docs.distributing()
+    run["properties"]["targets"][0]["regions"]["westeurope"] = {
+        "state": "Replicating",
+        "startTime": "2026-11-26T10:03:00Z",
+    }
+    lines = render_block(run, now=NOW)
+    assert "      eastus: Succeeded   westeurope: Replicating   southeastasia: Queued" in lines
+    assert "(eastus Succeeded, westeurope Replicating, southeastasia Queued)" in summary_line(run)

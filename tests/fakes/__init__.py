@@ -8,6 +8,7 @@ takes it as ``Overrides(azure=...)``, and activities run on it directly; tests a
 
 from __future__ import annotations
 
+from tests.fakes.access import FakeAccess, FakeLimits
 from tests.fakes.cloud import SUBSCRIPTION, FakeCloud, arm_id
 from tests.fakes.compute import FakeDisks, FakeRunCommands, FakeVirtualMachines, ScriptOutcome
 from tests.fakes.documents import InMemoryDocuments
@@ -34,6 +35,8 @@ class FakeAzure:
         self.galleries = FakeGalleries(self.cloud)
         self.marketplace = FakeMarketplace(self.cloud)
         self.secrets = FakeSecrets(self.cloud)
+        self.access = FakeAccess(self.cloud)
+        self.limits = FakeLimits(self.cloud)
         self._blobs: dict[str, FakeBlobs] = {}
         self.fetcher = FakeFetcher(self.cloud)
         self.runs = FakeRunRecorder()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from shared.bootstrap import timing_policy
 from shared.models.build import TimingPolicy
 from shared.settings import Settings
@@ -30,3 +33,16 @@ def test_the_local_profile_follows_the_time_scale_setting_and_azure_keeps_the_de
     assert local.wait_poll_seconds == TimingPolicy().wait_poll_seconds * 0.02
     assert local.timeout_scale == 0.02
     assert timing_policy(Settings(timing_profile="azure", time_scale=0.02)) == TimingPolicy()
+
+
+def test_a_waiting_activity_ends_well_inside_the_function_timeout_and_the_host_runs_many_at_once() -> None:
+    """A waiting activity answers by its budget; the Functions host kills one past ``functionTimeout``."""
+    host = json.loads((Path(__file__).resolve().parents[2] / "host.json").read_text())
+    hours, minutes, seconds = (int(part) for part in host["functionTimeout"].split(":"))
+    timeout = hours * 3600 + minutes * 60 + seconds
+    policy = TimingPolicy()
+    assert policy.wait_budget_seconds + policy.max_wait_poll_seconds < timeout / 2
+    durable = host["extensions"]["durableTask"]
+    # Waiting activities hold an activity slot while they sleep: a worker must hold many of them.
+    assert durable["maxConcurrentActivityFunctions"] >= 10 * durable["maxConcurrentOrchestratorFunctions"]
+    assert durable.get("extendedSessionsEnabled") is False

@@ -61,6 +61,40 @@ class AzureSim:
     def stderr_path(self) -> Path:
         return self.proc.log_path
 
+    def arm(self, method: str, path: str, body: Any = None, *, api_version: str = "2022-04-01") -> Any:
+        """One ARM request as the subscription's owner; the parsed answer (None when empty)."""
+        import ssl
+
+        data = json.dumps(body).encode() if body is not None else None
+        sep = "&" if "?" in path else "?"
+        req = urllib.request.Request(
+            f"{self.base_url}{path}{sep}api-version={api_version}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "Authorization": "Bearer azuresim-token"},
+        )
+        context = ssl.create_default_context(cafile=self.ca_file)
+        with urllib.request.urlopen(req, context=context, timeout=30) as resp:
+            text = resp.read()
+        return json.loads(text) if text else None
+
+    def grant(self, identity_id: str, role: str, scope: str) -> str:
+        """Assign the built-in ``role`` (azuresim.rbac.BUILT_IN) to an identity at ``scope``; the
+        assignment's id."""
+        import uuid
+
+        from azuresim.rbac import BUILT_IN
+
+        principal = self.arm("GET", identity_id, api_version="2023-01-31")["properties"]["principalId"]
+        sub = identity_id.split("/")[2]
+        definition = (
+            f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{BUILT_IN[role][0]}"
+        )
+        body = {"properties": {"roleDefinitionId": definition, "principalId": principal}}
+        path = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}"
+        self.arm("PUT", path, body)
+        return path
+
     def control(self, method: str, path: str, json_body: Any = None) -> Any:
         """Call the control plane (``/_sim/...``); returns the parsed JSON answer or None."""
         import ssl

@@ -42,6 +42,11 @@ class Devhost:
 
     @property
     def rpc_url(self) -> str:
+        """The RPC listener with the durable system key in the path, as the Durable SDK calls it."""
+        return f"{str(self.ready['rpcUrl']).rstrip('/')}/{self.system_key('durabletask_extension')}"
+
+    @property
+    def bare_rpc_url(self) -> str:
         return str(self.ready["rpcUrl"])
 
     @property

@@ -48,6 +48,7 @@ def test_compute_state_survives_a_restart(azurite: Azurite, tmp_path: Path) -> N
     with start_azuresim(storage_connection_string=azurite.connection_string, state_file=state) as first:
         version = populate(first)
     assert "protectedParameters" not in state.read_text()
+    assert state.stat().st_mode & 0o777 == 0o600  # it holds Key Vault secrets
     with start_azuresim(storage_connection_string=azurite.connection_string, state_file=state) as second:
         compute, secrets = clients(second)
         view = compute.virtual_machines.instance_view("rg-state", "vm1")

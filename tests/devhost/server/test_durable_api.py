@@ -215,3 +215,18 @@ def test_orchestrator_and_activity_executions_are_logged_with_the_instance_id(ho
     assert ("activity", "hello", "Succeeded") in kinds
     assert any(kind == "orchestrator" and fn == "sequence" for kind, fn, _ in kinds)
     assert all(isinstance(r["durationMs"], float | int) for r in records)
+
+
+def test_the_rpc_listener_answers_only_with_the_durable_system_key(host: Devhost) -> None:
+    bare = f"{host.bare_rpc_url}/durabletask/instances/"
+    assert requests.get(bare, timeout=10).status_code == 401
+    assert requests.get(bare, params={"code": FUNCTION_KEY}, timeout=10).status_code == 401
+    wrong = f"{host.bare_rpc_url}/{'x' * 43}/durabletask/instances/"
+    assert requests.get(wrong, timeout=10).status_code == 401
+    started = requests.post(
+        f"{host.bare_rpc_url}/durabletask/orchestrators/sequence/nokey-1", json=[], timeout=10
+    )
+    assert started.status_code == 401
+    key = host.system_key(DURABLE_SYSTEM_KEY)
+    assert requests.get(bare, params={"code": key}, timeout=10).status_code == 200
+    assert requests.get(f"{host.rpc_url}/durabletask/instances/", timeout=10).status_code == 200
