@@ -34,11 +34,17 @@ from tests.fakes import FakeAzure, InMemoryDocuments
 
 REF = TemplateRef(bodies.SUB, bodies.RG, "traced")
 V = "2025-10-01"
-BASE = datetime.now(UTC) - timedelta(seconds=30)
+CLOCK = {"base": datetime.now(UTC)}
+
+
+@pytest.fixture(autouse=True)
+def _base() -> None:
+    """Report times start 30 s before the test: its looks at regions happen at the wall clock's now."""
+    CLOCK["base"] = datetime.now(UTC) - timedelta(seconds=30)
 
 
 def at(seconds: float) -> str:
-    return (BASE + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+    return (CLOCK["base"] + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture
