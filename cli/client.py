@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 
+from cli.auth import EntraAuth, default_credential
 from cli.config import Connection
 
 PROVIDER = "providers/Microsoft.VirtualMachineImages"
@@ -47,12 +49,21 @@ class LogChunk:
 class KilnClient:
     """kiln's imageTemplates API for one subscription (and default resource group)."""
 
-    def __init__(self, conn: Connection, *, session: requests.Session | None = None, timeout: float = 60.0):
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = 60.0,
+        credential: Callable[[], Any] = default_credential,
+    ):
         self.conn = conn
         self.timeout = timeout
         self.session = session or requests.Session()
         self.session.headers["x-functions-key"] = conn.function_key
         self.session.headers["User-Agent"] = "kiln-cli"
+        if conn.api_app_id:  # kiln in Azure, behind App Service authentication
+            self.session.auth = EntraAuth(conn.api_app_id, credential)
         # Given per request: a session's verify loses to $REQUESTS_CA_BUNDLE (requests' env merging).
         self.verify: str | bool = conn.ca_file or True
 

@@ -26,6 +26,7 @@ SETTINGS = (
     ("ca_file", "--ca-file", "KILN_CA_FILE"),
     ("subscription", "--subscription", "KILN_SUBSCRIPTION"),
     ("resource_group", "--resource-group", "KILN_RESOURCE_GROUP"),
+    ("api_app_id", "--api-app-id", "KILN_API_APP_ID"),
 )
 
 
@@ -43,6 +44,7 @@ class Connection:
     resource_group: str | None = None
     ca_file: str | None = None
     api_version: str = API_VERSION
+    api_app_id: str | None = None  # kiln in Azure: Entra tokens for api://<app id>/.default (cli/auth.py)
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +55,9 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ca-file", help="CA certificate (PEM) to trust for HTTPS ($KILN_CA_FILE)")
     group.add_argument("--subscription", "-s", help="subscription id ($KILN_SUBSCRIPTION)")
     group.add_argument("--resource-group", "-g", help="resource group ($KILN_RESOURCE_GROUP)")
+    group.add_argument(
+        "--api-app-id", help="kiln's app registration in Azure: send Entra tokens for it ($KILN_API_APP_ID)"
+    )
     group.add_argument("--profile", help=f"profile file of KEY=value lines (default {DEFAULT_PROFILE})")
 
 
@@ -126,4 +131,5 @@ def resolve(
         subscription=str(found["subscription"]),
         resource_group=found["resource_group"],
         ca_file=found["ca_file"],
+        api_app_id=found["api_app_id"],
     )

@@ -168,6 +168,7 @@ class LocalStack:
             "KILN_TASK_HUB": "kilnlocal",
             # The artifact server of local mode (cli/local_artifacts.py) listens on loopback.
             "KILN_FETCH_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "KILN_TRACE_FILE": str(self.state / "traces.jsonl"),  # the runs' spans (docs/observability.md)
         }
 
     def connection(self) -> Connection:

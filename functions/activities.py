@@ -16,6 +16,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import azure.durable_functions as df
@@ -72,17 +73,28 @@ async def call(
         payload = json.loads(payload)
     inp = activity.input.model_validate(payload)
     ports = ports or _ports()
-    report = getattr(inp, "report", None)
-    if report is not None:
-        await asyncio.to_thread(_record, ports, report)
-    if inspect.iscoroutinefunction(fn):
-        out = await fn(inp, ports=ports)
-    else:  # a synchronous phase runs on a worker thread, never on the event loop
-        out = await asyncio.to_thread(fn, inp, ports=ports)
+    run = getattr(inp, "run", None)
+    # Every log line of the activity carries the run id. Made on a worker thread: the first one in a process
+    # builds the tracer, which may import Azure Monitor, and the event loop is not the place for that.
+    context = await asyncio.to_thread(_run_context, getattr(run, "run_id", None))
+    with context:
+        report = getattr(inp, "report", None)
+        if report is not None:
+            await asyncio.to_thread(_record, ports, report)
+        if inspect.iscoroutinefunction(fn):
+            out = await fn(inp, ports=ports)
+        else:  # a synchronous phase runs on a worker thread, never on the event loop
+            out = await asyncio.to_thread(fn, inp, ports=ports)
     if not isinstance(out, activity.output):
         raise TypeError(f"{activity.name} answered {type(out).__name__}, not {activity.output.__name__}")
     answer: dict[str, Any] = out.model_dump(mode="json")
     return answer
+
+
+def _run_context(run_id: str | None) -> AbstractContextManager[None]:
+    from shared.bootstrap import root
+
+    return root().run_context(run_id)
 
 
 def _record(ports: BuildPorts, report: RunStatusUpdate) -> None:

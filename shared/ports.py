@@ -11,6 +11,7 @@ Conventions every implementation keeps:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from shared.models.access import Required
@@ -33,6 +34,7 @@ from shared.models.azure import (
 )
 from shared.models.build import RunRef, RunStatusRecorded, RunStatusUpdate, TargetResult
 from shared.models.durable import RegionState
+from shared.models.trace import RunSpan
 
 
 class ResourceGroups(Protocol):
@@ -226,6 +228,14 @@ class RunRecorder(Protocol):
     def provenance(self, run: RunRef) -> dict[str, str]:
         """The provenance tags of what the run publishes (run, template, source version, fingerprint)."""
         ...
+
+
+class RunTracer(Protocol):
+    """Where the ended spans of a run go (``shared.models.trace``): Application Insights in Azure, a file of
+    OTLP/JSON lines locally, nowhere when tracing is off. Best effort: it never fails the run's
+    bookkeeping."""
+
+    def export(self, spans: Sequence[RunSpan]) -> None: ...
 
 
 class AzurePortSet(Protocol):

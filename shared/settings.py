@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     log_follow_seconds: float = Field(
         default=15.0, ge=0, le=120, description="Longest wait of GET …/runs/{runId}/log?follow=true."
     )
+    # Tracing (docs/observability.md): Azure Monitor in Azure, else a local file of OTLP/JSON lines.
+    applicationinsights_connection_string: str = Field(
+        default="",
+        validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+        description="Application Insights of kiln in Azure: runs' traces and log lines (Entra auth).",
+    )
+    trace_file: str = Field(
+        default="",
+        description="No Application Insights: a file the runs' spans are appended to as OTLP/JSON lines.",
+    )
     # Outbound fetches and callers (docs/security.md).
     fetch_allowed_hosts: str = Field(
         default="",

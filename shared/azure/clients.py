@@ -18,6 +18,7 @@ from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.storage.blob import BlobServiceClient
 
+from shared.azure.connection import blob_service_from
 from shared.azure.credentials import StaticTokenCredential, azure_credential
 from shared.azure.errors import KilnRetryPolicy
 from shared.settings import Settings
@@ -113,10 +114,11 @@ def secret_client(*, settings: Settings, target: ArmTarget, cred: TokenCredentia
 
 
 def blob_service(*, settings: Settings, cred: TokenCredential, account_url: str | None) -> BlobServiceClient:
-    """Kiln's own storage (from the connection string) or a staging account by URL."""
+    """Kiln's own storage (from the connection string: keyless ones signed with ``cred``) or a staging
+    account by URL."""
     conn = settings.storage_connection_string
     if account_url is None:
-        return BlobServiceClient.from_connection_string(conn)
+        return blob_service_from(conn, lambda: cred)
     if settings.azure_mode == "sim":
         # Staging accounts in azuresim are Azurite's account: its shared key, not a bearer token.
         parts = dict(p.split("=", 1) for p in conn.split(";") if "=" in p)

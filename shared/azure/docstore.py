@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from shared.store.port import DocumentExists, DocumentMissing, EtagMismatch, ListedKey, RawDocument
@@ -17,8 +18,13 @@ _JSON = "application/json"
 class BlobDocuments:
     """JSON documents as block blobs in one container, with ETag-conditional writes."""
 
-    def __init__(self, *, connection_string: str, container: str) -> None:
+    def __init__(
+        self, *, connection_string: str, container: str, credential: Callable[[], Any] | None = None
+    ) -> None:
+        """``credential`` makes the Entra credential a keyless connection string (``BlobEndpoint=…`` only)
+        is signed with; it is called on the first request, and only for such a string."""
         self._connection_string = connection_string
+        self._credential = credential or _no_credential
         self._container_name = container
         self._client: Any = None
         self._lock = threading.Lock()
@@ -32,9 +38,10 @@ class BlobDocuments:
 
     def _connect(self) -> Any:
         from azure.core.exceptions import ResourceExistsError
-        from azure.storage.blob import BlobServiceClient
 
-        service = BlobServiceClient.from_connection_string(self._connection_string)
+        from shared.azure.connection import blob_service_from
+
+        service = blob_service_from(self._connection_string, self._credential)
         container = service.get_container_client(self._container_name)
         with contextlib.suppress(ResourceExistsError):
             container.create_container()
@@ -115,3 +122,7 @@ class BlobDocuments:
         page: list[Any] = list(next(pager, []))
         keys = [ListedKey(key=b.name, metadata=dict(b.metadata or {}), etag=str(b.etag or "")) for b in page]
         return keys, pager.continuation_token or None
+
+
+def _no_credential() -> Any:
+    raise ValueError("a keyless storage connection string needs kiln's Entra credential; none was given")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from shared import ports
 from shared.bootstrap.azure_ports import AzurePorts
 from shared.bootstrap.build_ports import BuildPorts
 from shared.bootstrap.endpoints import cycle_policy, storage_account_url, timing_policy
+from shared.bootstrap.telemetry import run_context, run_tracer
+from shared.models.trace import RunSpan
 from shared.service import ApiService
 from shared.service.cycles import InputProbe, PatchCycles
 from shared.service.deletion import TemplateDeletion
@@ -37,6 +40,7 @@ class Overrides:
     azure: ports.AzurePortSet | None = None
     documents: DocumentBlobs | None = None
     fetcher: ports.ArtifactFetcher | None = None
+    tracer: ports.RunTracer | None = None
 
 
 class Kiln:
@@ -58,8 +62,34 @@ class Kiln:
         from shared.azure.docstore import BlobDocuments
 
         return BlobDocuments(
-            connection_string=self.settings.storage_connection_string, container=self.settings.store_container
+            connection_string=self.settings.storage_connection_string,
+            container=self.settings.store_container,
+            credential=self.entra_credential,
         )
+
+    def entra_credential(self) -> Any:
+        """kiln's Entra credential for what is not an Azure port: a keyless ``KILN_STORAGE_CONNECTION_STRING``
+        (``BlobEndpoint=…`` only) and Application Insights. The Azure ports' one (kiln's user-assigned
+        identity when its client id is set, else the default chain), or one made from the same settings
+        when the Azure ports are overridden."""
+        azure = self.azure
+        if isinstance(azure, AzurePorts):
+            return azure.credential
+        from shared.azure.clients import credential
+
+        return credential(self.settings)
+
+    @cached_property
+    def tracer(self) -> ports.RunTracer:
+        """Where the runs' spans go (``shared/bootstrap/telemetry.py``): built when the first span ends."""
+        if self.overrides.tracer is not None:
+            return self.overrides.tracer
+        return run_tracer(self.settings, self.entra_credential)
+
+    def run_context(self, run_id: str | None) -> AbstractContextManager[None]:
+        """A block working for a run: its log lines carry the run id (and, with OpenTelemetry tracing on,
+        belong to the run's trace)."""
+        return run_context(run_id, spans=bool(getattr(self.tracer, "opentelemetry", False)))
 
     @cached_property
     def store(self) -> JsonStore:
@@ -90,6 +120,7 @@ class Kiln:
             page_size=page,
             timing=timing_policy(settings),
             failures_to_disable=settings.trigger_failures_to_disable,
+            tracer=_LazyTracer(self),
         )
         probe = InputProbe(store, azure=self.azure, fetcher=self.fetcher)
         return ApiService(
@@ -126,6 +157,16 @@ class Kiln:
     def staging_blobs(self, account: str) -> ports.Blobs:
         """Blobs of a staging storage account kiln created, by name."""
         return self.azure.blobs(account_url=storage_account_url(self.settings, account))
+
+
+class _LazyTracer:
+    """The root's tracer, made on the first export (Azure Monitor is not imported to serve an API call)."""
+
+    def __init__(self, kiln: Kiln) -> None:
+        self._kiln = kiln
+
+    def export(self, spans: Sequence[RunSpan]) -> None:
+        self._kiln.tracer.export(spans)
 
 
 def bootstrap(settings: Settings | None = None, *, overrides: Overrides | None = None) -> Kiln:

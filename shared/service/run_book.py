@@ -7,16 +7,21 @@ them (activities run at least once) changes nothing.
 
 from __future__ import annotations
 
+import copy
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from shared import ports
 from shared.errors import KilnError
 from shared.service import run_documents as rd
+from shared.service import run_trace
 from shared.service.operations import IN_PROGRESS, Operations
 from shared.service.resources import now, resource_group_id
 from shared.store import DocumentExists, DocumentMissing, JsonStore, TemplateRef, keys
 
 Mutation = Callable[[dict[str, Any]], dict[str, Any]]
+_log = logging.getLogger("kiln.runs")
 
 
 def ref_of_run(run: dict[str, Any]) -> TemplateRef:
@@ -27,9 +32,12 @@ def ref_of_run(run: dict[str, Any]) -> TemplateRef:
 class RunBook:
     """Reads and writes run documents and keeps the template and operations in step with them."""
 
-    def __init__(self, store: JsonStore, *, operations: Operations) -> None:
+    def __init__(
+        self, store: JsonStore, *, operations: Operations, tracer: ports.RunTracer | None = None
+    ) -> None:
         self._store = store
         self._operations = operations
+        self._tracer = tracer
 
     def apply(self, update: dict[str, Any]) -> dict[str, Any]:
         """Apply a ``RunStatusUpdate`` (JSON) to the run document and the template's lastRunStatus."""
@@ -55,7 +63,7 @@ class RunBook:
             rd.apply_update(run, update)
             return run
 
-        run = self._store.update(key, change).body
+        run = self._write(key, change)
         self.sync_template(ref, run)
         if rd.is_finished(run):
             self.close_operations(ref, run)
@@ -98,7 +106,25 @@ class RunBook:
             self.put_run(
                 ref, rd.new_run(template_id=tid, run_id=run_id, number=0, trigger="Manual", now=now())
             )
-        return self._store.update(key, mutate).body
+        return self._write(key, mutate)
+
+    def _write(self, key: str, mutate: Mutation) -> dict[str, Any]:
+        """Change the run document at ``key``, then trace what the change ended (``run_trace.py``)."""
+        seen: list[dict[str, Any]] = []
+
+        def change(run: dict[str, Any]) -> dict[str, Any]:
+            seen[:] = [copy.deepcopy(run)]  # the last attempt is the one that was written
+            return mutate(run)
+
+        run = self._store.update(key, change).body
+        if self._tracer is not None:
+            try:
+                spans = run_trace.ended_spans(seen[0] if seen else None, run)
+                if spans:
+                    self._tracer.export(spans)
+            except Exception:  # tracing is a view of the run: it never fails the run's bookkeeping
+                _log.exception("run %s: its spans could not be exported", run.get("name"))
+        return run
 
     def sync_template(self, ref: TemplateRef, run: dict[str, Any]) -> None:
         """Copy the run's state to the template if it is the template's latest run."""

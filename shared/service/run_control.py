@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared import naming
+from shared import naming, ports
 from shared.errors import Conflict, NotFound
 from shared.models import fingerprint as fp
 from shared.models.build import TimingPolicy
@@ -60,11 +60,12 @@ class RunService:
         page_size: int,
         timing: TimingPolicy,
         failures_to_disable: int = 3,
+        tracer: ports.RunTracer | None = None,
     ) -> None:
         self._store = store
         self._failures_to_disable = failures_to_disable
         self._operations = operations
-        self.book = RunBook(store, operations=operations)
+        self.book = RunBook(store, operations=operations, tracer=tracer)
         self._page_size = page_size
         self._timing = timing
 
@@ -218,7 +219,7 @@ class RunService:
         key = keys.child(keys.RUNS, ref, run["run_id"])
 
         def merge(body: dict[str, Any]) -> dict[str, Any]:
-            rd.merge_progress(body, target, regions)
+            rd.merge_progress(body, target, regions, now())
             return body
 
         try:

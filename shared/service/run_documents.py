@@ -10,7 +10,12 @@ A run document (``runs/{sub}/{rg}/{name}/{runId}.json``, see docs/store.md)::
                     keptBuildVm?: {resourceGroup, vmName, adminSecretName},
                     inputs: {sourceVersion, templateHash, artifacts: {step: sha256}, fingerprint},
                     cycle?: patch cycle id},
-     "kiln": {"operations": [{id, kind}], "applied": [fingerprints], "lastUpdate": time, "finished": bool}}
+     "kiln": {"operations": [{id, kind}], "applied": [fingerprints], "lastUpdate": time, "finished": bool,
+              "timeline": {"steps": [{phase, index, name, start, end, state}],
+                           "targets": {runOutputName: {end, regions: {region: end}}}}}}
+
+``kiln.timeline`` keeps what the run's trace needs and the document shows only for the moment: when each step
+began and ended, and when each distribute target and region ended (``run_trace.py`` makes the spans).
 
 Activities run at least once, so an update is applied only if its fingerprint is new and its time is not
 older than the last one applied: the same update twice changes nothing.
@@ -37,6 +42,7 @@ _KEEP_FINGERPRINTS = 500
 DEFAULT_TIMEOUT_MINUTES = 240
 GRACE = timedelta(hours=2)  # after start + buildTimeoutInMinutes, the janitor may sweep what a run left
 _PHASE_END = {"Succeeded": "Succeeded", "PartiallySucceeded": "Succeeded", "Failed": "Failed"}
+REGION_ENDS = frozenset({"Completed", "Failed", "TimedOut", "Canceled"})
 
 
 def new_run(
@@ -112,33 +118,41 @@ def apply_update(run: dict[str, Any], update: dict[str, Any]) -> bool:
     if update.get("exact_staging_resource_group"):
         props["stagingResourceGroup"] = update["exact_staging_resource_group"]
     if update.get("phase"):
-        _enter_phase(props, update["phase"], time)
+        _enter_phase(run, update["phase"], time)
     if update.get("step") is not None:
         props["step"] = dict(update["step"])
+        _track_step(run, update["step"], time)
     for target in update.get("targets") or []:
-        _merge_target(props, target)
+        _merge_target(run, target, time)
     for name, regions in (update.get("regions") or {}).items():
         entry = _target_entry(props, name)
         entry["regions"] = {**entry.get("regions", {}), **regions}
+        _regions_ended(run, name, regions, time)
     if update.get("kept_vm"):
         props["keptBuildVm"] = kept_build_vm(update["kept_vm"])
     if update.get("finished"):
-        _finish(props, time)
+        _finish(run, time)
         kiln["finished"] = True
     kiln["applied"] = [*kiln["applied"], mark][-_KEEP_FINGERPRINTS:]
     kiln["lastUpdate"] = max(time, kiln.get("lastUpdate") or time)
     return True
 
 
-def merge_progress(run: dict[str, Any], target: str, regions: Sequence[dict[str, Any]]) -> None:
+def merge_progress(
+    run: dict[str, Any], target: str, regions: Sequence[dict[str, Any]], time: str | None = None
+) -> None:
     """Live progress of a target's regions (``regions`` and ``regionProgress`` percentages) on a run still
-    going; it never changes the run's state, and the target's final result overwrites it."""
+    going; it never changes the run's state, and the target's final result overwrites it. ``time``: when a
+    region seen ended, ended (the end of its span)."""
     if is_finished(run):
         return
     entry = _target_entry(run["properties"], target)
     if entry.get("state") not in (None, "Running"):
         return
-    entry["regions"] = {**entry.get("regions", {}), **{r["region"]: r["state"] for r in regions}}
+    states = {r["region"]: r["state"] for r in regions}
+    entry["regions"] = {**entry.get("regions", {}), **states}
+    if time is not None:
+        _regions_ended(run, target, states, time)
     percent = {r["region"]: r["progress"] for r in regions if r.get("progress") is not None}
     entry["regionProgress"] = {**entry.get("regionProgress", {}), **percent}
 
@@ -157,12 +171,47 @@ def keeps_build_vm(run: dict[str, Any]) -> bool:
     return run["properties"].get("keptBuildVm") is not None
 
 
-def _enter_phase(props: dict[str, Any], phase: str, time: str) -> None:
-    phases = props["phases"]
+def timeline(run: dict[str, Any]) -> dict[str, Any]:
+    """``kiln.timeline`` of a run document (made on first use: documents older than it have none)."""
+    found: dict[str, Any] = run["kiln"].setdefault("timeline", {"steps": [], "targets": {}})
+    return found
+
+
+def _track_step(run: dict[str, Any], step: dict[str, Any], time: str) -> None:
+    """A step reported: the step before it (if still open) ended as it began; a final state ends it."""
+    steps = timeline(run)["steps"]
+    last = steps[-1] if steps else None
+    ident = (step["phase"], step["index"], step.get("name", ""))
+    if last is not None and last["end"] is None:
+        if (last["phase"], last["index"], last["name"]) == ident:
+            if step.get("state", "Running") != "Running":
+                last.update(end=time, state=step["state"])
+            return
+        last.update(end=time, state="Succeeded")
+    if step.get("state", "Running") == "Running":
+        steps.append({"phase": ident[0], "index": ident[1], "name": ident[2], "start": time, "end": None})
+
+
+def _close_step(run: dict[str, Any], time: str, state: str) -> None:
+    steps = timeline(run)["steps"]
+    if steps and steps[-1]["end"] is None:
+        steps[-1].update(end=time, state=state)
+
+
+def _regions_ended(run: dict[str, Any], target: str, states: dict[str, str], time: str) -> None:
+    ends = timeline(run)["targets"].setdefault(target, {}).setdefault("regions", {})
+    for region, state in states.items():
+        if state in REGION_ENDS:
+            ends.setdefault(region, time)
+
+
+def _enter_phase(run: dict[str, Any], phase: str, time: str) -> None:
+    phases = run["properties"]["phases"]
     if phases and phases[-1]["phase"] == phase and phases[-1]["endTime"] is None:
         return
     if phases and phases[-1]["endTime"] is None:
         phases[-1].update(endTime=time, state="Succeeded")
+        _close_step(run, time, "Succeeded")
     phases.append({"phase": phase, "startTime": time, "endTime": None, "state": "Running"})
 
 
@@ -176,7 +225,10 @@ def _target_entry(props: dict[str, Any], name: str) -> dict[str, Any]:
     return entry
 
 
-def _merge_target(props: dict[str, Any], target: dict[str, Any]) -> None:
+def _merge_target(run: dict[str, Any], target: dict[str, Any], time: str) -> None:
+    props = run["properties"]
+    timeline(run)["targets"].setdefault(target["run_output_name"], {}).setdefault("end", time)
+    _regions_ended(run, target["run_output_name"], target.get("regions") or {}, time)
     entry = _target_entry(props, target["run_output_name"])
     entry["type"] = target.get("type")
     entry["state"] = "Succeeded" if target.get("succeeded") else "Failed"
@@ -191,9 +243,11 @@ def _merge_target(props: dict[str, Any], target: dict[str, Any]) -> None:
             props["errors"].append(detail)
 
 
-def _finish(props: dict[str, Any], time: str) -> None:
+def _finish(run: dict[str, Any], time: str) -> None:
+    props = run["properties"]
     state = props["runState"]
     props["endTime"] = time
+    _close_step(run, time, _PHASE_END.get(state, state))
     phases = props["phases"]
     if phases and phases[-1]["endTime"] is None:
         phases[-1].update(endTime=time, state=_PHASE_END.get(state, state))

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from shared.azure.telemetry import read_json_lines
+from shared.models.trace import trace_id_hex
 from tests.support import secrets
 from tests.support.scenarios import EXAMPLES, example
 from tests.support.stack import KilnStack
@@ -108,6 +110,45 @@ def test_the_run_documents_phases_tile_the_run_in_aib_order_cleanup_and_outputs_
     assert gaps and max(abs(g) for g in gaps) == 0.0, gaps
     assert phases[-1]["endTime"] == props["endTime"]
     assert 0 <= _seconds(phases[0]["startTime"]) - _seconds(props["startTime"]) < 30
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_each_run_is_one_trace_of_its_phases_customizers_targets_and_regions(
+    stack: KilnStack, builds: dict[str, dict[str, Any]], stem: str
+) -> None:
+    run_id, props = builds[stem]["run_id"], builds[stem]["run"]["properties"]
+    spans = [s for s in read_json_lines(stack.state / "traces.jsonl") if s["traceId"] == trace_id_hex(run_id)]
+    template = example(stem)["properties"]
+
+    def named(prefix: str) -> list[dict[str, Any]]:
+        return sorted(
+            (s for s in spans if s["name"].startswith(prefix)), key=lambda s: int(s["startTimeUnixNano"])
+        )
+
+    assert len({s["spanId"] for s in spans}) == len(spans), "a span was recorded twice"
+    (root,) = named("run ")
+    assert root["name"] == f"run {stem}" and root["status"]["code"] == 1 and "parentSpanId" not in root
+    assert [s["attributes"]["kiln.phase"] for s in named("phase ")] == [p["phase"] for p in props["phases"]]
+    assert {s["parentSpanId"] for s in named("phase ")} == {root["spanId"]}
+    phase_ids = {s["attributes"]["kiln.phase"]: s["spanId"] for s in named("phase ")}
+    customizers = named("customize ")
+    assert len(customizers) == len(template.get("customize") or [])
+    assert {s["parentSpanId"] for s in customizers} <= {phase_ids.get("customize")}
+    assert len(named("generalize ")) == 1
+    targets = named("distribute ")
+    assert sorted(s["attributes"]["kiln.target"] for s in targets) == sorted(
+        d["runOutputName"] for d in template["distribute"]
+    )
+    assert {s["parentSpanId"] for s in targets} == {phase_ids["distribute"]}
+    galleries = [d for d in template["distribute"] if d["type"] == "SharedImage"]
+    regions = sum(len(d.get("targetRegions") or d.get("replicationRegions") or []) for d in galleries)
+    assert len(named("replicate ")) >= regions
+    for span in spans:
+        assert span["attributes"]["kiln.run_id"] == run_id
+        assert (
+            int(root["startTimeUnixNano"]) <= int(span["startTimeUnixNano"]) <= int(span["endTimeUnixNano"])
+        )
+        assert int(span["endTimeUnixNano"]) <= int(root["endTimeUnixNano"])
 
 
 def test_the_build_uses_the_staging_group_the_template_announced_at_create(
