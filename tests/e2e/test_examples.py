@@ -1,10 +1,10 @@
 """Every template of examples/ builds through kiln's REST API on the local stack (Azure simulated).
 
 The builds run concurrently (one template each); chained-gallery starts once the Ubuntu gallery image it
-layers on has a version. The RHEL example's File customizer downloads from GitHub: here it downloads the same
-kind of file from the stack's HTTPS artifact server (no traffic leaves 127.0.0.1), with that file's checksum,
-and its VHD, whose ``uri`` names a storage account on the internet, goes where AIB puts a VHD without ``uri``:
-the staging storage account (Azurite).
+layers on has a version. The RHEL example's File customizer and the Debian example's scriptUri download from
+GitHub: here they download the same kind of file from the stack's HTTPS artifact server (no traffic leaves
+127.0.0.1), with that file's checksum, and the VHD whose ``uri`` names a storage account on the internet goes
+where AIB puts a VHD without ``uri``: the staging storage account (Azurite).
 """
 
 from __future__ import annotations
@@ -31,11 +31,16 @@ INDEX_HTML = b"<html><body><h1>Built by kiln (e2e)</h1></body></html>\n"
 
 def local_body(stack: KilnStack, stem: str) -> dict[str, Any]:
     body = example(stem)
-    for step in body["properties"].get("customize", []):
+    for index, step in enumerate(body["properties"].get("customize", [])):
         if step.get("type") == "File" and step.get("sourceUri", "").startswith(
             "https://raw.githubusercontent"
         ):
             step["sourceUri"], step["sha256Checksum"] = stack.artifacts.add(f"{stem}/index.html", INDEX_HTML)
+        if step.get("scriptUri", "").startswith("https://raw.githubusercontent"):
+            script = f"#!/bin/sh\necho 'step {index} of {stem} (e2e stand-in)'\n".encode()
+            step["scriptUri"], checksum = stack.artifacts.add(f"{stem}/step{index}.sh", script)
+            if "sha256Checksum" in step:
+                step["sha256Checksum"] = checksum
     for target in body["properties"]["distribute"]:
         if target["type"] == "VHD" and ".blob.core.windows.net/" in target.get("uri", ""):
             del target["uri"]

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import naming
-from shared.errors import NotFound
+from shared.errors import KilnError, NotFound
 from shared.models.cycles import (
     PATCH_CYCLE,
     AdmitInput,
@@ -50,6 +50,7 @@ from shared.store import DocumentExists, DocumentMissing, JsonStore, TemplateRef
 if TYPE_CHECKING:
     from shared.ports import AzurePortSet
 
+START_ATTEMPTS = 3  # tries of one build's start before its outcome is 'failed'
 _log = logging.getLogger("kiln.cycles")
 _NEVER = datetime.max.replace(tzinfo=UTC)
 SCHEDULE = "Schedule"
@@ -376,7 +377,7 @@ class PatchCycles:
         self, tref: TemplateRef, ref: CycleRef, holder: str, client: DurableStarter
     ) -> dict[str, Any]:
         try:
-            start = await start_run(self._runs, client, tref, trigger=SCHEDULE, cycle=ref.cycle_id)
+            start = await self._start_with_retries(tref, ref, client)
         except RunInFlight as busy:
             await asyncio.to_thread(slots.release, self._store, holder=holder)
             return {
@@ -389,6 +390,21 @@ class PatchCycles:
             return {"state": "failed", "reason": f"The run could not be started: {exc}"}
         await asyncio.to_thread(slots.assign, self._store, holder, start.run_id)
         return {"state": "started", "runId": start.run_id}
+
+    async def _start_with_retries(self, tref: TemplateRef, ref: CycleRef, client: DurableStarter) -> Any:
+        """``start_run``, asked again when the orchestration could not be started (the host busy or
+        restarting): a failed start ends its reserved run, so another attempt starts cleanly."""
+        for attempt in range(START_ATTEMPTS):
+            try:
+                return await start_run(self._runs, client, tref, trigger=SCHEDULE, cycle=ref.cycle_id)
+            except (RunInFlight, KilnError):
+                raise
+            except Exception as exc:
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+                _log.warning("start of %s failed (attempt %d), trying again: %s", tref.path, attempt + 1, exc)
+                await asyncio.sleep(2.0 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def check(self, inp: CheckInput) -> Checked:
         """Which of the cycle's builds in flight have ended: outcomes recorded, slots given back."""
