@@ -23,6 +23,7 @@ from azuresim.qemu.agent import GuestAgent
 
 QEMU = "qemu-system-x86_64"
 PID_FILE = "qemu.pid"
+SOCK_PREFIX = "azq-"
 _PR_SET_PDEATHSIG = 1
 _accel: list[str] = []
 
@@ -92,7 +93,9 @@ class Machine:
         self.cpus = cpus
         self.process: asyncio.subprocess.Process | None = None
         # A unix socket path has at most 107 bytes: a deep folder gets its socket in a short temp dir.
-        self.sock_dir = Path(tempfile.mkdtemp(prefix="azq-")) if len(str(folder)) > 90 else None
+        self.sock_dir = Path(tempfile.mkdtemp(prefix=SOCK_PREFIX)) if len(str(folder)) > 90 else None
+        if self.sock_dir is not None:  # whose it is, for the sweep after a crash
+            (self.sock_dir / "owner").write_text(str(folder))
         self.sock = (self.sock_dir or folder) / "qga.sock"
         self.agent = GuestAgent(str(self.sock))
         self.booted_at = 0.0
@@ -169,7 +172,15 @@ class Machine:
 
 
 def sweep(root: Path) -> list[int]:
-    """Kill every QEMU process a pid file under ``root`` names (left by a crash); their pids."""
+    """Kill every QEMU process a pid file under ``root`` names (left by a crash), and remove the short
+    socket folders of its machines; their pids."""
+    for sock_dir in Path(tempfile.gettempdir()).glob(f"{SOCK_PREFIX}*"):
+        try:
+            owner = Path((sock_dir / "owner").read_text())
+        except OSError:
+            continue
+        if owner.is_relative_to(root):
+            shutil.rmtree(sock_dir, ignore_errors=True)
     killed = []
     for pid_file in root.glob(f"*/*/{PID_FILE}"):
         try:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +26,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.storage.blob import BlobClient, BlobServiceClient
 
 from tests.support import leaks
-from tests.support.azuresim import AzureSim
+from tests.support.azuresim import AzureSim, start_azuresim
 from tests.support.azurite import ACCOUNT, KEY, Azurite
 from tests.support.tempdirs import new_dir
 from tests.support.vms import assert_nothing_left, qemu_sim
@@ -252,5 +252,10 @@ def test_no_qemu_process_outlives_a_sigkilled_azuresim(azurite: Azurite) -> None
         while leaks.qemu_processes((str(vm_dir),)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert leaks.qemu_processes((str(vm_dir),)) == []
-        shutil.rmtree(vm_dir)  # what a later start would sweep; this azuresim is gone
-        vm_dir.mkdir()
+        # The next start on the same folder sweeps what the crash left (disks, the socket folder).
+        again = start_azuresim(
+            storage_connection_string=azurite.connection_string,
+            extra_args=["--compute", "qemu", "--vm-dir", str(vm_dir)],
+        )
+        again.stop()
+        assert not list(Path(tempfile.gettempdir()).glob("azq-*"))
