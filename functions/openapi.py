@@ -213,16 +213,7 @@ def _run_schema() -> dict[str, Any]:
             "properties": {k: text for k in ("resourceGroup", "vmName", "adminSecretName")},
         },
     }
-    return {
-        "type": "object",
-        "required": ["id", "name", "type", "properties"],
-        "properties": {
-            "id": {"type": "string"},
-            "name": {"type": "string"},
-            "type": {"type": "string"},
-            "properties": {"type": "object", "required": ["runId", "runState"], "properties": props},
-        },
-    }
+    return _child_resource(props, required=["runId", "runState"])
 
 
 def _cycle_schema() -> dict[str, Any]:
@@ -248,6 +239,11 @@ def _cycle_schema() -> dict[str, Any]:
         "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
         **{k: {"type": "array", "items": entry} for k in lists},
     }
+    return _child_resource(props, required=["state", "dueTime", "counts"])
+
+
+def _child_resource(props: dict[str, Any], *, required: list[str]) -> dict[str, Any]:
+    """A kiln resource document (a run, a patch cycle): ARM's id, name and type around its properties."""
     return {
         "type": "object",
         "required": ["id", "name", "type", "properties"],
@@ -255,7 +251,7 @@ def _cycle_schema() -> dict[str, Any]:
             "id": {"type": "string"},
             "name": {"type": "string"},
             "type": {"type": "string"},
-            "properties": {"type": "object", "required": ["state", "dueTime", "counts"], "properties": props},
+            "properties": {"type": "object", "required": required, "properties": props},
         },
     }
 
