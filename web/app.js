@@ -263,6 +263,7 @@ async function templatePage(main, sub, rg, name, gen) {
       runButton.disabled = false;
     }
   } }, "Run a build");
+  runButton.disabled = true; // enabled once the template and its runs are shown, and no run is in flight
   main.append(el("p", { class: "crumbs" }, el("a", { href: `#/subscriptions/${enc(sub)}` }, "templates"), ` / ${rg} /`),
     el("h1", {}, name, " ", runButton));
   const details = el("div", { id: "details" });

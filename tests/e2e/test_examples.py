@@ -14,6 +14,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from shared.azure.telemetry import read_json_lines
 from shared.models.trace import trace_id_hex
@@ -83,7 +84,20 @@ def test_example_builds_and_publishes_one_run_output_per_target(
         if target["type"] in ("ManagedImage", "SharedImage"):
             assert out["artifactId"].lower() in inventory, f"{out['artifactId']} is not in azuresim"
         if target["type"] == "VHD":
-            assert out["artifactUri"].lower().startswith("https://"), out
+            _assert_vhd_published(stack, target, out["artifactUri"])
+
+
+def _assert_vhd_published(stack: KilnStack, target: dict[str, Any], uri: str) -> None:
+    """A VHD lands at the target's ``uri``, or (no ``uri``) as a blob in the staging account's ``vhds``
+    container, which locally is Azurite's account."""
+    if target.get("uri"):
+        assert uri == target["uri"]
+        return
+    endpoint = stack.proc("azurite").info["blobEndpoint"].rstrip("/")
+    assert uri.startswith(endpoint + "/vhds/") and uri.endswith(".vhd"), uri
+    service = BlobServiceClient.from_connection_string(stack.proc("azurite").info["connectionString"])
+    blob = service.get_blob_client("vhds", uri.removeprefix(endpoint + "/vhds/"))
+    assert blob.get_blob_properties().size > 0, uri
 
 
 @pytest.mark.parametrize("stem", STEMS)
