@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING"),
         description="Application Insights of kiln in Azure: runs' traces and log lines (Entra auth).",
     )
+    trace_azure_calls: bool = Field(
+        default=True,
+        description="With Application Insights: record every Azure SDK call as a dependency (two items per "
+        "call: the SDK method and its HTTP request; the distro keeps 5 per second per process). false: runs' "
+        "spans and log lines only.",
+    )
     trace_file: str = Field(
         default="",
         description="No Application Insights: a file the runs' spans are appended to as OTLP/JSON lines.",

@@ -179,11 +179,20 @@ def file_tracer(path: str | Path) -> OtelRunTracer:
     return OtelRunTracer(SimpleSpanProcessor(JsonLinesSpanExporter(path)))
 
 
-def azure_monitor(connection_string: str, credential: Any, *, offline_storage: bool = True) -> OtelRunTracer:
+# The distro's instrumentations that record kiln's outbound calls: the Azure SDK (two spans per call, and
+# it then suppresses the HTTP libraries' own) and the HTTP libraries beneath it and the artifact fetcher.
+OUTBOUND_INSTRUMENTATIONS = ("azure_sdk", "requests", "urllib", "urllib3")
+
+
+def azure_monitor(
+    connection_string: str, credential: Any, *, offline_storage: bool = True, azure_calls: bool = True
+) -> OtelRunTracer:
     """Application Insights: ``configure_azure_monitor`` sends the process's log lines (each with its run
-    id) and the Azure SDK's calls, authenticated with kiln's Entra credential (the resource has local
-    authentication off); the runs' spans go through their own batch processor to the same resource.
-    ``offline_storage``: keep what could not be sent in a temporary directory and send it later."""
+    id) and, with ``azure_calls``, the Azure SDK's calls, authenticated with kiln's Entra credential (the
+    resource has local authentication off); the runs' spans go through their own batch processor to the
+    same resource. ``offline_storage``: keep what could not be sent in a temporary directory and send it
+    later. The SDK's spans (two per call) are sampled by the distro, 5 per second per process unless
+    ``OTEL_TRACES_SAMPLER`` says otherwise; the runs' spans and the log lines are never sampled."""
     from azure.monitor.opentelemetry import configure_azure_monitor
     from azure.monitor.opentelemetry.exporter import AzureMonitorTraceExporter
 
@@ -194,7 +203,12 @@ def azure_monitor(connection_string: str, credential: Any, *, offline_storage: b
                 "credential": credential,
                 "disable_offline_storage": not offline_storage,
             }
-            configure_azure_monitor(**options)
+            # Off means every outbound HTTP library too: without the SDK's own spans, the requests and
+            # urllib3 instrumentations would record each call instead (one item per call).
+            switch = {"enabled": azure_calls}
+            configure_azure_monitor(
+                **options, instrumentation_options=dict.fromkeys(OUTBOUND_INSTRUMENTATIONS, switch)
+            )
             exporter = AzureMonitorTraceExporter(**options)
             tracer = OtelRunTracer(BatchSpanProcessor(exporter))
             atexit.register(tracer.shutdown)  # what is queued is sent when the worker stops

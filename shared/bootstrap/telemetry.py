@@ -41,7 +41,11 @@ def run_tracer(settings: Settings, credential: Callable[[], Any]) -> ports.RunTr
     if settings.applicationinsights_connection_string:
         from shared.azure.telemetry import azure_monitor
 
-        return azure_monitor(settings.applicationinsights_connection_string, credential())
+        return azure_monitor(
+            settings.applicationinsights_connection_string,
+            credential(),
+            azure_calls=settings.trace_azure_calls,
+        )
     if settings.trace_file:
         from shared.azure.telemetry import file_tracer
 

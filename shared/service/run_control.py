@@ -127,6 +127,19 @@ class RunService:
         self.book.put_run(ref, run)
         return RunStart(run_id, rd.build_input(ref, doc.body, run_id, trigger, stamp, self._timing), op)
 
+    def reserved_input(self, ref: TemplateRef, run_id: str) -> dict[str, Any] | None:
+        """The ``BuildInput`` ``begin`` gave for ``run_id``, rebuilt from the template as stored and the run's
+        trigger and start time, while that run is still the template's run in flight (None otherwise): for a
+        starter that died between reserving a run and starting its orchestration."""
+        template = self._store.get(keys.template(ref))
+        run = self._store.get(keys.child(keys.RUNS, ref, run_id))
+        if template is None or run is None or template.body["kiln"].get("activeRun") != run_id:
+            return None
+        if rd.is_finished(run.body):
+            return None
+        props = run.body["properties"]
+        return rd.build_input(ref, template.body, run_id, props["trigger"], props["startTime"], self._timing)
+
     def abandon(self, ref: TemplateRef, run_id: str, message: str) -> None:
         """The orchestration could not be started: the run ends Failed and frees the template."""
         self.settle(ref, run_id, state="Failed", message=message)

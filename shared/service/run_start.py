@@ -72,6 +72,24 @@ async def start_run(
     return start
 
 
+async def ensure_started(runs: RunService, client: DurableStarter, ref: TemplateRef, run_id: str) -> bool:
+    """Start the orchestration of a run reserved earlier whose starter died before starting it (devhost or
+    the worker killed between the two steps of ``start_run``); nothing when it exists or the run has ended.
+    True when this call started it."""
+    if await runtime_status(client, run_id) is not None:
+        return False
+    build_input = await asyncio.to_thread(runs.reserved_input, ref, run_id)
+    if build_input is None:
+        return False
+    try:
+        await client.start_new(BUILD_IMAGE.name, run_id, build_input)
+    except Exception:
+        if await runtime_status(client, run_id) in RUNNING:
+            return False  # another caller started it meanwhile
+        raise
+    return True
+
+
 async def _settle_if_gone(runs: RunService, client: DurableStarter, ref: TemplateRef, run_id: str) -> bool:
     """Free the template of a run whose orchestration ended without reporting it (True if freed)."""
     status = await runtime_status(client, run_id)

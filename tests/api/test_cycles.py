@@ -286,6 +286,36 @@ def test_the_cycle_never_takes_more_build_slots_than_the_cap_across_cycles(api: 
     ).ended
 
 
+def test_a_run_reserved_for_the_cycle_whose_start_died_is_started_when_the_admit_is_asked_again(
+    api: DirectApi,
+) -> None:
+    """The admit activity reserved a member's run, then its host died before the orchestration was started
+    (devhost killed mid-cycle): Durable asks the activity again, and the cycle starts that reserved run — it
+    neither waits on a run nothing runs nor reserves a second one."""
+    cycles, runs = _cycles(), root().service.runs
+    ref = _template(api, "orphan")
+    _schedule(api, ref, schedule="0 2 * * *", timeZone="UTC", cycleName="orphans")
+    _set_last_window(ref, datetime(2026, 11, 27, 3, tzinfo=UTC))
+    durable = FakeDurable()
+    cid = _tick(durable, datetime(2026, 11, 28, 2, 1, tzinfo=UTC)).started[0]
+    cref = CycleRef(subscription_id=SUBSCRIPTION, cycle_id=cid)
+    cycles.begin(cref)
+    reserved = runs.begin(ref, trigger="Schedule", cycle=cid)  # the first attempt got this far, no further
+    assert durable.started("Schedule") == []
+
+    admitted = asyncio.run(cycles.admit(AdmitInput(cycle=cref, next_index=0, want=5), durable))
+
+    assert admitted.started == [InFlight(index=0, run_id=reserved.run_id)]
+    assert durable.started("Schedule") == [reserved.run_id]
+    assert durable.instances[reserved.run_id]["input"] == reserved.input  # the input begin gave
+    # Asked once more (at least once), it starts nothing again.
+    again = asyncio.run(cycles.admit(AdmitInput(cycle=cref, next_index=0, want=5), durable))
+    assert again.started == admitted.started and len(durable.instances) == 2  # the cycle's + the build
+    durable.finish(runs, reserved.run_id)
+    assert cycles.check(CheckInput(cycle=cref, in_flight=admitted.started)).ended == admitted.started
+    assert [r["name"] for r in runs.list(ref, token=None)[0]] == [reserved.run_id]
+
+
 def test_a_source_image_trigger_skips_a_build_whose_inputs_equal_the_last_successful_runs(
     api: DirectApi,
 ) -> None:

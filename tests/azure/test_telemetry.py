@@ -207,3 +207,78 @@ def test_azure_monitor_gets_the_runs_spans_and_log_lines_in_one_operation_signed
     assert dependency["tags"]["ai.operation.parentId"] == f"{span_id(RUN, ROOT):016x}"
     assert message["data"]["baseData"]["message"] == "deploying the build VM"
     assert message["data"]["baseData"]["properties"]["kiln.run_id"] == RUN
+
+
+# A run's Azure SDK calls (seven blob reads answered 404 by a server on 127.0.0.1), with or without
+# ``azure_calls``. The distro samples SDK spans at 5 per second by default; the test keeps them all
+# (OTEL_TRACES_SAMPLER=always_on) so the count is exact.
+AZURE_CALLS_RUN = """
+import faulthandler, http.server, logging, sys, threading, time
+faulthandler.dump_traceback_later(80, exit=True)
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import BlobClient
+from opentelemetry import trace
+from opentelemetry._logs import get_logger_provider
+from shared.azure.telemetry import azure_monitor, run_span_context
+from tests.azure.test_telemetry import RUN
+
+class Credential:  # a TokenCredential (a framework object)
+    def get_token(self, *scopes, **kwargs):
+        return AccessToken("token-of-kiln", int(time.time()) + 3600)
+
+class NoBlob(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self):
+        self.send_response(404)
+        self.send_header("x-ms-error-code", "BlobNotFound")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        return
+
+storage = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NoBlob)
+threading.Thread(target=storage.serve_forever, daemon=True).start()
+azure_monitor(sys.argv[1], Credential(), offline_storage=False, azure_calls=sys.argv[2] == "on")
+blob = BlobClient.from_blob_url(f"http://127.0.0.1:{storage.server_port}/account/container/blob")
+with run_span_context(RUN):
+    for _ in range(7):
+        try:
+            blob.get_blob_properties()
+        except ResourceNotFoundError:
+            pass
+    logging.getLogger("kiln.activities").warning("read the staged artifact")
+trace.get_tracer_provider().force_flush()
+get_logger_provider().force_flush()
+"""
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_a_runs_azure_calls_reach_application_insights_only_when_asked(
+    ingestion: tuple[str, str, list[dict[str, Any]]], mode: str
+) -> None:
+    endpoint, ca_file, received = ingestion
+    conn = f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
+    env = {
+        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
+        "REQUESTS_CA_BUNDLE": ca_file,
+        "OTEL_TRACES_SAMPLER": "always_on",
+    }
+    subprocess.run(
+        [sys.executable, "-c", AZURE_CALLS_RUN, conn, mode],
+        cwd=ROOT_DIR,
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=True,
+    )
+
+    of_run = [e for e in received if e["tags"].get("ai.operation.id") == trace_id_hex(RUN)]
+    calls = [e for e in of_run if e["data"]["baseType"] == "RemoteDependencyData"]
+    messages = [e["data"]["baseData"]["message"] for e in of_run if e["data"]["baseType"] == "MessageData"]
+    assert messages == ["read the staged artifact"]
+    # Two items per call: the SDK method (in process) and its HTTP request.
+    assert len(calls) == (14 if mode == "on" else 0), [c["data"]["baseData"]["name"] for c in calls]
+    if mode == "on":
+        names = {c["data"]["baseData"]["name"] for c in calls}
+        assert "BlobClient.get_blob_properties" in names, names

@@ -42,7 +42,7 @@ from shared.service.cycles.inputs import InputProbe
 from shared.service.resources import now as now_text
 from shared.service.run_control import RunInFlight, RunService
 from shared.service.run_documents import is_finished
-from shared.service.run_start import RUNNING, DurableStarter, runtime_status, start_run
+from shared.service.run_start import RUNNING, DurableStarter, ensure_started, runtime_status, start_run
 from shared.service.source_watch import latest_version, same_version, version_key, watched
 from shared.service.templates import Page
 from shared.store import DocumentExists, DocumentMissing, JsonStore, TemplateRef, keys
@@ -323,6 +323,8 @@ class PatchCycles:
             skip := await asyncio.to_thread(self._skip_reason, tref, template.body, item, ref.cycle_id)
         ) is not None:
             outcome = skip
+            if skip["state"] == "started":  # adopted: its orchestration may never have been started
+                await self._adopt(tref, skip["runId"], client)
         else:
             holder = f"{ref.cycle_id}#{index}"
             now = datetime.now(UTC)
@@ -341,6 +343,12 @@ class PatchCycles:
         outcome["time"] = now_text()
         await asyncio.to_thread(self._set_outcome, ref, index, outcome)
         return outcome
+
+    async def _adopt(self, tref: TemplateRef, run_id: str, client: DurableStarter) -> None:
+        """A run an earlier attempt of the admit reserved for this cycle: started now if its starter died
+        before starting it, so the cycle never waits on a run that nothing runs."""
+        if await ensure_started(self._runs, client, tref, run_id):
+            _log.warning("run %s of %s was reserved but never started: started it now", run_id, tref.path)
 
     def _skip_reason(
         self, ref: TemplateRef, template: dict[str, Any], item: dict[str, Any], cycle_id: str
