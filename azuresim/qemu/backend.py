@@ -100,6 +100,9 @@ class QemuCompute:
         if found is None:
             return False
         source, fmt = found
+        firmware = "uefi" if vm.get("_hyperVGeneration") == "V2" else "bios"
+        if firmware == "uefi" and images.gen2_missing():
+            return False  # no UEFI firmware here: the Gen2 VM stays simulated
         data_sizes = self._data_disk_sizes(vm)
         stem = f"{disk['name']}-{uuid.uuid4().hex[:8]}"
         overlay = self.root / "disks" / f"{stem}.qcow2"
@@ -117,7 +120,7 @@ class QemuCompute:
         os_disk["diskSizeGB"] = size_gb
         vm["_qemu"] = {
             "dir": str(self.root / "machines" / f"{vm['name']}-{vm['properties']['vmId'][:8]}"),
-            "firmware": "uefi" if vm.get("_hyperVGeneration") == "V2" else "bios",
+            "firmware": firmware,
             "data": [],
         }
         for name, size in data_sizes:  # sparse qcow2 files: a blank disk costs nothing until written

@@ -107,6 +107,8 @@ DPKG_OPTIONS = (
 )
 RECIPE_VERSION = 1
 ESP_MIB = 32
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"  # Debian's ``ovmf``: a Gen2 VM's UEFI firmware, read-only
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"  # its variable store, copied per VM
 # GRUB for UEFI, every module it needs built in (the root file system has none for x86_64-efi); its embedded
 # configuration finds the root partition by label and reads the same grub.cfg as the Gen1 disk.
 EFI_MODULES = (
@@ -244,7 +246,7 @@ def gen2_path(cache: Path | None = None) -> Path:
 
 def missing_tools() -> list[str]:
     """The host commands a base image build needs that are not installed."""
-    tools = ("mmdebstrap", "sfdisk", "mkfs.ext4", "grub-mkimage", "qemu-img", "mkfs.vfat", "mcopy", "mmd")
+    tools = ("mmdebstrap", "sfdisk", "mkfs.ext4", "grub-mkimage", "qemu-img")
     return [t for t in tools if shutil.which(t) is None and not Path("/usr/sbin", t).exists()]
 
 
@@ -279,13 +281,19 @@ def ensure_base(cache: Path | None = None, *, log: Callable[[str], None] = print
             _build(Path(work), disk, log)
         log(f"built {disk} in {time.monotonic() - started:.0f} s")
     gen2 = gen2_path(cache)
-    if not gen2.is_file():
-        gen2.parent.mkdir(parents=True, exist_ok=True)
-        log(f"making the Gen2/UEFI variant in {gen2.parent}")
-        with tempfile.TemporaryDirectory(prefix=".build-", dir=gen2.parent) as work:
-            _build_gen2(Path(work), disk, gen2, log)
+    variants = [(DEBIAN_URN, disk, "V1")]
+    lacking = gen2_missing()
+    if lacking:
+        log(f"no Gen2/UEFI variant: {lacking} (scripts/setup.sh installs it); Gen2 URNs stay simulated")
+    else:
+        if not gen2.is_file():
+            gen2.parent.mkdir(parents=True, exist_ok=True)
+            log(f"making the Gen2/UEFI variant in {gen2.parent}")
+            with tempfile.TemporaryDirectory(prefix=".build-", dir=gen2.parent) as work:
+                _build_gen2(Path(work), disk, gen2, log)
+        variants.append((DEBIAN_GEN2_URN, gen2, "V2"))
     registered = []
-    for urn, path, generation in ((DEBIAN_URN, disk, "V1"), (DEBIAN_GEN2_URN, gen2, "V2")):
+    for urn, path, generation in variants:
         found = find(urn, cache)
         if found is None or found.path != str(path):
             found = register(urn, path, generation=generation, version=DEBIAN_VERSION, cache=cache)
@@ -293,10 +301,19 @@ def ensure_base(cache: Path | None = None, *, log: Callable[[str], None] = print
     return registered[0]
 
 
+def gen2_missing() -> str:
+    """What this host lacks to make and boot the Gen2 variant ("" when nothing)."""
+    wanted = [
+        ("grub-efi-amd64-bin", Path("/usr/lib/grub/x86_64-efi").is_dir()),
+        ("ovmf", Path(OVMF_CODE).is_file() and Path(OVMF_VARS).is_file()),
+        ("dosfstools", any(Path(d, "mkfs.vfat").exists() for d in ("/usr/sbin", "/sbin"))),
+        ("mtools", shutil.which("mcopy") is not None and shutil.which("mmd") is not None),
+    ]
+    return ", ".join(f"{name} is not installed" for name, present in wanted if not present)
+
+
 def _build_gen2(work: Path, gen1: Path, disk: Path, log: Callable[[str], None]) -> None:
     """A GPT disk: an EFI system partition with GRUB for UEFI, then the Gen1 disk's root partition."""
-    if not Path("/usr/lib/grub/x86_64-efi").is_dir():
-        raise ImageError("cannot build the Gen2 variant: GRUB for UEFI (grub-efi-amd64-bin) is not installed")
     root_mib = BASE_SIZE_MIB - 1
     early, efi, esp = work / "early.cfg", work / "BOOTX64.EFI", work / "esp.img"
     early.write_text(EFI_EARLY_CFG)

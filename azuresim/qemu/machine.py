@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from azuresim.qemu import images
 from azuresim.qemu.agent import GuestAgent
 
 QEMU = "qemu-system-x86_64"
@@ -68,10 +69,6 @@ def accelerator() -> str:
     return _accel[0]
 
 
-OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")  # Debian's ``ovmf``: UEFI firmware for a Gen2 VM
-OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
-
-
 def firmware_args(folder: Path, firmware: str) -> list[str]:
     """Nothing for BIOS (SeaBIOS, QEMU's default); for UEFI, OVMF's code read-only and a copy of its variable
     store in the VM's folder (the VM's own NVRAM, kept across reboots)."""
@@ -79,9 +76,9 @@ def firmware_args(folder: Path, firmware: str) -> list[str]:
         return []
     vars_file = folder / "OVMF_VARS.fd"
     if not vars_file.exists():
-        shutil.copyfile(OVMF_VARS, vars_file)
+        shutil.copyfile(images.OVMF_VARS, vars_file)
     return [
-        "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+        "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={images.OVMF_CODE}",
         "-drive", f"if=pflash,format=raw,unit=1,file={vars_file}",
     ]  # fmt: skip
 
