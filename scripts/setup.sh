@@ -68,10 +68,12 @@ if [ -z "${KILN_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && ! command 
   fi
 fi
 
-# Local builds with real VMs: QEMU, the base image's tools (mmdebstrap, sfdisk, GRUB) and Packer (the
-# benchmark's peer), from Debian's packages, installed only when missing. KILN_VM_PACKAGES=0 skips them;
-# without them the local stack simulates every VM.
-vm_debs="qemu-system-x86 qemu-utils mmdebstrap fdisk e2fsprogs grub-pc-bin packer"
+# Local builds with real VMs: QEMU, the base image's tools (mmdebstrap, sfdisk, GRUB for BIOS and for UEFI,
+# the FAT tools of the Gen2 variant's EFI partition), OVMF (a Gen2 VM's UEFI firmware) and Packer (the
+# benchmark's peer), from Debian's packages, installed only when missing, quietly. KILN_VM_PACKAGES=0 skips
+# them; without them the local stack simulates every VM.
+vm_debs="qemu-system-x86 qemu-utils mmdebstrap fdisk e2fsprogs grub-pc-bin grub-efi-amd64-bin ovmf dosfstools"
+vm_debs="$vm_debs mtools packer"
 if [ "${KILN_VM_PACKAGES:-1}" != 0 ] && command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
   need=""
   for deb in $vm_debs; do

@@ -79,7 +79,13 @@ def _boot_if_local(sim: Any, vm: dict[str, Any], disk_id: str) -> None:
     if sim.compute is None:
         return
     disk = sim.store.get(disk_id)
-    if disk is not None and sim.compute.provision(sim, vm, disk):
+    try:
+        real = disk is not None and sim.compute.provision(sim, vm, disk)
+    except SimError:  # a VM the QEMU backend cannot build is not created at all
+        sim.store.delete(disk_id)
+        sim.store.delete(vm["id"])
+        raise
+    if real and disk is not None:
         sim.store.put(disk_id, disk)
         sim.store.put(vm["id"], vm)
         sim.compute.boot_later(sim, vm)

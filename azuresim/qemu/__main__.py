@@ -21,7 +21,7 @@ from pathlib import Path
 from azuresim.qemu import images, machine
 
 
-def _boot(disk: Path, command: str, timeout: float) -> int:
+def _boot(disk: Path, command: str, timeout: float, firmware: str) -> int:
     """Boot ``disk`` (never written: the VM runs on an overlay), run ``command``, print its output."""
     work = Path(tempfile.mkdtemp(prefix="azuresim-boot-"))
     try:
@@ -31,13 +31,13 @@ def _boot(disk: Path, command: str, timeout: float) -> int:
             ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(disk.resolve()), "-F", fmt, str(overlay)],
             check=True,
         )
-        return asyncio.run(_boot_and_run(work, overlay, command, timeout))
+        return asyncio.run(_boot_and_run(work, overlay, command, timeout, firmware))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def _boot_and_run(work: Path, overlay: Path, command: str, timeout: float) -> int:
-    m = machine.Machine(work / "vm", overlay, cpus=2)
+async def _boot_and_run(work: Path, overlay: Path, command: str, timeout: float, firmware: str) -> int:
+    m = machine.Machine(work / "vm", overlay, cpus=2, firmware=firmware)
     started = time.monotonic()
     await m.boot()
     try:
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     boot.add_argument("file", type=Path)
     boot.add_argument("--command", default="cat /etc/os-release")
     boot.add_argument("--timeout", type=float, default=300.0)
+    boot.add_argument("--uefi", action="store_true", help="boot with OVMF (a Gen2 disk) instead of BIOS")
     down = sub.add_parser("download", help="download a page blob (a captured VHD in Azurite) to a file")
     down.add_argument("url")
     down.add_argument("file", type=Path)
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             for image in images.catalog().values():
                 print(f"{image.urn}\t{image.generation}\t{image.format}\t{image.path}")
         else:
-            return _boot(args.file, args.command, args.timeout)
+            return _boot(args.file, args.command, args.timeout, "uefi" if args.uefi else "bios")
     except images.ImageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -30,6 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from azuresim.errors import SimError
 from azuresim.qemu import images, machine
 from azuresim.qemu.machine import Machine
 
@@ -99,6 +100,10 @@ class QemuCompute:
         if found is None:
             return False
         source, fmt = found
+        firmware = "uefi" if vm.get("_hyperVGeneration") == "V2" else "bios"
+        if firmware == "uefi" and images.gen2_missing():
+            return False  # no UEFI firmware here: the Gen2 VM stays simulated
+        data_sizes = self._data_disk_sizes(vm)
         stem = f"{disk['name']}-{uuid.uuid4().hex[:8]}"
         overlay = self.root / "disks" / f"{stem}.qcow2"
         backing = source
@@ -113,8 +118,44 @@ class QemuCompute:
         disk["properties"]["diskSizeGB"] = size_gb
         disk["properties"]["diskSizeBytes"] = virtual_size(str(overlay), "qcow2")
         os_disk["diskSizeGB"] = size_gb
-        vm["_qemu"] = {"dir": str(self.root / "machines" / f"{vm['name']}-{vm['properties']['vmId'][:8]}")}
+        vm["_qemu"] = {
+            "dir": str(self.root / "machines" / f"{vm['name']}-{vm['properties']['vmId'][:8]}"),
+            "firmware": firmware,
+            "data": [],
+        }
+        for name, size in data_sizes:  # sparse qcow2 files: a blank disk costs nothing until written
+            data = self.root / "disks" / f"{name}-{uuid.uuid4().hex[:8]}.qcow2"
+            _qemu_img("create", "-q", "-f", "qcow2", str(data), f"{size}G")
+            vm["_qemu"]["data"].append(str(data))
+        vm["_files"] = list(vm["_qemu"]["data"])
         return True
+
+    @staticmethod
+    def _data_disk_sizes(vm: dict[str, Any]) -> list[tuple[str, int]]:
+        """(name, GiB) of each ``dataDisks`` entry by LUN; only ``createOption`` Empty (a new blank disk) is
+        supported on a QEMU VM: a 400 naming the field for the others, before any file is made."""
+        entries = vm["properties"].get("storageProfile", {}).get("dataDisks") or []
+        sizes = []
+        for i, entry in enumerate(entries):
+            lun = entry.get("lun", i) if isinstance(entry, dict) else None
+            if not isinstance(lun, int) or not 0 <= lun <= 63:
+                target = f"storageProfile.dataDisks[{i}].lun"
+                raise SimError(400, "InvalidParameter", "A data disk needs a lun from 0 to 63.", target)
+            assert isinstance(entry, dict)
+            if str(entry.get("createOption", "Empty")).lower() != "empty":
+                raise SimError(
+                    400, "InvalidParameter",
+                    f"The data disk at LUN {lun} of a local QEMU VM must use createOption Empty.",
+                    f"storageProfile.dataDisks[{i}].createOption",
+                )  # fmt: skip
+            size = entry.get("diskSizeGB")
+            if not isinstance(size, int) or not 0 < size <= 32767:
+                raise SimError(
+                    400, "InvalidParameter", f"The data disk at LUN {lun} needs a diskSizeGB of 1 to 32767.",
+                    f"storageProfile.dataDisks[{i}].diskSizeGB",
+                )  # fmt: skip
+            sizes.append((lun, str(entry.get("name") or f"{vm['name']}-data-{lun}"), size))
+        return [(name, size) for _, name, size in sorted(sizes)]
 
     async def flatten(self, source: str, name: str) -> str:
         """A standalone qcow2 copy of ``source`` (its backing chain folded in): a captured image."""
@@ -162,7 +203,10 @@ class QemuCompute:
             return
         cpus = max(1, min(int(os.environ.get("AZURESIM_QEMU_CPUS", "2")), os.cpu_count() or 1))
         memory = int(os.environ.get("AZURESIM_QEMU_MEMORY_MB", "512"))
-        m = Machine(Path(vm["_qemu"]["dir"]), Path(self.disk_file(sim, vm)), memory_mb=memory, cpus=cpus)
+        m = Machine(
+            Path(vm["_qemu"]["dir"]), Path(self.disk_file(sim, vm)), memory_mb=memory, cpus=cpus,
+            firmware=vm["_qemu"].get("firmware", "bios"), data=[Path(f) for f in vm["_qemu"].get("data", [])],
+        )  # fmt: skip
         self.machines[key] = m
         vm["_agentReadyAt"] = NOT_READY
         await m.boot()

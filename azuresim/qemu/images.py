@@ -7,8 +7,11 @@ recipe is built once per machine. ``catalog.json`` maps a Marketplace URN (``pub
 disk file: the base registers ``Debian:debian-12:12`` when it is built, and ``register`` adds a user's own
 image file (qcow2, raw or VHD) for any URN.
 
-The base is a Gen1 (BIOS/GRUB) disk. A Gen2/UEFI variant is feasible (OVMF is in Debian) but not built: Gen2
-URNs stay on the rule-based simulation unless a user registers an image for them.
+The base comes in two variants on the same root file system: Gen1 (a dos partition table, GRUB for BIOS),
+registered for ``Debian:debian-12:12``, and Gen2 (a GPT disk with an EFI system partition holding GRUB for
+UEFI as ``EFI/BOOT/BOOTX64.EFI``, booted by OVMF), registered for ``Debian:debian-12:12-gen2`` with
+hyperVGeneration V2. The Gen2 disk is made from the Gen1 disk (its ext4 partition copied, a few seconds), so
+the packages are fetched once.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 DEBIAN_URN = "Debian:debian-12:12"
+DEBIAN_GEN2_URN = "Debian:debian-12:12-gen2"
 DEBIAN_VERSION = "0.20261201.1"
 BASE_SIZE_MIB = 3072
 PACKAGES = (
@@ -102,6 +106,18 @@ DPKG_OPTIONS = (
     "path-exclude=/usr/share/locale/*",
 )
 RECIPE_VERSION = 1
+ESP_MIB = 32
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"  # Debian's ``ovmf``: a Gen2 VM's UEFI firmware, read-only
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"  # its variable store, copied per VM
+# GRUB for UEFI, every module it needs built in (the root file system has none for x86_64-efi); its embedded
+# configuration finds the root partition by label and reads the same grub.cfg as the Gen1 disk.
+EFI_MODULES = (
+    "part_gpt part_msdos fat ext2 normal linux search search_label configfile serial terminal echo efi_gop"
+)
+EFI_EARLY_CFG = """search --no-floppy --label root --set=root
+set prefix=($root)/boot/grub
+configfile ($root)/boot/grub/grub.cfg
+"""
 
 
 class ImageError(RuntimeError):
@@ -223,6 +239,11 @@ def base_path(cache: Path | None = None) -> Path:
     return (cache or cache_dir()) / f"debian-12-{recipe_hash()}" / "disk.raw"
 
 
+def gen2_path(cache: Path | None = None) -> Path:
+    recipe = json.dumps([recipe_hash(), ESP_MIB, EFI_MODULES, EFI_EARLY_CFG]).encode()
+    return (cache or cache_dir()) / f"debian-12-gen2-{hashlib.sha256(recipe).hexdigest()[:16]}" / "disk.raw"
+
+
 def missing_tools() -> list[str]:
     """The host commands a base image build needs that are not installed."""
     tools = ("mmdebstrap", "sfdisk", "mkfs.ext4", "grub-mkimage", "qemu-img")
@@ -259,10 +280,71 @@ def ensure_base(cache: Path | None = None, *, log: Callable[[str], None] = print
         with tempfile.TemporaryDirectory(prefix=".build-", dir=disk.parent) as work:
             _build(Path(work), disk, log)
         log(f"built {disk} in {time.monotonic() - started:.0f} s")
-    found = find(DEBIAN_URN, cache)
-    if found is not None and found.path == str(disk):
-        return found
-    return register(DEBIAN_URN, disk, version=DEBIAN_VERSION, cache=cache)
+    gen2 = gen2_path(cache)
+    variants = [(DEBIAN_URN, disk, "V1")]
+    lacking = gen2_missing()
+    if lacking:
+        log(f"no Gen2/UEFI variant: {lacking} (scripts/setup.sh installs it); Gen2 URNs stay simulated")
+    else:
+        if not gen2.is_file():
+            gen2.parent.mkdir(parents=True, exist_ok=True)
+            log(f"making the Gen2/UEFI variant in {gen2.parent}")
+            with tempfile.TemporaryDirectory(prefix=".build-", dir=gen2.parent) as work:
+                _build_gen2(Path(work), disk, gen2, log)
+        variants.append((DEBIAN_GEN2_URN, gen2, "V2"))
+    registered = []
+    for urn, path, generation in variants:
+        found = find(urn, cache)
+        if found is None or found.path != str(path):
+            found = register(urn, path, generation=generation, version=DEBIAN_VERSION, cache=cache)
+        registered.append(found)
+    return registered[0]
+
+
+def gen2_missing() -> str:
+    """What this host lacks to make and boot the Gen2 variant ("" when nothing)."""
+    wanted = [
+        ("grub-efi-amd64-bin", Path("/usr/lib/grub/x86_64-efi").is_dir()),
+        ("ovmf", Path(OVMF_CODE).is_file() and Path(OVMF_VARS).is_file()),
+        ("dosfstools", any(Path(d, "mkfs.vfat").exists() for d in ("/usr/sbin", "/sbin"))),
+        ("mtools", shutil.which("mcopy") is not None and shutil.which("mmd") is not None),
+    ]
+    return ", ".join(f"{name} is not installed" for name, present in wanted if not present)
+
+
+def _build_gen2(work: Path, gen1: Path, disk: Path, log: Callable[[str], None]) -> None:
+    """A GPT disk: an EFI system partition with GRUB for UEFI, then the Gen1 disk's root partition."""
+    root_mib = BASE_SIZE_MIB - 1
+    early, efi, esp = work / "early.cfg", work / "BOOTX64.EFI", work / "esp.img"
+    early.write_text(EFI_EARLY_CFG)
+    _run(
+        ["grub-mkimage", "-O", "x86_64-efi", "-o", str(efi), "-c", str(early), "-p", "/boot/grub",
+         *EFI_MODULES.split()],
+        log,
+    )  # fmt: skip
+    _run(["mkfs.vfat", "-n", "ESP", "-C", str(esp), str(ESP_MIB * 1024)], log)
+    _run(["mmd", "-i", str(esp), "::/EFI", "::/EFI/BOOT"], log)
+    _run(["mcopy", "-i", str(esp), str(efi), "::/EFI/BOOT/BOOTX64.EFI"], log)
+    raw = work / "disk.raw"
+    with raw.open("wb") as f:
+        f.truncate((1 + ESP_MIB + root_mib + 1) * 1024 * 1024)  # the last MiB holds GPT's backup header
+    table = (
+        f"label: gpt\nstart=2048, size={ESP_MIB * 2048}, type=U, name=esp\n"
+        f"start={(1 + ESP_MIB) * 2048}, size={root_mib * 2048}, type=L, name=root\n"
+    )
+    subprocess.run(["sfdisk", "--quiet", str(raw)], input=table, text=True, check=True, capture_output=True)
+    chunk = 1024 * 1024
+    with raw.open("r+b") as out:
+        out.seek(chunk)
+        out.write(esp.read_bytes())
+        with gen1.open("rb") as src:  # the ext4 partition, its holes kept (only written blocks are copied)
+            src.seek(chunk)
+            for i in range(root_mib):
+                block = src.read(chunk)
+                if block.count(0) != len(block):
+                    out.seek((1 + ESP_MIB + i) * chunk)
+                    out.write(block)
+    os.replace(raw, disk)
 
 
 def _build(work: Path, disk: Path, log: Callable[[str], None]) -> None:

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from azuresim.qemu import images
 from azuresim.qemu.agent import GuestAgent
 
 QEMU = "qemu-system-x86_64"
@@ -68,7 +69,30 @@ def accelerator() -> str:
     return _accel[0]
 
 
-def qemu_args(folder: Path, disk: Path, sock: Path, *, memory_mb: int, cpus: int) -> list[str]:
+def firmware_args(folder: Path, firmware: str) -> list[str]:
+    """Nothing for BIOS (SeaBIOS, QEMU's default); for UEFI, OVMF's code read-only and a copy of its variable
+    store in the VM's folder (the VM's own NVRAM, kept across reboots)."""
+    if firmware != "uefi":
+        return []
+    vars_file = folder / "OVMF_VARS.fd"
+    if not vars_file.exists():
+        shutil.copyfile(images.OVMF_VARS, vars_file)
+    return [
+        "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={images.OVMF_CODE}",
+        "-drive", f"if=pflash,format=raw,unit=1,file={vars_file}",
+    ]  # fmt: skip
+
+
+def qemu_args(
+    folder: Path,
+    disk: Path,
+    sock: Path,
+    *,
+    memory_mb: int,
+    cpus: int,
+    firmware: str = "bios",
+    data: list[Path] | None = None,
+) -> list[str]:
     accel = accelerator()
     cpu = ["-cpu", "host"] if accel == "kvm" else ["-cpu", "max"]
     return [
@@ -80,15 +104,29 @@ def qemu_args(folder: Path, disk: Path, sock: Path, *, memory_mb: int, cpus: int
         "-device", "virtio-serial-pci", "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
         "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,romfile=",
         "-drive", f"file={disk},if=virtio,format=qcow2,cache=unsafe,discard=unmap",
+        # Data disks follow, in LUN order: /dev/vdb, /dev/vdc, ... in the guest.
+        *(a for d in data or [] for a in ("-drive", f"file={d},if=virtio,format=qcow2,cache=unsafe")),
+        *firmware_args(folder, firmware),
     ]  # fmt: skip
 
 
 class Machine:
     """A VM's QEMU process: boot, wait for the guest agent, shut down, kill."""
 
-    def __init__(self, folder: Path, disk: Path, *, memory_mb: int = 512, cpus: int = 1) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        disk: Path,
+        *,
+        memory_mb: int = 512,
+        cpus: int = 1,
+        firmware: str = "bios",
+        data: list[Path] | None = None,
+    ) -> None:
         self.folder = folder
         self.disk = disk
+        self.firmware = firmware
+        self.data = data or []
         self.memory_mb = memory_mb
         self.cpus = cpus
         self.process: asyncio.subprocess.Process | None = None
@@ -110,7 +148,15 @@ class Machine:
         self.ready_at = None
         self.booted_at = time.time()
         self.process = await asyncio.create_subprocess_exec(
-            *qemu_args(self.folder, self.disk, self.sock, memory_mb=self.memory_mb, cpus=self.cpus),
+            *qemu_args(
+                self.folder,
+                self.disk,
+                self.sock,
+                memory_mb=self.memory_mb,
+                cpus=self.cpus,
+                firmware=self.firmware,
+                data=self.data,
+            ),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=(self.folder / "qemu.log").open("ab"),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.storage.blob import BlobClient, BlobServiceClient
@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.vm, pytest.mark.timeout(1500)]
 SUB = "00000000-0000-0000-0000-00000000e0e0"
 LOCATION = "eastus"
 DEBIAN = {"publisher": "Debian", "offer": "debian-12", "sku": "12", "version": "latest"}
+DEBIAN_GEN2 = {**DEBIAN, "sku": "12-gen2"}
 PROOF = "/etc/kiln-proof"
 
 
@@ -46,12 +47,17 @@ class World:
         self.rg = f"rg-{uuid.uuid4().hex[:8]}"
         self.resources.resource_groups.create_or_update(self.rg, {"location": LOCATION})
 
-    def create_vm(self, name: str, image: dict[str, str]) -> Any:
+    def create_vm(
+        self, name: str, image: dict[str, str], data_disks: list[dict[str, Any]] | None = None
+    ) -> Any:
+        storage: dict[str, Any] = {"imageReference": image, "osDisk": {"createOption": "FromImage"}}
+        if data_disks is not None:
+            storage["dataDisks"] = data_disks
         body = {
             "location": LOCATION,
             "properties": {
                 "hardwareProfile": {"vmSize": "Standard_D2s_v5"},
-                "storageProfile": {"imageReference": image, "osDisk": {"createOption": "FromImage"}},
+                "storageProfile": storage,
                 "osProfile": {"computerName": name, "adminUsername": "kiln"},
             },
         }
@@ -173,6 +179,39 @@ def test_file_bytes_arrive_with_their_sha256(world: World) -> None:
     )
     found = world.run("build", script, "file")
     assert found.output.split()[0] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_gen2_vm_boots_under_uefi_with_its_data_disks_which_go_with_it(world: World) -> None:
+    w = world
+    disks = [
+        {"lun": 1, "createOption": "Empty", "diskSizeGB": 3},
+        {"lun": 0, "createOption": "Empty", "diskSizeGB": 2},
+    ]
+    before = set((w.vm_dir / "disks").iterdir())
+    w.create_vm("gen2", DEBIAN_GEN2, disks)
+    made = set((w.vm_dir / "disks").iterdir()) - before
+    data = {f for f in made if "-data-" in f.name}
+    assert (len(made), len(data)) == (3, 2)  # the OS disk's overlay and the two data disks
+    w.wait_agent("gen2")
+    found = w.run("gen2", "test -d /sys/firmware/efi && echo uefi; lsblk -bdn -o NAME,SIZE /dev/vdb /dev/vdc")
+    assert found.output.split() == ["uefi", "vdb", str(2 * 1024**3), "vdc", str(3 * 1024**3)]
+    w.compute.virtual_machines.begin_delete(w.rg, "gen2").result()
+    # The data disks go with the VM; the OS disk stays, unattached (its deleteOption is Detach, as in Azure).
+    assert set((w.vm_dir / "disks").iterdir()) - before == made - data
+
+
+def test_a_data_disk_the_qemu_vm_cannot_have_is_a_400_naming_the_field(world: World) -> None:
+    attach = [{"lun": 0, "createOption": "Attach", "managedDisk": {"id": "/subscriptions/x/disks/d"}}]
+    for disks, field in (
+        (attach, "storageProfile.dataDisks[0].createOption"),
+        ([{"lun": 0, "createOption": "Empty"}], "storageProfile.dataDisks[0].diskSizeGB"),
+    ):
+        with pytest.raises(HttpResponseError) as caught:
+            world.create_vm("nodisk", DEBIAN, disks)
+        assert caught.value.status_code == 400
+        assert caught.value.error is not None and caught.value.error.target == field
+    with pytest.raises(ResourceNotFoundError):
+        world.compute.virtual_machines.get(world.rg, "nodisk")
 
 
 def _download_vhd(url: str, out: Path) -> None:
