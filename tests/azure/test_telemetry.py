@@ -144,6 +144,25 @@ def ingestion(tmp_path: Path) -> Iterator[tuple[str, str, list[dict[str, Any]]]]
         thread.join(timeout=5)
 
 
+def _run_configured(
+    script: str, ingestion: tuple[str, str, list[dict[str, Any]]], *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``script`` in a fresh interpreter (configure_azure_monitor sets process-wide providers and logging
+    handlers) with a connection string naming the ingestion endpoint; ``env`` added to its environment."""
+    endpoint, ca_file, _ = ingestion
+    conn = f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
+    base = {"APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true", "REQUESTS_CA_BUNDLE": ca_file}
+    return subprocess.run(
+        [sys.executable, "-c", script, conn, *args],
+        cwd=ROOT_DIR,
+        env={**base, **env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=True,
+    )
+
+
 # Runs in a fresh interpreter: configure_azure_monitor sets process-wide providers and logging handlers.
 AZURE_MONITOR_RUN = """
 import faulthandler, logging, sys, time
@@ -172,23 +191,8 @@ get_logger_provider().force_flush()
 def test_azure_monitor_gets_the_runs_spans_and_log_lines_in_one_operation_signed_with_kilns_token(
     ingestion: tuple[str, str, list[dict[str, Any]]],
 ) -> None:
-    endpoint, ca_file, received = ingestion
-    conn = f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
-    env = {
-        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
-        "REQUESTS_CA_BUNDLE": ca_file,
-        "PATH": "/usr/bin:/bin",
-    }
-
-    out = subprocess.run(
-        [sys.executable, "-c", AZURE_MONITOR_RUN, conn],
-        cwd=ROOT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=True,
-    )
+    _, _, received = ingestion
+    out = _run_configured(AZURE_MONITOR_RUN, ingestion)
 
     assert "scope https://monitor.azure.com//.default" in out.stdout
     by_kind = {e["data"]["baseType"]: e for e in received if e["data"]["baseType"] != "MetricData"}
@@ -256,22 +260,8 @@ get_logger_provider().force_flush()
 def test_a_runs_azure_calls_reach_application_insights_only_when_asked(
     ingestion: tuple[str, str, list[dict[str, Any]]], mode: str
 ) -> None:
-    endpoint, ca_file, received = ingestion
-    conn = f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
-    env = {
-        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
-        "REQUESTS_CA_BUNDLE": ca_file,
-        "OTEL_TRACES_SAMPLER": "always_on",
-    }
-    subprocess.run(
-        [sys.executable, "-c", AZURE_CALLS_RUN, conn, mode],
-        cwd=ROOT_DIR,
-        env={**env, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=True,
-    )
+    _, _, received = ingestion
+    _run_configured(AZURE_CALLS_RUN, ingestion, mode, OTEL_TRACES_SAMPLER="always_on")
 
     of_run = [e for e in received if e["tags"].get("ai.operation.id") == trace_id_hex(RUN)]
     calls = [e for e in of_run if e["data"]["baseType"] == "RemoteDependencyData"]
