@@ -14,7 +14,8 @@ class FakeBlobs:
 
     def __init__(self, cloud: FakeCloud, account_url: str = "https://kilnfake.blob.core.windows.net") -> None:
         self.cloud = cloud
-        self.account_url = account_url.rstrip("/")
+        # An account URL with a SAS (a user's artifact URL) reads the same blobs; azurite tests check the SAS.
+        self.account_url = account_url.split("?", 1)[0].rstrip("/")
         self.containers: set[str] = set()
         self.append_blobs: set[str] = set()
         self.copies: dict[str, dict[str, object]] = {}
