@@ -65,6 +65,10 @@ def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -
     blob = naming.artifact_blob(run.run_id, found.phase, found.index)
     with guard("artifacts", blob):
         staging.upload(container=naming.ARTIFACT_CONTAINER, name=blob, data=data, overwrite=True)
+        checksum = naming.artifact_checksum_blob(run.run_id, found.phase, found.index)
+        staging.upload(
+            container=naming.ARTIFACT_CONTAINER, name=checksum, data=actual.encode(), overwrite=True
+        )
     shown = redact.url(found.uri)
     return StagedArtifact(phase=found.phase, index=found.index, uri=shown, blob=blob, sha256=actual)
 

@@ -94,11 +94,17 @@ class FakeBlobs:
         return copy_id
 
     def writable_url(self, *, container: str, name: str, valid_seconds: int) -> str:
+        return self._signed(container, name, valid_seconds, "racw")
+
+    def readable_url(self, *, container: str, name: str, valid_seconds: int) -> str:
+        return self._signed(container, name, valid_seconds, "r")
+
+    def _signed(self, container: str, name: str, valid_seconds: int, permissions: str) -> str:
         self.cloud.enter("blobs.sas", f"{container}/{name}")
         url = self._url(container, name)
         signature = uuid.uuid4().hex
         self.cloud.sas[signature] = url
-        return f"{url}?sp=racw&se=+{valid_seconds}s&sig={signature}"
+        return f"{url}?sp={permissions}&se=+{valid_seconds}s&sig={signature}"
 
     def get_copy_state(self, *, container: str, name: str) -> CopyState:
         self.cloud.enter("blobs.copy_state", f"{container}/{name}")
