@@ -10,7 +10,7 @@ import hashlib
 from typing import Any
 
 from activities.support.context import fail, guard
-from activities.support.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url
+from activities.support.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url, user_sas
 from shared import naming, redact
 from shared.errors import AzureError
 from shared.models.build import PhaseFailed, RunRef
@@ -65,15 +65,26 @@ def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -
     blob = naming.artifact_blob(run.run_id, found.phase, found.index)
     with guard("artifacts", blob):
         staging.upload(container=naming.ARTIFACT_CONTAINER, name=blob, data=data, overwrite=True)
+        checksum = naming.artifact_checksum_blob(run.run_id, found.phase, found.index)
+        staging.upload(
+            container=naming.ARTIFACT_CONTAINER, name=checksum, data=actual.encode(), overwrite=True
+        )
     shown = redact.url(found.uri)
     return StagedArtifact(phase=found.phase, index=found.index, uri=shown, blob=blob, sha256=actual)
 
 
 def download(found: ArtifactUri, ports: BuildPorts) -> bytes:
-    """The artifact's bytes: from Azure Storage through the Blobs port, otherwise over https."""
+    """The artifact's bytes: from Azure Storage through the Blobs port, otherwise over https.
+
+    The one place a source URL is read. A storage URL carrying the user's SAS is read with that SAS (and
+    nothing else: the SAS is what the user granted); one without is read with the ports' own credential.
+    Either way the URL is shown redacted in every message.
+    """
     if is_storage_url(found.uri):
-        account, container, name = split_blob_url(found.uri.split("?", 1)[0])
-        return ports.blobs(account_url=account).download(container=container, name=name)
+        account, container, name = split_blob_url(found.uri)
+        sas = user_sas(found.uri)
+        account_url = f"{account}?{sas}" if sas else account
+        return ports.blobs(account_url=account_url).download(container=container, name=name)
     try:
         return ports.fetcher.fetch(url=found.uri)
     except AzureError as e:

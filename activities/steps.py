@@ -28,6 +28,8 @@ from shared.models.durable import StepChecked, StepInput
 from shared.ports import Blobs, BuildPorts
 
 STEP_TIMEOUT_SECONDS = 16 * 3600  # the build timeout (at most 16 h) is what really bounds a step
+# The VM downloads a staged artifact as the step starts: its read-only SAS is short-lived (docs/build.md).
+FETCH_SAS_SECONDS = 3600
 _FAILED_CODES = {
     "customize": "CustomizerFailed",
     "optimize": "OptimizationFailed",
@@ -48,14 +50,22 @@ def _staging(inp: StepInput, ports: BuildPorts) -> tuple[Blobs, str]:
     return ports.blobs(account_url=url), url
 
 
-def _staged(inp: StepInput, blobs: Blobs) -> bytes:
-    blob = naming.artifact_blob(inp.run.run_id, inp.step.phase, inp.step.index)
-    with guard(inp.step.phase, blob):
-        return blobs.download(container=naming.ARTIFACT_CONTAINER, name=blob)
+def _staged(inp: StepInput, blobs: Blobs) -> scripts.Fetch:
+    """The staged artifact as the VM fetches it: a read-only SAS URL of its blob and its verified sha256."""
+    run, phase, index = inp.run.run_id, inp.step.phase, inp.step.index
+    blob = naming.artifact_blob(run, phase, index)
+    with guard(phase, blob):
+        checksum = blobs.download(
+            container=naming.ARTIFACT_CONTAINER, name=naming.artifact_checksum_blob(run, phase, index)
+        )
+        url = blobs.readable_url(
+            container=naming.ARTIFACT_CONTAINER, name=blob, valid_seconds=FETCH_SAS_SECONDS
+        )
+    return scripts.Fetch(url=url, sha256=checksum.decode().strip())
 
 
 def render(inp: StepInput, blobs: Blobs) -> str:
-    """The command text of the step, with its script or file inlined from the staging account."""
+    """The command text of the step: inline lines inside it, a staged script or file fetched by the VM."""
     step, spec = inp.step, inp.step.spec
     label = f"{step.describe()} attempt {inp.attempt}"
     windows = step.os_type == "Windows"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from azure.storage.blob.aio import BlobClient, BlobServiceClient
@@ -59,6 +60,15 @@ class BlobAccess:
         async with self.blob_from_url(url) as blob:
             data = await (await blob.download_blob()).readall()
             return data.decode() if isinstance(data, bytes) else str(data)
+
+    async def sha256_as_guest(self, url: str) -> str:
+        """The sha256 of a blob read as a VM reads it: with the URL's own SAS and nothing else, streamed."""
+        digest = hashlib.sha256()
+        async with BlobClient.from_blob_url(url, credential=None) as blob:
+            stream = await blob.download_blob()
+            async for chunk in stream.chunks():
+                digest.update(chunk)
+        return digest.hexdigest()
 
     async def close(self) -> None:
         if self._service is not None:

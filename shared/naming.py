@@ -181,5 +181,10 @@ def artifact_blob(run: str, phase: str, index: int) -> str:
     return f"{run}/{phase}-{index:03d}"
 
 
+def artifact_checksum_blob(run: str, phase: str, index: int) -> str:
+    """The staged artifact's sha256 (64 hex characters) beside it: what the VM checks its download with."""
+    return artifact_blob(run, phase, index) + ".sha256"
+
+
 def vhd_blob(run: str, run_output_name: str) -> str:
     return f"{run}/{run_output_name}.vhd"

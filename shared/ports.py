@@ -164,6 +164,13 @@ class Blobs(Protocol):
         """
         ...
 
+    def readable_url(self, *, container: str, name: str, valid_seconds: int) -> str:
+        """The blob's URL with a SAS letting its holder read that blob only, for ``valid_seconds``.
+
+        For staged artifacts: the build VM downloads them with that URL. Never log or return it.
+        """
+        ...
+
 
 class Secrets(Protocol):
     """One Key Vault. Values never appear in errors or logs."""

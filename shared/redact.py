@@ -49,38 +49,27 @@ def deep(value: Any, *, _depth: int = 0) -> Any:
 
 # The fields of a template that name something kiln downloads.
 ARTIFACT_FIELDS = frozenset({"scriptUri", "sourceUri"})
-# Azure Storage's blob endpoints: kiln reads these with an identity, so a SAS on them is never needed.
+# Azure Storage's blob endpoints: kiln reads these with the user's SAS when the URL has one, else an identity.
 STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
 
 
-def _storage_host(value: str) -> bool:
-    authority = value.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
-    return authority.split(":", 1)[0].lower().endswith(STORAGE_SUFFIXES)
-
-
-def artifact_uris(template: Any, *, keep_foreign_signatures: bool = False, _depth: int = 0) -> Any:
+def artifact_uris(template: Any, *, keep_signatures: bool = False, _depth: int = 0) -> Any:
     """A copy of a template (wire form) with its scriptUri / sourceUri values redacted.
 
-    ``keep_foreign_signatures`` keeps a ``sig=`` outside Azure Storage (a signed URL of another host is
-    what the fetcher must send); a storage URL's SAS goes either way, since kiln reads storage with an
-    identity. Inline commands are left alone: they are the template's script, not an echo.
+    ``keep_signatures`` keeps a ``sig=`` (a signed URL, of Azure Storage or another host, is what kiln must
+    send to read it); userinfo goes either way. Inline commands are left alone: they are the template's
+    script, not an echo.
     """
     if _depth > _MAX_DEPTH:
         return template
     if isinstance(template, list):
-        return [
-            artifact_uris(v, keep_foreign_signatures=keep_foreign_signatures, _depth=_depth + 1)
-            for v in template
-        ]
+        return [artifact_uris(v, keep_signatures=keep_signatures, _depth=_depth + 1) for v in template]
     if not isinstance(template, dict):
         return template
     out: dict[str, Any] = {}
     for key, value in template.items():
         if key in ARTIFACT_FIELDS and isinstance(value, str):
-            keep = keep_foreign_signatures and not _storage_host(value)
-            out[key] = _USERINFO.sub(rf"\g<1>{MARK}@", value) if keep else url(value)
+            out[key] = _USERINFO.sub(rf"\g<1>{MARK}@", value) if keep_signatures else url(value)
         else:
-            out[key] = artifact_uris(
-                value, keep_foreign_signatures=keep_foreign_signatures, _depth=_depth + 1
-            )
+            out[key] = artifact_uris(value, keep_signatures=keep_signatures, _depth=_depth + 1)
     return out

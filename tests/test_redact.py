@@ -31,7 +31,7 @@ def test_credentials_are_replaced_and_nothing_else(given: str, shown: str) -> No
     assert redact.has_credentials(given) == (given != shown)
 
 
-def test_only_artifact_fields_are_rewritten_and_a_foreign_signature_may_stay() -> None:
+def test_only_artifact_fields_are_rewritten_and_a_signature_may_stay() -> None:
     template = {
         "properties": {
             "customize": [
@@ -44,7 +44,8 @@ def test_only_artifact_fields_are_rewritten_and_a_foreign_signature_may_stay() -
     shown = redact.artifact_uris(template)["properties"]["customize"]
     assert shown[0]["scriptUri"] == "https://REDACTED@h/a.sh?sig=REDACTED"
     assert shown[1]["inline"] == ["curl 'https://h/b?sig=keep'"]  # the template's script, not an echo
-    history = redact.artifact_uris(template, keep_foreign_signatures=True)["properties"]["customize"]
+    assert shown[2]["sourceUri"] == "https://acct.blob.core.windows.net/c/f?sig=REDACTED"
+    history = redact.artifact_uris(template, keep_signatures=True)["properties"]["customize"]
     assert history[0]["scriptUri"] == "https://REDACTED@h/a.sh?sig=1"  # the fetcher must send it
-    assert history[2]["sourceUri"] == "https://acct.blob.core.windows.net/c/f?sig=REDACTED"
+    assert history[2]["sourceUri"] == "https://acct.blob.core.windows.net/c/f?sig=2"  # storage reads it
     assert template["properties"]["customize"][0]["scriptUri"] == "https://u:p@h/a.sh?sig=1"  # a copy

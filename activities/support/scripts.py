@@ -1,8 +1,14 @@
 """The commands a build step runs on the build VM through Run Command, rendered as text.
 
-Scripts and files travel inside the command itself (base64 in a here-document), read from the staging
-account where ``stage_artifacts`` verified them: the VM needs no credentials and no route to the original
-URL. Managed Run Command runs as root on Linux and as LocalSystem (elevated) on Windows.
+A staged script or file (a ``scriptUri`` / ``sourceUri`` that ``stage_artifacts`` verified and stored in the
+staging account) is downloaded by the VM itself with a read-only SAS URL of that one blob (``Fetch``), then
+its sha256 checked again before anything uses it; the command carries the URL, never the bytes. Inline
+lines are small and travel inside the command (base64 in a here-document). The VM needs no route to the
+original URL, only to the staging account. Managed Run Command runs as root on Linux and as LocalSystem
+(elevated) on Windows.
+
+azuresim recognises the ``kiln_fetch '<url>' '<sha256>'`` / ``Kiln-Fetch '<url>' '<sha256>'`` lines
+(``azuresim/providers/runcommand_exec.py``): keep their shape.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import base64
 import re
 import textwrap
+from dataclasses import dataclass
 
 DEFAULT_UPDATE_CRITERIA = "BrowseOnly=0 and IsInstalled=0"
 UPDATE_LINE = re.compile(r"KILN-WU installed=(\d+) remaining=(\d+) reboot=(true|false)")
@@ -30,13 +37,65 @@ def _sh_quote(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
-def shell_script(label: str, content: bytes) -> str:
+@dataclass(frozen=True)
+class Fetch:
+    """A staged artifact the VM downloads: a read-only SAS URL of its blob, and the sha256 it must have."""
+
+    url: str
+    sha256: str
+
+
+# Download to a path, then check the sha256; a failure says which, never the URL (it holds a SAS).
+SH_FETCH = """kiln_fetch() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS --retry 5 --retry-delay 2 --connect-timeout 30 -o "$3" "$1"
+  else
+    wget -q --tries=5 -O "$3" "$1"
+  fi || { printf 'kiln: downloading the staged artifact from staging failed\\n' >&2; return 1; }
+  printf '%s  %s\\n' "$2" "$3" | sha256sum -c --status \\
+    || { printf 'kiln: the downloaded artifact does not have sha256 %s\\n' "$2" >&2; return 1; }
+}
+"""
+PS_FETCH = """function Kiln-Fetch([string]$Url, [string]$Sha256, [string]$Path) {
+    $ProgressPreference = 'SilentlyContinue'
+    for ($i = 1; ; $i++) {
+        try { Invoke-WebRequest -UseBasicParsing -Uri $Url -OutFile $Path; break }
+        catch { if ($i -ge 5) { throw 'kiln: downloading the staged artifact from staging failed' } }
+        Start-Sleep -Seconds 2
+    }
+    $got = (Get-FileHash -Algorithm SHA256 -LiteralPath $Path).Hash.ToLower()
+    if ($got -ne $Sha256) { throw "kiln: the downloaded artifact has sha256 $got, not $Sha256" }
+}
+"""
+
+
+def _sh_write(content: bytes | Fetch, path: str) -> str:
+    """Shell lines putting ``content`` at ``path`` (a quoted path or "$var")."""
+    if isinstance(content, Fetch):
+        return f"{SH_FETCH}kiln_fetch {_sh_quote(content.url)} {_sh_quote(content.sha256)} {path}\n"
+    return f"base64 -d > {path} <<'KILN_EOF'\n{_b64(content)}\nKILN_EOF\n"
+
+
+def _ps_write(content: bytes | Fetch, path: str) -> str:
+    """PowerShell lines putting ``content`` at ``path`` (a quoted path or $var)."""
+    if isinstance(content, Fetch):
+        return f"{PS_FETCH}Kiln-Fetch {_ps_quote(content.url)} {_ps_quote(content.sha256)} {path}\n"
+    return (
+        f"$b = @'\n{_b64(content)}\n'@\n"
+        f"[IO.File]::WriteAllBytes({path}, [Convert]::FromBase64String(($b -replace '\\s', '')))\n"
+    )
+
+
+_F = '"$f"'  # the step's temp file, quoted for the shell
+
+
+def shell_script(label: str, content: bytes | Fetch) -> str:
     """A Linux step: ``content`` (a staged script, or inline lines joined) written to /tmp and executed."""
     return (
         f"#!/bin/bash\n# kiln: {label}\nset -e\n"
         "f=$(mktemp /tmp/kiln-XXXXXX)\n"
         "trap 'rm -f \"$f\"' EXIT\n"
-        f"base64 -d > \"$f\" <<'KILN_EOF'\n{_b64(content)}\nKILN_EOF\n"
+        f"{_sh_write(content, _F)}"
         # Run through the script's own interpreter, not exec: hardened images mount /tmp noexec.
         "interp=/bin/bash\n"
         'if [ "$(head -c 2 "$f")" = "#!" ]; then interp=$(head -n 1 "$f" | cut -c 3-); fi\n'
@@ -49,15 +108,14 @@ def inline_shell(lines: list[str]) -> bytes:
     return ("#!/bin/sh -e\n" + "\n".join(lines) + "\n").encode()
 
 
-def powershell_script(label: str, content: bytes, *, elevated: bool, system: bool) -> str:
+def powershell_script(label: str, content: bytes | Fetch, *, elevated: bool, system: bool) -> str:
     """A Windows step: the script written to a temp file and run; its exit code is the command's."""
     mode = "system" if system else ("elevated" if elevated else "default")
     return (
         f"# kiln: {label} (run as: {mode}; managed Run Command runs as LocalSystem)\n"
         "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n"
         "$f = Join-Path $env:TEMP ('kiln-' + [guid]::NewGuid().ToString() + '.ps1')\n"
-        f"$b = @'\n{_b64(content)}\n'@\n"
-        "[IO.File]::WriteAllBytes($f, [Convert]::FromBase64String(($b -replace '\\s', '')))\n"
+        f"{_ps_write(content, '$f')}"
         "& powershell.exe -NoProfile -ExecutionPolicy Bypass -File $f\n"
         "exit $LASTEXITCODE\n"
     )
@@ -68,18 +126,27 @@ def inline_powershell(lines: list[str]) -> bytes:
     return ("\n".join(lines) + "\nexit $LASTEXITCODE\n").encode()
 
 
-def file_script(label: str, content: bytes, destination: str, *, windows: bool) -> str:
-    """Write ``content`` to ``destination`` on the VM (its parent directory must exist, as in AIB)."""
+def file_script(label: str, content: bytes | Fetch, destination: str, *, windows: bool) -> str:
+    """Put ``content`` at ``destination`` on the VM (its parent directory must exist, as in AIB).
+
+    A fetched file streams to ``<destination>.kiln-part`` and is moved into place once its sha256 is
+    right, so the destination never holds bytes that were not verified.
+    """
     if windows:
-        return (
-            f"# kiln: {label}\n$ErrorActionPreference = 'Stop'\n$b = @'\n{_b64(content)}\n'@\n"
-            f"[IO.File]::WriteAllBytes({_ps_quote(destination)}, "
-            "[Convert]::FromBase64String(($b -replace '\\s', '')))\n"
-        )
-    return (
-        f"#!/bin/bash\n# kiln: {label}\nset -e\n"
-        f"base64 -d > {_sh_quote(destination)} <<'KILN_EOF'\n{_b64(content)}\nKILN_EOF\n"
-    )
+        part = _ps_quote(destination + ".kiln-part")
+        if isinstance(content, Fetch):
+            write = (
+                f"{_ps_write(content, part)}Move-Item -Force -LiteralPath {part} {_ps_quote(destination)}\n"
+            )
+        else:
+            write = _ps_write(content, _ps_quote(destination))
+        return f"# kiln: {label}\n$ErrorActionPreference = 'Stop'\n{write}"
+    if isinstance(content, Fetch):
+        part = _sh_quote(destination + ".kiln-part")
+        write = f"{_sh_write(content, part)}mv -f {part} {_sh_quote(destination)}\n"
+    else:
+        write = _sh_write(content, _sh_quote(destination))
+    return f"#!/bin/bash\n# kiln: {label}\nset -e\n{write}"
 
 
 def restart_check_script(label: str, command: str) -> str:

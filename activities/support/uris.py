@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from shared.models import FileCustomizer
 from shared.models.customizers import Customizer
@@ -59,8 +59,15 @@ def is_storage_url(uri: str) -> bool:
     return host.endswith(STORAGE_SUFFIXES)
 
 
+def user_sas(uri: str) -> str:
+    """The SAS query of a storage URL (``sv=…&sig=…``), or "" when it carries no signature."""
+    query = urlsplit(uri).query
+    return query if "sig" in parse_qs(query) else ""
+
+
 def split_blob_url(uri: str) -> tuple[str, str, str]:
-    """``https://acct.blob.core.windows.net/container/a/b.sh`` → (account URL, container, blob name)."""
+    """``https://acct.blob.core.windows.net/container/a/b.sh?sv=…`` → (account URL, container, blob name);
+    the query (a SAS) is not part of any of them."""
     parts = urlsplit(uri)
     path = unquote(parts.path).lstrip("/")
     container, _, name = path.partition("/")

@@ -4,8 +4,11 @@ write stdout/stderr to the append blobs, record the instance view, reboot the VM
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
+
+from azure.core.exceptions import AzureError, HttpResponseError
 
 from azuresim.providers import vm_model
 from azuresim.providers.runcommand_outcomes import Outcome, tail
@@ -29,6 +32,35 @@ async def script_text(sim: Any, source: dict[str, Any]) -> str:
         except Exception:  # not an Azurite blob: match the rules against the URI itself
             return uri
     return uri
+
+
+# A kiln step's download of a staged artifact (activities/support/scripts.py: kiln_fetch / Kiln-Fetch).
+_FETCH = re.compile(r"^(?:kiln_fetch|Kiln-Fetch) '([^']*)' '([0-9a-f]{64})' ", re.MULTILINE)
+# QEMU user networking: the guest reaches the host's loopback services at 10.0.2.2.
+_LOOPBACK = re.compile(r"(?i)(://)(?:127\.0\.0\.1|localhost)(?=[:/])")
+
+
+async def guest_fetches(sim: Any, script: str) -> Outcome | None:
+    """The downloads a simulated VM makes for ``script``, done as the guest would: each URL read with its
+    own SAS only (a wrong, expired or write-only one fails), its sha256 compared. The first failure is
+    the command's, with what curl and the kiln step would print; None when every download is right."""
+    for url, sha256 in _FETCH.findall(script):
+        try:
+            got = await sim.blobs.sha256_as_guest(url)
+        except HttpResponseError as exc:
+            status = exc.status_code or 0
+            stderr = f"curl: (22) The requested URL returned error: {status}\n"
+            return Outcome(22, "", stderr + "kiln: downloading the staged artifact from staging failed\n")
+        except (AzureError, OSError, ValueError) as exc:
+            return Outcome(7, "", f"curl: (7) Failed to connect: {type(exc).__name__}\n")
+        if got != sha256:
+            return Outcome(1, "", f"kiln: the downloaded artifact does not have sha256 {sha256}\n")
+    return None
+
+
+def for_qemu_guest(script: str) -> str:
+    """``script`` with the host's loopback in its download URLs as a QEMU guest reaches it (10.0.2.2)."""
+    return _FETCH.sub(lambda m: _LOOPBACK.sub(r"\g<1>10.0.2.2", m.group(0)), script)
 
 
 async def _wait_for_agent(sim: Any, vm_id: str) -> dict[str, Any] | None:

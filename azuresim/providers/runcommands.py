@@ -170,8 +170,11 @@ async def put_run_command(req: SimRequest) -> web.StreamResponse:
     req.sim.store.put(cmd_id, cmd)
     script = await runcommand_exec.script_text(req.sim, props["source"])
     if req.sim.compute is not None and req.sim.compute.is_real(vm):
-        return await _put_real(req, cmd, cmd_id, vm["id"], script, status=200 if exists else 201)
-    outcome = match_outcome(req.sim.control.get(RULES, []), script)
+        guest = runcommand_exec.for_qemu_guest(script)
+        return await _put_real(req, cmd, cmd_id, vm["id"], guest, status=200 if exists else 201)
+    outcome = await runcommand_exec.guest_fetches(req.sim, script) or match_outcome(
+        req.sim.control.get(RULES, []), script
+    )
     task = _start(req.sim, cmd, vm["id"], outcome)
 
     status = 200 if exists else 201

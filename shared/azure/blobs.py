@@ -91,9 +91,18 @@ class AzureBlobs:
         """A SAS URL to create, write and append the blob: signed with the account key when the client has
         one (Azurite, azuresim), else with a user-delegation key got with kiln's Entra credential (kiln's
         identity needs a data role on the account, as for every other blob call)."""
+        permission = BlobSasPermissions(read=True, add=True, create=True, write=True)
+        return self._signed_url(container, name, valid_seconds, permission)
+
+    def readable_url(self, *, container: str, name: str, valid_seconds: int) -> str:
+        """A SAS URL to read only this blob, for ``valid_seconds``; signed as ``writable_url`` is."""
+        return self._signed_url(container, name, valid_seconds, BlobSasPermissions(read=True))
+
+    def _signed_url(
+        self, container: str, name: str, valid_seconds: int, permission: BlobSasPermissions
+    ) -> str:
         now = datetime.now(UTC)
         start, expiry = now - CLOCK_SKEW, now + timedelta(seconds=valid_seconds)
-        permission = BlobSasPermissions(read=True, add=True, create=True, write=True)
         blob = self._blob(container, name)
         account_key = getattr(self._service.credential, "account_key", None)
         signing: dict[str, Any] = {"account_key": account_key}

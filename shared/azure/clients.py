@@ -119,6 +119,9 @@ def blob_service(*, settings: Settings, cred: TokenCredential, account_url: str 
     conn = settings.storage_connection_string
     if account_url is None:
         return blob_service_from(conn, lambda: cred)
+    if "sig=" in account_url.partition("?")[2]:
+        # A user's SAS in an artifact URL: that SAS is the whole credential, as for any holder of the URL.
+        return BlobServiceClient(account_url)
     if settings.azure_mode == "sim":
         # Staging accounts in azuresim are Azurite's account: its shared key, not a bearer token.
         parts = dict(p.split("=", 1) for p in conn.split(";") if "=" in p)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from shared.models.template import ImageTemplate
 
@@ -92,8 +92,8 @@ def _blob(uri: str | None, where: str) -> list[Required]:
         return []
     parts = urlsplit(uri)
     host = (parts.hostname or "").lower()
-    if not host.endswith(_STORAGE_SUFFIXES):
-        return []
+    if not host.endswith(_STORAGE_SUFFIXES) or "sig" in parse_qs(parts.query):
+        return []  # not storage, or the user's SAS grants the read: the identity needs no role for it
     container = unquote(parts.path).lstrip("/").split("/", 1)[0]
     return [Required(BLOB_READ, "", where, data=True, account=host.split(".", 1)[0], container=container)]
 

@@ -290,8 +290,9 @@ def build_input(
         "expires_at": expires,
     }
     template = contract.render_template(spec, api_version=contract.STORAGE_API_VERSION)
-    # The input is the Durable history's: no credential of an artifact URL travels in it (docs/security.md).
-    template = redact.artifact_uris(template, keep_foreign_signatures=True)
+    # The input is the Durable history's: no userinfo of an artifact URL travels in it; a SAS does, since
+    # kiln reads the artifact with it (docs/security.md).
+    template = redact.artifact_uris(template, keep_signatures=True)
     template["name"] = body["readOnly"]["name"]
     return {
         "schema_version": BUILD_SCHEMA,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
 from activities import deploy_vm, preflight, resolve_source, staging_group
 from shared import naming
@@ -155,3 +158,32 @@ def deployed(
     done = waited(deploy_vm.run, inp, fake)
     assert done.succeeded and done.vm is not None, done.error
     return run, source, checked.staging, done.vm
+
+
+FETCH_LINE = re.compile(r"^(?:kiln_fetch|Kiln-Fetch) '([^']*)' '([0-9a-f]{64})' ", re.M)
+
+
+def fetched(fake: FakeAzure, script: str) -> bytes:
+    """What the VM downloads for a step's command: the one staged blob its read-only SAS URL names (a
+    signature the fake storage issued), checked against the sha256 the command carries."""
+    found = FETCH_LINE.findall(script)
+    assert len(found) == 1, script
+    url, sha256 = found[0]
+    base, _, query = url.partition("?")
+    signed = parse_qs(query)
+    assert fake.cloud.sas.get(signed["sig"][0]) == base and signed["sp"] == ["r"]
+    data = bytes(fake.cloud.blobs[base])
+    assert hashlib.sha256(data).hexdigest() == sha256
+    return data
+
+
+def stage(fake: FakeAzure, vm: BuildVm, run: RunRef, phase: str, index: int, data: bytes) -> None:
+    """Put an artifact in the staging account as ``stage_artifacts`` leaves it: the bytes and their sha256."""
+    staging = fake.blobs(account_url=fake.storage_account_url(vm.storage_account))
+    staging.ensure_container(container=naming.ARTIFACT_CONTAINER)
+    staging.upload(
+        container=naming.ARTIFACT_CONTAINER, name=naming.artifact_blob(run.run_id, phase, index), data=data
+    )
+    checksum = hashlib.sha256(data).hexdigest().encode()
+    name = naming.artifact_checksum_blob(run.run_id, phase, index)
+    staging.upload(container=naming.ARTIFACT_CONTAINER, name=name, data=checksum)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import re
 
 from activities import stage_artifacts, steps
 from shared import naming
 from shared.models import ImageTemplate, TemplateProperties
 from shared.models.build import workload_step
 from shared.models.durable import ArtifactsInput, StepInput
-from tests.activities.support import deployed, linux_template, poll, world
+from tests.activities.support import deployed, fetched, linux_template, poll, world
 from tests.fakes import ScriptOutcome, arm_id
 
 SCRIPT = b"#!/bin/sh\necho tuning for the workload\n"
@@ -61,8 +59,7 @@ def test_the_enabled_workload_script_runs_as_staged_and_lands_in_customization_l
     outcome = poll(steps.check, inp, fake).outcome
     assert outcome is not None
 
-    body = re.search(r"<<'KILN_EOF'\n(.*?)\nKILN_EOF", script, re.S)
-    assert body is not None and base64.b64decode(body.group(1)) == SCRIPT
+    assert fetched(fake, script) == SCRIPT and "KILN_EOF" not in script  # the VM downloads it
     assert outcome.succeeded and outcome.log_tail == ["tuned"]
     blobs = fake.blobs(account_url=fake.storage_account_url(vm.storage_account))
     log = blobs.download(container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run.run_id))

@@ -273,7 +273,7 @@ def test_the_identitys_missing_permissions_are_each_named_with_action_and_scope(
             {
                 "type": "Shell",
                 "name": "from-storage",
-                "scriptUri": "https://artifacts.blob.core.windows.net/scripts/setup.sh?sv=1&sig=abc",
+                "scriptUri": "https://artifacts.blob.core.windows.net/scripts/setup.sh",
             }
         ],
         vmProfile={"userAssignedIdentities": [VM_IDENTITY]},

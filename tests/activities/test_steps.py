@@ -10,7 +10,7 @@ from activities import steps, vm_power
 from shared import naming
 from shared.models.build import BuildVm, RunRef, StepOutcome, StepSpec
 from shared.models.durable import StepInput
-from tests.activities.support import deployed, linux_template, poll, windows_template, world
+from tests.activities.support import deployed, fetched, linux_template, poll, stage, windows_template, world
 from tests.fakes import FakeAzure, ScriptOutcome, arm_id
 
 
@@ -90,18 +90,14 @@ def test_inline_lines_run_as_one_sh_e_script() -> None:
 def test_a_staged_script_is_what_the_vm_runs() -> None:
     fake = world()
     run, _, _, vm = deployed(fake, linux_template())
-    staging = fake.blobs(account_url=fake.storage_account_url(vm.storage_account))
-    staging.ensure_container(container=naming.ARTIFACT_CONTAINER)
-    staging.upload(
-        container=naming.ARTIFACT_CONTAINER,
-        name=naming.artifact_blob(run.run_id, "customize", 2),
-        data=b"#!/bin/bash\napt-get -y install nginx\n",
-    )
+    stage(fake, vm, run, "customize", 2, b"#!/bin/bash\napt-get -y install nginx\n")
     inp = StepInput(run=run, vm=vm, step=_step("Shell", {"scriptUri": "https://example.com/x.sh"}, index=2))
 
     steps.start(inp, ports=fake)
 
-    assert _embedded(_script(fake, vm, inp)) == b"#!/bin/bash\napt-get -y install nginx\n"
+    script = _script(fake, vm, inp)
+    assert fetched(fake, script) == b"#!/bin/bash\napt-get -y install nginx\n"
+    assert "nginx" not in script  # the command carries a read-only URL of the staged blob, not its bytes
 
 
 def test_a_failing_step_names_phase_index_name_exit_code_and_last_lines() -> None:
@@ -167,13 +163,7 @@ def test_checking_a_finished_step_again_returns_the_same_outcome_without_logging
 def test_a_linux_file_step_may_only_write_under_tmp() -> None:
     fake = world()
     run, _, _, vm = deployed(fake, linux_template())
-    staging = fake.blobs(account_url=fake.storage_account_url(vm.storage_account))
-    staging.ensure_container(container=naming.ARTIFACT_CONTAINER)
-    staging.upload(
-        container=naming.ARTIFACT_CONTAINER,
-        name=naming.artifact_blob(run.run_id, "customize", 0),
-        data=b"payload",
-    )
+    stage(fake, vm, run, "customize", 0, b"payload")
     bad = StepInput(
         run=run, vm=vm, step=_step("File", {"sourceUri": "https://e.com/f", "destination": "/etc/f"})
     )
@@ -187,7 +177,8 @@ def test_a_linux_file_step_may_only_write_under_tmp() -> None:
     assert refused.error is not None and refused.error.code == "InvalidDestination"
     assert refused.error.target == "properties.customize[0].destination"
     script = _script(fake, vm, good)
-    assert "base64 -d > '/tmp/f'" in script and _embedded(script) == b"payload"
+    assert fetched(fake, script) == b"payload" and "kiln_fetch 'https://" in script
+    assert "mv -f '/tmp/f.kiln-part' '/tmp/f'" in script  # moved into place once its sha256 is right
 
 
 def test_windows_update_rounds_restart_until_no_update_remains() -> None:

@@ -140,8 +140,9 @@ class FakeRunCommands:
         base, _, query = uri.partition("?")
         if spec.blob_identity_client_id:
             return base
-        signature = parse_qs(query).get("sig", [""])[0]
-        return base if self.cloud.sas.get(signature) == base else None
+        signed = parse_qs(query)
+        signature, permissions = signed.get("sig", [""])[0], signed.get("sp", [""])[0]
+        return base if self.cloud.sas.get(signature) == base and "w" in permissions else None
 
     def get(self, *, resource_group: str, vm_name: str, name: str) -> RunCommandState:
         self.cloud.enter("run_commands.get", f"{vm_name}/{name}")

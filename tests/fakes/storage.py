@@ -14,7 +14,8 @@ class FakeBlobs:
 
     def __init__(self, cloud: FakeCloud, account_url: str = "https://kilnfake.blob.core.windows.net") -> None:
         self.cloud = cloud
-        self.account_url = account_url.rstrip("/")
+        # An account URL with a SAS (a user's artifact URL) reads the same blobs; azurite tests check the SAS.
+        self.account_url = account_url.split("?", 1)[0].rstrip("/")
         self.containers: set[str] = set()
         self.append_blobs: set[str] = set()
         self.copies: dict[str, dict[str, object]] = {}
@@ -93,11 +94,17 @@ class FakeBlobs:
         return copy_id
 
     def writable_url(self, *, container: str, name: str, valid_seconds: int) -> str:
+        return self._signed(container, name, valid_seconds, "racw")
+
+    def readable_url(self, *, container: str, name: str, valid_seconds: int) -> str:
+        return self._signed(container, name, valid_seconds, "r")
+
+    def _signed(self, container: str, name: str, valid_seconds: int, permissions: str) -> str:
         self.cloud.enter("blobs.sas", f"{container}/{name}")
         url = self._url(container, name)
         signature = uuid.uuid4().hex
         self.cloud.sas[signature] = url
-        return f"{url}?sp=racw&se=+{valid_seconds}s&sig={signature}"
+        return f"{url}?sp={permissions}&se=+{valid_seconds}s&sig={signature}"
 
     def get_copy_state(self, *, container: str, name: str) -> CopyState:
         self.cloud.enter("blobs.copy_state", f"{container}/{name}")
