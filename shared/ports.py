@@ -285,3 +285,8 @@ class BuildPorts(AzurePortSet, Protocol):
     def storage_account_url(self, name: str) -> str:
         """The blob endpoint of a storage account kiln created (in sim mode: Azurite's)."""
         ...
+
+    def acting_as(self, identity_id: str | None) -> BuildPorts:
+        """These ports with every Azure call made as the user-assigned identity ``identity_id`` (a template's;
+        None: as kiln's own identity). Fetcher, run recorder and endpoints stay the same."""
+        ...

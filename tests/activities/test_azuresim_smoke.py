@@ -122,7 +122,16 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
             "scope": image_id,
         }
     ]
-    sim.grant(identity, "Contributor", f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}")
+    group = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}"
+    assignment = sim.grant(identity, "Contributor", group)
+    assert call("preflight", {"run": run, "template": template, "source": source})["error"] is None
+    # The role removed again: preflight names the identity's missing action once more.
+    sim.arm("DELETE", assignment)
+    again = call("preflight", {"run": run, "template": template, "source": source})["error"]
+    assert [(d["identity"], d["action"], d["scope"]) for d in again["details"]] == [
+        (identity, "Microsoft.Compute/images/write", image_id)
+    ]
+    sim.grant(identity, "Contributor", group)
     checked = call("preflight", {"run": run, "template": template, "source": source})
     assert checked["error"] is None, checked["error"]
     staging = checked["staging"]
@@ -142,12 +151,18 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
     stepped = _until_done(call, "run_step", {"run": run, "vm": vm, "step": step, "wait": _wait()})
     generalized = _until_done(call, "generalize_vm", {"run": run, "vm": vm, "wait": _wait()})
     assert generalized["error"] is None, generalized["error"]
-    target = {
-        "index": 0,
-        "type": "ManagedImage",
-        "run_output_name": "mi",
-        "spec": template["properties"]["distribute"][0],
-    }
+    # The image is written as the template's identity: into a group where only kiln's own identity (the
+    # subscription's owner) may write, azuresim's RBAC refuses it, naming the action.
+    ports.resource_groups.create(name="other-rg", location="westus2", tags={})
+    elsewhere = arm_id("other-rg", "Microsoft.Compute/images", "smoke")
+    spec = {"type": "ManagedImage", "imageId": elsewhere, "location": "westus2", "runOutputName": "mi"}
+    target = {"index": 0, "type": "ManagedImage", "run_output_name": "mi", "spec": spec, "identity": identity}
+    distribute = {"run": run, "vm": vm, "source": source, "target": target, "wait": _wait()}
+    denied = _until_done(call, "distribute", distribute)["error"]
+    assert denied["code"] == "AuthorizationFailed"
+    assert "'Microsoft.Compute/images/write'" in denied["message"]
+    assert ports.resources.list_in_group(resource_group="other-rg") == []
+    target = {**target, "spec": template["properties"]["distribute"][0]}
     distribute = {"run": run, "vm": vm, "source": source, "target": target, "wait": _wait()}
     result = _until_done(call, "distribute", distribute)
     assert result["error"] is None, result["error"]
