@@ -290,3 +290,7 @@ class BuildPorts(AzurePortSet, Protocol):
         """These ports with every Azure call made as the user-assigned identity ``identity_id`` (a template's;
         None: as kiln's own identity). Fetcher, run recorder and endpoints stay the same."""
         ...
+
+    def cannot_act_as(self, identity_id: str) -> str | None:
+        """Why kiln cannot obtain a token as ``identity_id`` (the Function app does not hold it), or None."""
+        ...

@@ -58,6 +58,15 @@ def identity_problems(template: ImageTemplate) -> Any:
         identity = template_identity(template)
         if identity is None:
             return []
+        why = ports.cannot_act_as(identity)
+        if why is not None:
+            message = (
+                f"kiln cannot act as the template's identity '{identity}' ({why}); the Function app must "
+                "hold it: add its resource id to KILN_TEMPLATE_IDENTITY_IDS and provision again "
+                "(docs/deploy.md)"
+            )
+            where = "identity.userAssignedIdentities"
+            return [{"code": "IdentityNotHeld", "target": where, "message": message}]
         try:
             principal = ports.access.principal_of(identity_id=identity)
             gaps = ports.access.missing(principal_id=principal, required=required_permissions(template))

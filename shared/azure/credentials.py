@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import AzureAuthorityHosts, DefaultAzureCredential, ManagedIdentityCredential
 
 AUTHORITIES = {
@@ -42,7 +43,10 @@ class SimIdentityCredential:
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         with self._lock:
             if not self._token:
-                self._token = unsigned_jwt({"oid": self._principal_of()})
+                principal = self._principal_of()
+                if not principal:  # a token without oid is azuresim's owner: never hand one out
+                    raise ClientAuthenticationError("the identity has no principalId")
+                self._token = unsigned_jwt({"oid": principal})
         return AccessToken(self._token, int(time.time()) + 3600)
 
 

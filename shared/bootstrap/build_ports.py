@@ -31,6 +31,9 @@ class BuildPorts:
             return self
         return BuildPorts(self._kiln, self._kiln.acting_as(identity_id))
 
+    def cannot_act_as(self, identity_id: str) -> str | None:
+        return self._kiln.cannot_act_as(identity_id)
+
     @property
     def resource_groups(self) -> ports.ResourceGroups:
         return self.azure.resource_groups

@@ -72,6 +72,26 @@ class Kiln:
                 found = self._as_identity[key] = self._identity_ports(identity_id)
         return found
 
+    def cannot_act_as(self, identity_id: str) -> str | None:
+        """Why no token can be had as ``identity_id`` (in Azure: the Function app does not hold it), or None;
+        overridden ports (the fakes) always can."""
+        ports_as = self.acting_as(identity_id)
+        if not isinstance(ports_as, AzurePorts):
+            return None
+        from shared.azure.errors import azure_errors
+        from shared.errors import AzureError, AzureNotFound, TransientAzureError
+
+        try:
+            with azure_errors(identity_id):
+                ports_as.credential.get_token(*ports_as.target.credential_scopes)
+        except TransientAzureError:
+            raise
+        except AzureNotFound:
+            return None  # preflight names a missing identity itself
+        except AzureError as e:
+            return e.message
+        return None
+
     def _identity_ports(self, identity_id: str) -> ports.AzurePortSet:
         if self.overrides.acting_as is not None:
             return self.overrides.acting_as(identity_id)
