@@ -180,9 +180,12 @@ class Access(Protocol):
         """The principal (object) id of a user-assigned identity; ``AzureNotFound`` when it does not exist."""
         ...
 
-    def missing(self, *, principal_id: str, required: list[Required]) -> list[Required]:
-        """The requirements no role assigned to ``principal_id`` (at their scope or above) allows, with
-        their scope filled in where the adapter had to find it (a storage container's)."""
+    def missing(
+        self, *, principal_id: str, required: list[Required], groups: Sequence[str] = ()
+    ) -> list[Required]:
+        """The requirements no role assigned to ``principal_id`` or to one of its ``groups`` (object ids,
+        at their scope or above) allows, with their scope filled in where the adapter had to find it (a
+        storage container's)."""
         ...
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import ssl
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -178,3 +179,29 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
     assert "customize step 0 'hello' (Shell) attempt 0: Succeeded, exit code 0" in log
     left = {r.type.lower() for r in ports.resources.list_in_group(resource_group=staging["resource_group"])}
     assert left == {"microsoft.storage/storageaccounts"}
+
+
+def test_role_assignments_of_a_callers_groups_count_for_it_over_the_real_adapter(
+    sim: AzureSim, azurite: Azurite
+) -> None:
+    from azuresim.rbac import BUILT_IN
+    from shared.models.access import ASSIGN_IDENTITY, Required
+
+    ports = _ports(sim, azurite)
+    access = ports.access
+    ports.resource_groups.create(name=RG, location="westus2", tags={})
+    identity = arm_id(RG, "Microsoft.ManagedIdentity/userAssignedIdentities", "for-groups")
+    _put(sim, f"{identity}?api-version=2023-01-31", {"location": "westus2"})
+    user, group = "7d1e0000-0000-4000-8000-000000000001", "7d1e0000-0000-4000-8000-000000000002"
+    role = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/"
+    body = {
+        "properties": {
+            "roleDefinitionId": role + BUILT_IN["Managed Identity Operator"][0],
+            "principalId": group,
+        }
+    }
+    sim.arm("PUT", f"{identity}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}", body)
+    required = [Required(ASSIGN_IDENTITY, identity, "identity.userAssignedIdentities")]
+
+    assert [gap.scope for gap in access.missing(principal_id=user, required=required)] == [identity]
+    assert access.missing(principal_id=user, required=required, groups=[group]) == []
