@@ -2,6 +2,11 @@
 
 Outputs carry the template's ``artifactTags`` but never kiln's run tag: the janitor sweeps by that tag and
 must not delete what a build produced.
+
+Every call that writes, reads or deletes a target's artifact is made as the template's identity (``writer``):
+Azure decides whether it may write into that gallery, image group or storage container, not kiln's own
+(broader) identity. What is kiln's own — the build VM's disk, the staging account of a VHD without ``uri`` —
+is reached with kiln's identity (docs/security.md).
 """
 
 from __future__ import annotations
@@ -26,13 +31,13 @@ from shared.ports import BuildPorts
 
 def start(inp: DistributeInput, *, ports: BuildPorts) -> DistributeStarted:
     """Start producing one target's artifact from the generalized build VM."""
-    dist = inp.target.spec
+    dist, as_identity = inp.target.spec, writer(inp.target, ports)
     try:
         if isinstance(dist, SharedImageDistributor):
-            return gallery.start(inp, dist, ports)
+            return gallery.start(inp, dist, as_identity)
         if isinstance(dist, VhdDistributor):
-            return vhd.start(inp, dist, ports)
-        return _start_image(inp, dist, ports)
+            return vhd.start(inp, dist, ports, as_identity)
+        return _start_image(inp, dist, as_identity)
     except PhaseFailed as e:
         return DistributeStarted(error=e.error)
 
@@ -50,6 +55,14 @@ def _start_image(inp: DistributeInput, dist: ManagedImageDistributor, ports: Bui
             hyper_v_generation=inp.source.hyper_v_generation,
         )
     return DistributeStarted(artifact_id=image_id)
+
+
+def writer(target: DistributeTarget, ports: BuildPorts) -> BuildPorts:
+    """The ports a target's artifact is written with: the template identity's, except a VHD without ``uri``
+    (it goes to kiln's own staging account, as AIB's goes to its staging account)."""
+    if isinstance(target.spec, VhdDistributor) and not target.spec.uri:
+        return ports
+    return ports.acting_as(target.identity)
 
 
 async def run(inp: DistributeInput, *, ports: BuildPorts) -> TargetProgress:
@@ -91,6 +104,7 @@ class _Follow:
 
     def __init__(self, inp: DistributeInput, started: DistributeStarted, ports: BuildPorts) -> None:
         self.inp, self.started, self.ports = inp, started, ports
+        self.writer = writer(inp.target, ports)
         self.reported: list[RegionState] = []
 
     def look(self) -> TargetProgress:
@@ -112,11 +126,12 @@ class _Follow:
     def _look(self, name: str) -> TargetProgress:
         target, started = self.inp.target, self.started
         if target.type == "VHD":
-            return _ended(vhd.check(self.inp.run, self.inp.vm.resource_group, name, started, self.ports))
+            group = self.inp.vm.resource_group
+            return _ended(vhd.check(self.inp.run, group, name, started, self.ports, self.writer))
         if target.type == "ManagedImage":
-            return _ended(_check_image(name, started, self.ports))
+            return _ended(_check_image(name, started, self.writer))
         with guard("distribute", name):
-            state = gallery.state_of(started, self.ports)
+            state = gallery.state_of(started, self.writer)
         regions = [gallery.region_state(state, r) for r in started.regions]
         unretried = [r.region for r in regions if r.state == "Failed" and r.region not in self.inp.retried]
         # A version whose regions still replicate has not ended, whatever its provisioningState says: right
@@ -170,6 +185,7 @@ def retry_regions(inp: DistributeInput, started: DistributeStarted, ports: Build
         error = PhaseError(code="NotAGalleryTarget", message="only SharedImage targets have regions")
         return Polled(done=True, state="Failed", error=error)
     place, _ = gallery.where(dist.galleryImageId)
+    ports = writer(inp.target, ports)
     try:
         with guard("distribute", ", ".join(inp.retry_regions)):
             # Only a version that still exists is asked again: after undo deleted it (a cancelled run), a
@@ -224,7 +240,7 @@ def _what_was_started(
         return DistributeStarted(artifact_id=dist.imageId)
     place, _ = gallery.where(dist.galleryImageId)
     try:
-        versions = ports.galleries.list_versions(**place)
+        versions = writer(target, ports).galleries.list_versions(**place)
     except AzureNotFound:
         return None
     ours = [v for v in versions if v.tags.get(naming.OUTPUT_RUN_TAG) == inp.run.run_id]
@@ -235,10 +251,11 @@ def _undo(
     inp: UndoInput, target: DistributeTarget, started: DistributeStarted, ports: BuildPorts
 ) -> list[str]:
     if target.type == "VHD":
-        vhd.undo(inp.run, inp.vm.resource_group if inp.vm else None, started, ports)
+        vhd.undo(inp.run, inp.vm.resource_group if inp.vm else None, started, ports, writer(target, ports))
         return []
     if not started.artifact_id:
         return []
+    ports = writer(target, ports)
     rid = parse_resource_id(started.artifact_id)
     group = rid.resource_group or ""
     try:

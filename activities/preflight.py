@@ -22,6 +22,7 @@ from shared.models import (
     VhdDistributor,
     security_type_problems,
 )
+from shared.models.access import template_identity
 from shared.models.build import PhaseError, ResolvedSource
 from shared.models.durable import PreflightInput, PreflightOutput
 from shared.models.resource_ids import parse_resource_id
@@ -43,7 +44,7 @@ def run(inp: PreflightInput, *, ports: BuildPorts) -> PreflightOutput:
     problems += identity_problems(template)(ports)  # the identity's roles (activities/support/access.py)
     problems += subscription_problems(inp.source, inp.run.location)(ports)  # terms, vCPU quota
     problems += _destinations(template, inp.source, ports, inp.run.subscription_id)
-    problems += _uris(template, ports)
+    problems += _uris(template, ports.acting_as(template_identity(template)))  # read as the identity
     problems += _file_destinations(template, inp.source)
     plan, staging_problems = staging_group.check(inp.run, template.properties.stagingResourceGroup, ports)
     problems += staging_problems

@@ -13,6 +13,7 @@ from activities.support.context import fail, guard
 from activities.support.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url, user_sas
 from shared import naming, redact
 from shared.errors import AzureError
+from shared.models.access import template_identity
 from shared.models.build import PhaseFailed, RunRef
 from shared.models.durable import ArtifactsInput, ArtifactsOutput, StagedArtifact
 from shared.models.fingerprint import artifact_key
@@ -26,7 +27,8 @@ def run(inp: ArtifactsInput, *, ports: BuildPorts) -> ArtifactsOutput:
         with guard("artifacts", inp.vm.storage_account):
             staging.ensure_container(container=naming.ARTIFACT_CONTAINER)
             staging.ensure_container(container=naming.LOG_CONTAINER)
-        staged = [_stage(inp.run, found, ports, staging) for found in artifact_uris(inp.template)]
+        reader = ports.acting_as(template_identity(inp.template))  # Azure Storage is read as the identity
+        staged = [_stage(inp.run, found, reader, staging) for found in artifact_uris(inp.template)]
         # The run's input fingerprint (shared/models/fingerprint.py) includes what was fetched.
         ports.runs.record_artifacts(inp.run, {artifact_key(s.phase, s.index): s.sha256 for s in staged})
         return ArtifactsOutput(staged=staged)

@@ -125,23 +125,23 @@ def caller(req: func.HttpRequest) -> Caller:
     return Caller(
         principal=headers.get("x-ms-client-principal-name") or None,
         principal_id=headers.get("x-ms-client-principal-id") or None,
-        roles=_app_roles(headers.get("x-ms-client-principal")),
+        roles=_claims(headers.get("x-ms-client-principal"), ROLE_CLAIMS),
+        groups=_claims(headers.get("x-ms-client-principal"), GROUP_CLAIMS),
     )
 
 
-def _app_roles(encoded: str | None) -> tuple[str, ...]:
-    """The ``roles`` claims of App Service authentication's base64 JSON principal."""
+ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
+GROUP_CLAIMS = ("groups", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups")
+
+
+def _claims(encoded: str | None, types: tuple[str, ...]) -> tuple[str, ...]:
+    """The values of the claims of ``types`` in App Service authentication's base64 JSON principal."""
     if not encoded:
         return ()
     try:
         principal = json.loads(base64.b64decode(encoded, validate=False))
         claims = principal.get("claims") or []
-        return tuple(
-            str(c.get("val"))
-            for c in claims
-            if isinstance(c, dict)
-            and c.get("typ") in ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
-        )
+        return tuple(str(c.get("val")) for c in claims if isinstance(c, dict) and c.get("typ") in types)
     except (ValueError, binascii.Error, AttributeError, TypeError):
         return ()
 

@@ -99,7 +99,12 @@ def _components() -> dict[str, Any]:
     }
     _id_patterns(schemas)  # after every model: each one rewrites the definitions it shares
     # shared.models.rules: a PlatformImage source names all four; 0 or 6-960 minutes.
-    schemas["PlatformImageSource"]["required"] = ["type", "publisher", "offer", "sku", "version"]
+    platform = schemas["PlatformImageSource"]
+    platform["required"] = ["type", "publisher", "offer", "sku", "version"]
+    for name in platform["required"][1:]:  # required and not null (the rule refuses null)
+        platform["properties"][name] = {"type": "string", "pattern": "\\S"}
+    _key_patterns(schemas)
+    _cross_field_rules(schemas)
     timeout = schemas["TemplateProperties"]["properties"]["buildTimeoutInMinutes"]
     timeout.pop("minimum", None)
     timeout.pop("maximum", None)
@@ -140,6 +145,66 @@ def _id_patterns(schemas: dict[str, Any]) -> None:
                 target = branch.get("items", branch) if branch.get("type") == "array" else branch
                 if target.get("type") == "string":
                     target["pattern"] = _ID_PATTERNS[name]
+
+
+def _non_null(schema: dict[str, Any], *names: str) -> None:
+    """The fields a rule treats as absent when null: present means a value (kiln never returns null)."""
+    for name in names:
+        field = schema["properties"][name]
+        branches = [b for b in field.get("anyOf", []) if b.get("type") != "null"]
+        if len(branches) == 1:
+            field.pop("anyOf")
+            field.pop("default", None)
+            field.update(branches[0])
+
+
+def _cross_field_rules(schemas: dict[str, Any]) -> None:
+    """``shared.models.rules`` where a schema can say it: a script step has ``scriptUri`` or ``inline``
+    (exactly one, ``inline`` not empty), PowerShell's ``runAsSystem`` needs ``runElevated``, a File step names
+    ``sourceUri`` and ``destination``, a gallery target ``targetRegions`` or ``replicationRegions`` (not both)
+    and a distributor-level ``storageAccountType`` only with ``replicationRegions``; an ACI subnet
+    (``containerInstanceSubnetId``) needs ``subnetId`` and no ``proxyVmSize``."""
+    for kind in ("ShellCustomizer", "PowerShellCustomizer"):
+        step = schemas[kind]
+        _non_null(step, "scriptUri", "inline")
+        step["properties"]["inline"]["minItems"] = 1
+        step["oneOf"] = [{"required": ["scriptUri"]}, {"required": ["inline"]}]
+    schemas["PowerShellCustomizer"]["anyOf"] = [
+        {"not": {"required": ["runAsSystem"], "properties": {"runAsSystem": {"const": True}}}},
+        {"required": ["runElevated"], "properties": {"runElevated": {"const": True}}},
+    ]
+    file_step = schemas["FileCustomizer"]
+    _non_null(file_step, "sourceUri", "destination")
+    file_step["required"] = [*file_step.get("required", []), "sourceUri", "destination"]
+    gallery = schemas["SharedImageDistributor"]
+    _non_null(gallery, "targetRegions", "replicationRegions", "storageAccountType")
+    gallery["not"] = {"required": ["targetRegions", "replicationRegions"]}
+    gallery["anyOf"] = [{"not": {"required": ["storageAccountType"]}}, {"required": ["replicationRegions"]}]
+    vnet = schemas["VnetConfig"]  # an ACI subnet needs the build subnet and no proxy VM
+    _non_null(vnet, "subnetId", "containerInstanceSubnetId", "proxyVmSize")
+    vnet["anyOf"] = [
+        {"not": {"required": ["containerInstanceSubnetId"]}},
+        {"required": ["subnetId"], "properties": {"proxyVmSize": {"const": ""}}},
+    ]
+
+
+def _key_patterns(node: Any) -> None:
+    """A dict whose keys are checked (tag names) gets ``propertyNames``: pydantic's ``patternProperties``
+    alone still lets any other key through."""
+    if isinstance(node, list):
+        for item in node:
+            _key_patterns(item)
+        return
+    if not isinstance(node, dict):
+        return
+    keyed = node.get("patternProperties")
+    if isinstance(keyed, dict) and len(keyed) == 1 and "additionalProperties" not in node:
+        pattern, values = next(iter(keyed.items()))
+        del node["patternProperties"]
+        node["propertyNames"] = {"pattern": pattern}
+        node["additionalProperties"] = values
+    for child in node.values():
+        _key_patterns(child)
 
 
 def _strict_input(body: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from orchestrators.flow import Flow, Yields
 from shared.models import SharedImageDistributor
+from shared.models.access import template_identity
 from shared.models.build import (
     BuildVm,
     DistributeStarted,
@@ -65,7 +66,13 @@ def targets_of(flow: Flow, vm: BuildVm, source: ResolvedSource) -> list[Target]:
     deadline = flow.now + timedelta(minutes=flow.timing.region_timeout_minutes)
     found = []
     for index, spec in enumerate(build.properties.distribute):
-        target = DistributeTarget(index=index, type=spec.type, run_output_name=spec.runOutputName, spec=spec)
+        target = DistributeTarget(
+            index=index,
+            type=spec.type,
+            run_output_name=spec.runOutputName,
+            spec=spec,
+            identity=template_identity(build.template),
+        )
         if build.distribution == "serial" and isinstance(spec, SharedImageDistributor):
             target = target.model_copy(update={"region_limit": 1})
         flow.push_undo(UNDO_DISTRIBUTE, UndoInput(run=run, vm=vm, target=target))

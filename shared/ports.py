@@ -187,9 +187,12 @@ class Access(Protocol):
         """The principal (object) id of a user-assigned identity; ``AzureNotFound`` when it does not exist."""
         ...
 
-    def missing(self, *, principal_id: str, required: list[Required]) -> list[Required]:
-        """The requirements no role assigned to ``principal_id`` (at their scope or above) allows, with
-        their scope filled in where the adapter had to find it (a storage container's)."""
+    def missing(
+        self, *, principal_id: str, required: list[Required], groups: Sequence[str] = ()
+    ) -> list[Required]:
+        """The requirements no role assigned to ``principal_id`` or to one of its ``groups`` (object ids,
+        at their scope or above) allows, with their scope filled in where the adapter had to find it (a
+        storage container's)."""
         ...
 
 
@@ -291,4 +294,13 @@ class BuildPorts(AzurePortSet, Protocol):
 
     def storage_account_url(self, name: str) -> str:
         """The blob endpoint of a storage account kiln created (in sim mode: Azurite's)."""
+        ...
+
+    def acting_as(self, identity_id: str | None) -> BuildPorts:
+        """These ports with every Azure call made as the user-assigned identity ``identity_id`` (a template's;
+        None: as kiln's own identity). Fetcher, run recorder and endpoints stay the same."""
+        ...
+
+    def cannot_act_as(self, identity_id: str) -> str | None:
+        """Why kiln cannot obtain a token as ``identity_id`` (the Function app does not hold it), or None."""
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
-from shared.models.access import describe, required_permissions
+from shared.models.access import describe, required_permissions, template_identity
 from shared.models.build import ResolvedSource
 from shared.models.template import ImageTemplate
 from shared.ports import BuildPorts
@@ -55,10 +55,18 @@ def identity_problems(template: ImageTemplate) -> Any:
     elsewhere, by preflight's own identity check)."""
 
     def check(ports: BuildPorts) -> list[dict[str, Any]]:
-        identities = list(template.identity.userAssignedIdentities or {})
-        if not identities:
+        identity = template_identity(template)
+        if identity is None:
             return []
-        identity = identities[0]
+        why = ports.cannot_act_as(identity)
+        if why is not None:
+            message = (
+                f"kiln cannot act as the template's identity '{identity}' ({why}); the Function app must "
+                "hold it: add its resource id to KILN_TEMPLATE_IDENTITY_IDS and provision again "
+                "(docs/deploy.md)"
+            )
+            where = "identity.userAssignedIdentities"
+            return [{"code": "IdentityNotHeld", "target": where, "message": message}]
         try:
             principal = ports.access.principal_of(identity_id=identity)
             gaps = ports.access.missing(principal_id=principal, required=required_permissions(template))

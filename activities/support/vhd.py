@@ -1,4 +1,7 @@
-"""Distribute as a VHD: read access to the OS disk, a server-side blob copy, access revoked when it ends."""
+"""Distribute as a VHD: read access to the OS disk, a server-side blob copy, access revoked when it ends.
+
+The disk is kiln's (its own ``ports``); the destination blob is written with ``blob_ports`` (the template
+identity's for a ``uri``, ``distribute.writer``)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,9 @@ def destination(run: RunRef, dist: VhdDistributor, staging_url: str) -> tuple[st
     return staging_url, naming.VHD_CONTAINER, naming.vhd_blob(run.run_id, dist.runOutputName)
 
 
-def start(inp: DistributeInput, dist: VhdDistributor, ports: BuildPorts) -> DistributeStarted:
+def start(
+    inp: DistributeInput, dist: VhdDistributor, ports: BuildPorts, blob_ports: BuildPorts
+) -> DistributeStarted:
     """Grant read access to the OS disk and start copying it to the destination blob."""
     account, container, blob = destination(inp.run, dist, ports.storage_account_url(inp.vm.storage_account))
     disk = BuildVmNames.for_run(inp.run.run_id).os_disk
@@ -32,19 +37,24 @@ def start(inp: DistributeInput, dist: VhdDistributor, ports: BuildPorts) -> Dist
         sas = ports.disks.grant_access(
             resource_group=inp.vm.resource_group, name=disk, duration_seconds=ACCESS_SECONDS
         )
-        blobs = ports.blobs(account_url=account)
+        blobs = blob_ports.blobs(account_url=account)
         blobs.ensure_container(container=container)
         blobs.begin_copy_from_url(source_url=sas, container=container, name=blob)
     return DistributeStarted(artifact_uri=f"{account}/{container}/{blob}")
 
 
 def check(
-    inp_run: RunRef, vm_group: str, name: str, started: DistributeStarted, ports: BuildPorts
+    inp_run: RunRef,
+    vm_group: str,
+    name: str,
+    started: DistributeStarted,
+    ports: BuildPorts,
+    blob_ports: BuildPorts,
 ) -> TargetResult | None:
     """The copy's result once it has ended (None while pending); access to the disk is revoked then."""
     account, container, blob = split_blob_url(started.artifact_uri or "")
     with guard("distribute", name):
-        copy = ports.blobs(account_url=account).get_copy_state(container=container, name=blob)
+        copy = blob_ports.blobs(account_url=account).get_copy_state(container=container, name=blob)
         if copy.status == "pending":
             return None
         ports.disks.revoke_access(resource_group=vm_group, name=BuildVmNames.for_run(inp_run.run_id).os_disk)
@@ -61,11 +71,13 @@ def check(
     return TargetResult(run_output_name=name, type="VHD", succeeded=False, error=error)
 
 
-def undo(run: RunRef, vm_group: str | None, started: DistributeStarted, ports: BuildPorts) -> None:
+def undo(
+    run: RunRef, vm_group: str | None, started: DistributeStarted, ports: BuildPorts, blob_ports: BuildPorts
+) -> None:
     """Delete a partial VHD and revoke the disk's access (both tolerate not-found)."""
     if started.artifact_uri:
         account, container, blob = split_blob_url(started.artifact_uri)
-        ports.blobs(account_url=account).delete(container=container, name=blob)
+        blob_ports.blobs(account_url=account).delete(container=container, name=blob)
     if vm_group:
         with contextlib.suppress(AzureNotFound):
             ports.disks.revoke_access(resource_group=vm_group, name=BuildVmNames.for_run(run.run_id).os_disk)

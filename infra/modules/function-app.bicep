@@ -6,6 +6,9 @@ param location string
 param tags object
 param identityId string
 param identityClientId string
+// The templates' user-assigned identities: kiln writes a template's images, gallery versions and VHDs, and
+// reads its Azure Storage artifacts, as that identity (docs/security.md), so the app must hold each one. The
+// deployer needs Managed Identity Operator on them (ARM checks assign/action when attaching).
 param templateIdentityIds array
 param blobEndpoint string
 param queueEndpoint string

@@ -4,6 +4,7 @@ evaluated as ARM evaluates them (``shared.models.access``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -48,15 +49,19 @@ class AzureAccess:
         props = self._get(identity_id, IDENTITY_API).get("properties") or {}
         return str(props.get("principalId") or "")
 
-    def missing(self, *, principal_id: str, required: list[Required]) -> list[Required]:
+    def missing(
+        self, *, principal_id: str, required: list[Required], groups: Sequence[str] = ()
+    ) -> list[Required]:
         path = f"/subscriptions/{self._subscription}/providers/Microsoft.Authorization/roleAssignments"
-        query = "&$filter=" + quote(f"principalId eq '{principal_id}'")
-        assignments = self._get(path, AUTHORIZATION_API, query).get("value") or []
-        held = [
-            (str(a["properties"]["scope"]), self._permissions(str(a["properties"]["roleDefinitionId"])))
-            for a in assignments
-            if str(a.get("properties", {}).get("principalId", "")).lower() == principal_id.lower()
-        ]
+        held: list[tuple[str, list[dict[str, Any]]]] = []
+        for principal in dict.fromkeys([principal_id, *groups]):  # one query per principal, as ARM filters
+            query = "&$filter=" + quote(f"principalId eq '{principal}'")
+            assignments = self._get(path, AUTHORIZATION_API, query).get("value") or []
+            held += [
+                (str(a["properties"]["scope"]), self._permissions(str(a["properties"]["roleDefinitionId"])))
+                for a in assignments
+                if str(a.get("properties", {}).get("principalId", "")).lower() == principal.lower()
+            ]
         gaps: list[Required] = []
         for need in required:
             resolved = need if need.scope else self._container_scope(need)

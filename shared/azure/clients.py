@@ -6,6 +6,7 @@ when the first port is used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,12 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.storage.blob import BlobServiceClient
 
 from shared.azure.connection import blob_service_from
-from shared.azure.credentials import StaticTokenCredential, azure_credential
+from shared.azure.credentials import (
+    SimIdentityCredential,
+    StaticTokenCredential,
+    azure_credential,
+    identity_credential,
+)
 from shared.azure.errors import KilnRetryPolicy
 from shared.settings import Settings
 
@@ -84,6 +90,15 @@ def credential(settings: Settings) -> TokenCredential:
         managed_identity_client_id=settings.managed_identity_client_id,
         tenant_id=settings.tenant_id,
     )
+
+
+def credential_as(settings: Settings, identity_id: str, principal_of: Callable[[], str]) -> TokenCredential:
+    """The credential of the user-assigned identity ``identity_id`` (held by the Function app): a managed
+    identity token in Azure; in sim mode a token naming the identity's principal (``principal_of()``), so
+    azuresim's RBAC decides what it may do."""
+    if settings.azure_mode == "sim":
+        return SimIdentityCredential(principal_of)
+    return identity_credential(identity_id)
 
 
 def arm_client(kind: str, *, settings: Settings, target: ArmTarget, cred: TokenCredential) -> Any:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import AzureAuthorityHosts, DefaultAzureCredential, ManagedIdentityCredential
 
 AUTHORITIES = {
@@ -23,6 +28,41 @@ class StaticTokenCredential:
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         return AccessToken(self._token, int(time.time()) + 3600)
+
+
+class SimIdentityCredential:
+    """azuresim's token for a user-assigned identity: an unsigned JWT whose ``oid`` is the identity's
+    principal id, so azuresim's RBAC decides what the identity may do. The principal is looked up (through
+    kiln's own ARM ports) on the first token, not when the credential is made."""
+
+    def __init__(self, principal_of: Callable[[], str]) -> None:
+        self._principal_of = principal_of
+        self._token = ""
+        self._lock = threading.Lock()
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        with self._lock:
+            if not self._token:
+                principal = self._principal_of()
+                if not principal:  # a token without oid is azuresim's owner: never hand one out
+                    raise ClientAuthenticationError("the identity has no principalId")
+                self._token = unsigned_jwt({"oid": principal})
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+
+def unsigned_jwt(claims: dict[str, Any]) -> str:
+    """A JWT with ``alg: none`` (azuresim reads the claims, it checks no signature)."""
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return ".".join([part({"alg": "none", "typ": "JWT"}), part(claims), "sim"])
+
+
+def identity_credential(identity_id: str) -> TokenCredential:
+    """The credential of a user-assigned identity the Function app holds, by its resource id (the App
+    Service managed identity endpoint accepts ``mi_res_id``; no client-id lookup is needed)."""
+    return ManagedIdentityCredential(identity_config={"resource_id": identity_id})
 
 
 def azure_credential(*, cloud: str, managed_identity_client_id: str, tenant_id: str) -> TokenCredential:

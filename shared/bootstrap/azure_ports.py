@@ -3,7 +3,8 @@ clients (``shared/azure/clients.py`` holds the SDK calls). Importing it imports 
 
 Two modes: ``azure`` (Entra ID: a user-assigned identity when its client id is set, the default chain
 otherwise; the configured cloud's endpoints) and ``sim`` (azuresim's base URL and CA, a fixed bearer token,
-Azurite for every storage account).
+Azurite for every storage account). ``AzurePorts(settings, credential=…)`` is the same set acting as another
+identity: ``Kiln.acting_as`` builds one per template identity (docs/security.md).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
 class AzurePorts:
     """Every Azure port over the real adapters, each built on first use (``ports.AzurePortSet``)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, credential: Any = None) -> None:
         self.settings = settings
+        if credential is not None:
+            self.credential = credential  # fills the cached property: every client signs with it
 
     @cached_property
     def target(self) -> ArmTarget:
@@ -32,6 +35,7 @@ class AzurePorts:
 
     @cached_property
     def credential(self) -> Any:
+        """kiln's own identity's credential, unless the set was made with another one."""
         from shared.azure.clients import credential
 
         return credential(self.settings)

@@ -12,63 +12,78 @@ if TYPE_CHECKING:
 
 
 class BuildPorts:
-    """What the build's activities reach the world through (``ports.BuildPorts``): the root's Azure ports,
-    the artifact fetcher, the run recorder, and where the vault and the staging accounts are."""
+    """What the build's activities reach the world through (``ports.BuildPorts``): the root's Azure ports
+    (kiln's own identity's, or with ``acting_as`` a template identity's), the artifact fetcher, the run
+    recorder, and where the vault and the staging accounts are."""
 
-    def __init__(self, kiln: Kiln) -> None:
+    def __init__(self, kiln: Kiln, azure: ports.AzurePortSet | None = None) -> None:
         self._kiln = kiln
+        self._azure = azure
         self.key_vault_id = kiln.settings.key_vault_id
 
     @property
+    def azure(self) -> ports.AzurePortSet:
+        return self._azure or self._kiln.azure
+
+    def acting_as(self, identity_id: str | None) -> ports.BuildPorts:
+        """These ports with every Azure call made as ``identity_id`` (None: as kiln itself)."""
+        if not identity_id:
+            return self
+        return BuildPorts(self._kiln, self._kiln.acting_as(identity_id))
+
+    def cannot_act_as(self, identity_id: str) -> str | None:
+        return self._kiln.cannot_act_as(identity_id)
+
+    @property
     def resource_groups(self) -> ports.ResourceGroups:
-        return self._kiln.azure.resource_groups
+        return self.azure.resource_groups
 
     @property
     def resources(self) -> ports.Resources:
-        return self._kiln.azure.resources
+        return self.azure.resources
 
     @property
     def deployments(self) -> ports.Deployments:
-        return self._kiln.azure.deployments
+        return self.azure.deployments
 
     @property
     def virtual_machines(self) -> ports.VirtualMachines:
-        return self._kiln.azure.virtual_machines
+        return self.azure.virtual_machines
 
     @property
     def run_commands(self) -> ports.RunCommands:
-        return self._kiln.azure.run_commands
+        return self.azure.run_commands
 
     @property
     def disks(self) -> ports.Disks:
-        return self._kiln.azure.disks
+        return self.azure.disks
 
     @property
     def managed_images(self) -> ports.ManagedImages:
-        return self._kiln.azure.managed_images
+        return self.azure.managed_images
 
     @property
     def galleries(self) -> ports.Galleries:
-        return self._kiln.azure.galleries
+        return self.azure.galleries
 
     @property
     def marketplace(self) -> ports.Marketplace:
-        return self._kiln.azure.marketplace
+        return self.azure.marketplace
 
     @property
     def secrets(self) -> ports.Secrets:
-        return self._kiln.azure.secrets
+        return self.azure.secrets
 
     @property
     def access(self) -> ports.Access:
-        return self._kiln.azure.access
+        return self.azure.access
 
     @property
     def limits(self) -> ports.Limits:
-        return self._kiln.azure.limits
+        return self.azure.limits
 
     def blobs(self, *, account_url: str | None = None) -> ports.Blobs:
-        return self._kiln.azure.blobs(account_url=account_url)
+        return self.azure.blobs(account_url=account_url)
 
     @property
     def fetcher(self) -> ports.ArtifactFetcher:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -38,6 +38,9 @@ class Overrides:
     """Parts put in place of the real ones (tests, benchmarks); a part left None is built from settings."""
 
     azure: ports.AzurePortSet | None = None
+    # The Azure ports acting as a template's identity (by its resource id); None with ``azure`` given: that
+    # same set for every identity (the fakes model no RBAC).
+    acting_as: Callable[[str], ports.AzurePortSet] | None = None
     documents: DocumentBlobs | None = None
     fetcher: ports.ArtifactFetcher | None = None
     tracer: ports.RunTracer | None = None
@@ -49,10 +52,57 @@ class Kiln:
     def __init__(self, settings: Settings, overrides: Overrides | None = None) -> None:
         self.settings = settings
         self.overrides = overrides or Overrides()
+        self._as_identity: dict[str, ports.AzurePortSet] = {}
+        self._as_identity_lock = threading.Lock()
 
     @cached_property
     def azure(self) -> ports.AzurePortSet:
+        """The Azure ports acting as kiln's own identity (the Function app's)."""
         return self.overrides.azure or AzurePorts(self.settings)
+
+    def acting_as(self, identity_id: str) -> ports.AzurePortSet:
+        """The Azure ports acting as the user-assigned identity ``identity_id`` (a template's), built on
+        first use and kept per identity (resource ids compare case-insensitively, as ARM's do). The Function
+        app must hold the identity (``KILN_TEMPLATE_IDENTITY_IDS``); in sim mode the token names the
+        identity's principal, looked up with kiln's own ports."""
+        key = identity_id.lower()
+        with self._as_identity_lock:
+            found = self._as_identity.get(key)
+            if found is None:
+                found = self._as_identity[key] = self._identity_ports(identity_id)
+        return found
+
+    def cannot_act_as(self, identity_id: str) -> str | None:
+        """Why no token can be had as ``identity_id`` (in Azure: the Function app does not hold it), or None;
+        overridden ports (the fakes) always can."""
+        ports_as = self.acting_as(identity_id)
+        if not isinstance(ports_as, AzurePorts):
+            return None
+        from shared.azure.errors import azure_errors
+        from shared.errors import AzureError, AzureNotFound, TransientAzureError
+
+        try:
+            with azure_errors(identity_id):
+                ports_as.credential.get_token(*ports_as.target.credential_scopes)
+        except TransientAzureError:
+            raise
+        except AzureNotFound:
+            return None  # preflight names a missing identity itself
+        except AzureError as e:
+            return e.message
+        return None
+
+    def _identity_ports(self, identity_id: str) -> ports.AzurePortSet:
+        if self.overrides.acting_as is not None:
+            return self.overrides.acting_as(identity_id)
+        if self.overrides.azure is not None:
+            return self.overrides.azure
+        from shared.azure.clients import credential_as
+
+        def principal() -> str:
+            return self.azure.access.principal_of(identity_id=identity_id)
+
+        return AzurePorts(self.settings, credential=credential_as(self.settings, identity_id, principal))
 
     @cached_property
     def documents(self) -> DocumentBlobs:

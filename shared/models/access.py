@@ -11,6 +11,7 @@ documents for a template identity:
 | distribute ManagedImage | ``Microsoft.Compute/images/write`` | the image |
 | distribute SharedImage | ``Microsoft.Compute/galleries/images/versions/write`` | the image definition |
 | an Azure Storage scriptUri / sourceUri | ``…/blobServices/containers/blobs/read`` (data) | the container |
+| distribute VHD with a ``uri`` | ``…/blobServices/containers/blobs/write`` (data) | the container |
 | vmProfile.vnetConfig.subnetId | ``Microsoft.Network/virtualNetworks/subnets/join/action`` | the subnet |
 | vmProfile.userAssignedIdentities | ``…/userAssignedIdentities/assign/action`` | each identity |
 
@@ -31,6 +32,7 @@ from shared.models.template import ImageTemplate
 
 ASSIGN_IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
 BLOB_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+BLOB_WRITE = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
 _STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
 
 
@@ -48,6 +50,11 @@ class Required:
     data: bool = False
     account: str = ""
     container: str = ""
+
+
+def template_identity(template: ImageTemplate) -> str | None:
+    """The user-assigned identity that does the template's work (AIB allows exactly one), None without."""
+    return next(iter(template.identity.userAssignedIdentities or {}), None)
 
 
 def required_permissions(template: ImageTemplate) -> list[Required]:
@@ -77,6 +84,8 @@ def required_permissions(template: ImageTemplate) -> list[Required]:
             found.append(Required(action, _definition_of(gallery), f"{where}.galleryImageId"))
         elif managed:
             found.append(Required("Microsoft.Compute/images/write", managed, f"{where}.imageId"))
+        elif getattr(target, "type", "") == "VHD":
+            found += _blob(getattr(target, "uri", None), f"{where}.uri", BLOB_WRITE)
     vm = props.vmProfile
     subnet = vm.vnetConfig.subnetId if vm and vm.vnetConfig else None
     if subnet:
@@ -87,7 +96,7 @@ def required_permissions(template: ImageTemplate) -> list[Required]:
     return found
 
 
-def _blob(uri: str | None, where: str) -> list[Required]:
+def _blob(uri: str | None, where: str, action: str = BLOB_READ) -> list[Required]:
     if not uri:
         return []
     parts = urlsplit(uri)
@@ -95,7 +104,7 @@ def _blob(uri: str | None, where: str) -> list[Required]:
     if not host.endswith(_STORAGE_SUFFIXES) or "sig" in parse_qs(parts.query):
         return []  # not storage, or the user's SAS grants the read: the identity needs no role for it
     container = unquote(parts.path).lstrip("/").split("/", 1)[0]
-    return [Required(BLOB_READ, "", where, data=True, account=host.split(".", 1)[0], container=container)]
+    return [Required(action, "", where, data=True, account=host.split(".", 1)[0], container=container)]
 
 
 def _definition_of(gallery_image_id: str) -> str:

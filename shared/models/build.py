@@ -237,6 +237,7 @@ class DistributeTarget(Msg):
     spec: Distributor
     version: str | None = None  # the gallery version chosen for a SharedImage target
     region_limit: int | None = None  # serial baseline: replicate only to the first N target regions
+    identity: str | None = None  # the template's user-assigned identity: the target is written as it
 
 
 class DistributeStarted(Msg):

@@ -175,18 +175,36 @@ SubnetId = Annotated[str, _checked(_resource_id(rids.SUBNET), "InvalidResourceId
 IdentityId = Annotated[str, _checked(_resource_id(rids.USER_IDENTITY), "InvalidResourceId")]
 ResourceGroupId = Annotated[str, _checked(_resource_group_id, "InvalidResourceId")]
 TemplateRegion = Annotated[str, _checked(_template_region, "UnsupportedRegion")]
-Region = Annotated[str, _checked(_region, "InvalidValue")]
-Uri = Annotated[str, _checked(_uri, "InvalidValue")]
-OptionalUri = Annotated[str, _checked(_optional_uri, "InvalidValue")]
-Sha256 = Annotated[str, _checked(_sha256, "InvalidValue")]
+# Each check's rule is also published in the JSON schema (functions/openapi.py), never looser than the check.
+_URI_PATTERN = r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+([/?#][!-~]*)?"
+Region = Annotated[
+    str,
+    _checked(_region, "InvalidValue"),
+    Field(json_schema_extra={"pattern": r"^[A-Za-z][A-Za-z0-9]*( [A-Za-z0-9]+)*$", "maxLength": 64}),
+]
+Uri = Annotated[
+    str, _checked(_uri, "InvalidValue"), Field(json_schema_extra={"pattern": f"^{_URI_PATTERN}$"})
+]
+OptionalUri = Annotated[
+    str, _checked(_optional_uri, "InvalidValue"), Field(json_schema_extra={"pattern": f"^({_URI_PATTERN})?$"})
+]
+Sha256 = Annotated[
+    str, _checked(_sha256, "InvalidValue"), Field(json_schema_extra={"pattern": "^([0-9a-fA-F]{64})?$"})
+]
 # The pattern is also published in the JSON schema (functions/openapi.py); the check gives our own message.
 RunOutputName = Annotated[
     str,
     _checked(_run_output_name, "InvalidValue"),
     Field(json_schema_extra={"pattern": NAME_PATTERN.pattern}),
 ]
-Duration = Annotated[str, _checked(_duration, "InvalidValue")]
-VmSize = Annotated[str, _checked(_vm_size, "InvalidValue")]
+Duration = Annotated[
+    str, _checked(_duration, "InvalidValue"), Field(json_schema_extra={"pattern": _DURATION.pattern})
+]
+VmSize = Annotated[
+    str,
+    _checked(_vm_size, "InvalidValue"),
+    Field(json_schema_extra={"pattern": "^([A-Za-z][A-Za-z0-9_]*)?$"}),
+]
 
 
 def _not_blank(value: Any) -> Any:
@@ -195,7 +213,7 @@ def _not_blank(value: Any) -> Any:
     return value
 
 
-NonEmpty = Annotated[str, AfterValidator(_not_blank)]
+NonEmpty = Annotated[str, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": r"\S"})]
 
 # ARM's tag limits: they are enforced when kiln tags what it creates, so check them at submit time.
 _MAX_TAGS, _MAX_TAG_NAME, _MAX_TAG_VALUE = 50, 512, 256
@@ -222,10 +240,17 @@ def _tag_count(tags: dict[str, str]) -> dict[str, str]:
 
 Tags = Annotated[
     dict[
-        Annotated[str, _checked(_tag_name, "InvalidValue")],
-        Annotated[str, _checked(_tag_value, "InvalidValue")],
+        Annotated[
+            str,
+            _checked(_tag_name, "InvalidValue"),
+            Field(json_schema_extra={"pattern": "^[^<>%&\\\\?/]{1," + str(_MAX_TAG_NAME) + "}$"}),
+        ],
+        Annotated[
+            str, _checked(_tag_value, "InvalidValue"), Field(json_schema_extra={"maxLength": _MAX_TAG_VALUE})
+        ],
     ],
     AfterValidator(_tag_count),
+    Field(json_schema_extra={"maxProperties": _MAX_TAGS}),
 ]
 
 

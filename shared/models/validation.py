@@ -83,6 +83,9 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        # JSON has one number type: 4.0 is the integer 4 (as JSON Schema and ARM's deserializer read it).
+        return int(value)
     return value
 
 

@@ -3,7 +3,8 @@
 Naming a user-assigned identity in a template lets kiln act as it, so a caller may name only an identity it
 could assign itself: ``Microsoft.ManagedIdentity/userAssignedIdentities/assign/action`` on the identity, as
 ARM checks for AIB. The caller is the principal App Service authentication passed (``Caller.principal_id``);
-its role assignments are read through ARM. A caller without one (the function key alone, or App Service
+its role assignments, and those of the groups its token names (``Caller.groups``), are read through ARM.
+A caller without one (the function key alone, or App Service
 authentication off) is kiln's operator and is not checked: the function key is an admin credential.
 """
 
@@ -49,7 +50,7 @@ def check(
 
     required = [Required(ASSIGN_IDENTITY, identity, where) for identity, where in named]
     try:
-        gaps = access.missing(principal_id=caller.principal_id, required=required)
+        gaps = access.missing(principal_id=caller.principal_id, required=required, groups=caller.groups)
     except TransientAzureError as e:
         raise KilnError(
             code="ServiceUnavailable",

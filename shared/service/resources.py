@@ -22,6 +22,7 @@ class Caller:
     principal: str | None = None  # x-ms-client-principal-name
     principal_id: str | None = None  # x-ms-client-principal-id: the object id role assignments name
     roles: tuple[str, ...] = ()  # app roles of the token
+    groups: tuple[str, ...] = ()  # object ids of the token's ``groups`` claims (security groups it is in)
 
     @property
     def name(self) -> str:

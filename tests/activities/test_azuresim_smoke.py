@@ -6,6 +6,7 @@ import asyncio
 import json
 import ssl
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -122,7 +123,16 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
             "scope": image_id,
         }
     ]
-    sim.grant(identity, "Contributor", f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}")
+    group = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}"
+    assignment = sim.grant(identity, "Contributor", group)
+    assert call("preflight", {"run": run, "template": template, "source": source})["error"] is None
+    # The role removed again: preflight names the identity's missing action once more.
+    sim.arm("DELETE", assignment)
+    again = call("preflight", {"run": run, "template": template, "source": source})["error"]
+    assert [(d["identity"], d["action"], d["scope"]) for d in again["details"]] == [
+        (identity, "Microsoft.Compute/images/write", image_id)
+    ]
+    sim.grant(identity, "Contributor", group)
     checked = call("preflight", {"run": run, "template": template, "source": source})
     assert checked["error"] is None, checked["error"]
     staging = checked["staging"]
@@ -142,12 +152,18 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
     stepped = _until_done(call, "run_step", {"run": run, "vm": vm, "step": step, "wait": _wait()})
     generalized = _until_done(call, "generalize_vm", {"run": run, "vm": vm, "wait": _wait()})
     assert generalized["error"] is None, generalized["error"]
-    target = {
-        "index": 0,
-        "type": "ManagedImage",
-        "run_output_name": "mi",
-        "spec": template["properties"]["distribute"][0],
-    }
+    # The image is written as the template's identity: into a group where only kiln's own identity (the
+    # subscription's owner) may write, azuresim's RBAC refuses it, naming the action.
+    ports.resource_groups.create(name="other-rg", location="westus2", tags={})
+    elsewhere = arm_id("other-rg", "Microsoft.Compute/images", "smoke")
+    spec = {"type": "ManagedImage", "imageId": elsewhere, "location": "westus2", "runOutputName": "mi"}
+    target = {"index": 0, "type": "ManagedImage", "run_output_name": "mi", "spec": spec, "identity": identity}
+    distribute = {"run": run, "vm": vm, "source": source, "target": target, "wait": _wait()}
+    denied = _until_done(call, "distribute", distribute)["error"]
+    assert denied["code"] == "AuthorizationFailed"
+    assert "'Microsoft.Compute/images/write'" in denied["message"]
+    assert ports.resources.list_in_group(resource_group="other-rg") == []
+    target = {**target, "spec": template["properties"]["distribute"][0]}
     distribute = {"run": run, "vm": vm, "source": source, "target": target, "wait": _wait()}
     result = _until_done(call, "distribute", distribute)
     assert result["error"] is None, result["error"]
@@ -163,3 +179,29 @@ def test_a_linux_build_runs_through_the_real_adapters(sim: AzureSim, azurite: Az
     assert "customize step 0 'hello' (Shell) attempt 0: Succeeded, exit code 0" in log
     left = {r.type.lower() for r in ports.resources.list_in_group(resource_group=staging["resource_group"])}
     assert left == {"microsoft.storage/storageaccounts"}
+
+
+def test_role_assignments_of_a_callers_groups_count_for_it_over_the_real_adapter(
+    sim: AzureSim, azurite: Azurite
+) -> None:
+    from azuresim.rbac import BUILT_IN
+    from shared.models.access import ASSIGN_IDENTITY, Required
+
+    ports = _ports(sim, azurite)
+    access = ports.access
+    ports.resource_groups.create(name=RG, location="westus2", tags={})
+    identity = arm_id(RG, "Microsoft.ManagedIdentity/userAssignedIdentities", "for-groups")
+    _put(sim, f"{identity}?api-version=2023-01-31", {"location": "westus2"})
+    user, group = "7d1e0000-0000-4000-8000-000000000001", "7d1e0000-0000-4000-8000-000000000002"
+    role = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/"
+    body = {
+        "properties": {
+            "roleDefinitionId": role + BUILT_IN["Managed Identity Operator"][0],
+            "principalId": group,
+        }
+    }
+    sim.arm("PUT", f"{identity}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}", body)
+    required = [Required(ASSIGN_IDENTITY, identity, "identity.userAssignedIdentities")]
+
+    assert [gap.scope for gap in access.missing(principal_id=user, required=required)] == [identity]
+    assert access.missing(principal_id=user, required=required, groups=[group]) == []

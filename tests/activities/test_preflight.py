@@ -327,6 +327,39 @@ def test_the_identitys_missing_permissions_are_each_named_with_action_and_scope(
     assert _check(fake, template).error is None
 
 
+def test_a_vhd_uri_needs_the_identitys_blob_write_and_storage_artifacts_are_read_as_the_identity() -> None:
+    fake = world()
+    principal = "principal-" + IDENTITY.rsplit("/", 1)[-1]
+    fake.access.restrict(principal)
+    vhd = {"type": "VHD", "runOutputName": "disk", "uri": "https://exports.blob.core.windows.net/vhds/a.vhd"}
+
+    out = _check(fake, linux_template(distribute=[vhd]))
+
+    assert out.error is not None
+    assert [(d["target"], d["action"], d["scope"]) for d in out.error.details] == [
+        (
+            "properties.distribute[0].uri",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+            "storage:exports/vhds",
+        )
+    ]
+    assert fake.acted_as == [IDENTITY]  # the artifact reads went through the identity's ports
+
+
+def test_an_identity_the_function_app_does_not_hold_is_named_before_its_roles() -> None:
+    fake = world()
+    fake.not_held.add(IDENTITY)
+
+    out = _check(fake, linux_template())
+
+    assert out.error is not None
+    assert [(d["code"], d["target"]) for d in out.error.details] == [
+        ("IdentityNotHeld", "identity.userAssignedIdentities")
+    ]
+    assert IDENTITY in out.error.details[0]["message"]
+    assert "KILN_TEMPLATE_IDENTITY_IDS" in out.error.details[0]["message"]
+
+
 def test_unaccepted_marketplace_terms_and_a_full_vcpu_quota_are_reported() -> None:
     fake = world()
     template = linux_template(

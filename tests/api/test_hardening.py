@@ -313,6 +313,23 @@ def test_a_caller_who_may_not_assign_the_identity_gets_403_naming_it(
     assert api.put(PATH, body, headers=_principal_headers()).status == 201
 
 
+def test_a_role_assigned_to_a_group_the_token_names_lets_its_member_assign_the_identity(
+    easy_auth: tuple[DirectApi, FakeAzure],
+) -> None:
+    api, azure = easy_auth
+    body = bodies.ubuntu()
+    group_id = "0b5c2d7e-2222-4a2b-9c3d-5e6f7a8b9c0d"
+    azure.access.restrict(CALLER)
+    azure.access.grant(group_id, _identity(body), ["Microsoft.ManagedIdentity/userAssignedIdentities/*"])
+    claims = [{"typ": "groups", "val": group_id}, {"typ": "name", "val": "alice"}]
+    principal = base64.b64encode(json.dumps({"claims": claims}).encode()).decode()
+
+    # Without the group's claim the caller's own assignments decide: none.
+    assert api.put(PATH, body, headers=_principal_headers()).status == 403
+    member = {**_principal_headers(), "x-ms-client-principal": principal}
+    assert api.put(PATH, body, headers=member).status == 201
+
+
 def test_a_patch_that_names_another_identity_is_checked_too(easy_auth: tuple[DirectApi, FakeAzure]) -> None:
     api, azure = easy_auth
     body = bodies.ubuntu()

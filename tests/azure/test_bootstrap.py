@@ -11,9 +11,9 @@ import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from shared.azure.clients import SIM_SUBSCRIPTION, arm_target
-from shared.azure.credentials import StaticTokenCredential
+from shared.azure.credentials import SimIdentityCredential, StaticTokenCredential
 from shared.azure.errors import KilnRetryPolicy
-from shared.bootstrap import bootstrap
+from shared.bootstrap import AzurePorts, bootstrap
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +77,38 @@ def test_azure_mode_uses_the_user_assigned_identity_when_its_client_id_is_set() 
 
     assert isinstance(with_identity.credential, ManagedIdentityCredential)
     assert isinstance(default_chain.credential, DefaultAzureCredential)
+
+
+IDENTITY = (
+    f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"
+)
+
+
+def test_the_ports_acting_as_a_template_identity_sign_with_its_managed_identity_once_per_identity() -> None:
+    kiln = bootstrap(Settings(azure_mode="azure", subscription_id=SUB))
+
+    as_identity = kiln.acting_as(IDENTITY)
+
+    assert isinstance(as_identity, AzurePorts) and as_identity is not kiln.azure
+    assert isinstance(as_identity.credential, ManagedIdentityCredential)
+    assert isinstance(kiln.azure.credential, DefaultAzureCredential)  # kiln's own identity is unchanged
+    assert kiln.acting_as(IDENTITY.upper()) is as_identity  # ARM ids compare ignoring case
+    assert kiln.acting_as(IDENTITY + "2") is not as_identity
+    assert kiln.build.acting_as(None) is kiln.build
+    assert kiln.build.acting_as(IDENTITY).managed_images is as_identity.managed_images
+
+
+def test_in_sim_mode_an_identitys_token_names_its_principal_looked_up_on_first_use() -> None:
+    from azuresim.rbac import principal_of
+
+    looked_up: list[str] = []
+    credential = SimIdentityCredential(lambda: looked_up.append("x") or "principal-1")
+    assert looked_up == []
+
+    tokens = [credential.get_token("scope").token for _ in range(2)]
+
+    assert principal_of({"Authorization": f"Bearer {tokens[0]}"}) == "principal-1"
+    assert tokens[0] == tokens[1] and looked_up == ["x"]
 
 
 def test_sim_mode_targets_the_sim_with_its_ca_and_a_fixed_token(tmp_path: Path) -> None:

@@ -41,6 +41,19 @@ class FakeAzure:
         self.fetcher = FakeFetcher(self.cloud)
         self.runs = FakeRunRecorder()
         self.key_vault_id = KEY_VAULT_ID
+        self.acted_as: list[str] = []  # the identities ``acting_as`` was asked for, in order
+        self.not_held: set[str] = set()  # identities kiln cannot get a token as (not on the Function app)
+
+    def acting_as(self, identity_id: str | None) -> FakeAzure:
+        """The same fake subscription (it models no RBAC); which identity was asked for is recorded."""
+        if identity_id:
+            self.acted_as.append(identity_id)
+        return self
+
+    def cannot_act_as(self, identity_id: str) -> str | None:
+        if identity_id in self.not_held:
+            return f"no managed identity endpoint token for '{identity_id}'"
+        return None
 
     def storage_account_url(self, name: str) -> str:
         return f"https://{name}.blob.core.windows.net"

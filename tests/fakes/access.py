@@ -7,6 +7,7 @@ id is ``principal-<name>`` unless ``principals`` says otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shared.models.access import Required, allows, within
@@ -33,18 +34,17 @@ class FakeAccess:
         self.cloud.get(identity_id)  # AzureNotFound when the identity does not exist
         return self.principals.get(identity_id.lower(), "principal-" + identity_id.rsplit("/", 1)[-1])
 
-    def missing(self, *, principal_id: str, required: list[Required]) -> list[Required]:
+    def missing(
+        self, *, principal_id: str, required: list[Required], groups: Sequence[str] = ()
+    ) -> list[Required]:
         self.cloud.enter("access.missing", principal_id)
         if principal_id not in self.grants:
             return []
+        held = [g for p in (principal_id, *groups) for g in self.grants.get(p, [])]
         out = []
         for need in required:
             scope = need.scope or f"storage:{need.account}/{need.container}"
-            block = [
-                {"actions": actions, "dataActions": data}
-                for at, actions, data in self.grants[principal_id]
-                if within(scope, at)
-            ]
+            block = [{"actions": a, "dataActions": d} for at, a, d in held if within(scope, at)]
             if not allows(block, need.action, data=need.data):
                 out.append(Required(need.action, scope, need.target, need.data, need.account, need.container))
         return out
