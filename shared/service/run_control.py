@@ -91,7 +91,12 @@ class RunService:
             run_id = naming.run_id(
                 ref.subscription, ref.resource_group, ref.name, number, incarnation=created
             )
-            body["kiln"].update(runCounter=number, activeRun=run_id)
+            # What the run document will say, kept with the reservation: a starter that dies before it
+            # writes the run document leaves enough for the next one to write it (``reserved_input``).
+            reservation = {"runId": run_id, "number": number, "trigger": trigger, "startTime": stamp}
+            if cycle:
+                reservation["cycle"] = cycle
+            body["kiln"].update(runCounter=number, activeRun=run_id, reservation=reservation)
             body["readOnly"]["lastRunStatus"] = {
                 "startTime": stamp,
                 "runState": "Running",
@@ -106,36 +111,72 @@ class RunService:
         except DocumentMissing as exc:
             raise documents.not_found(ref) from exc
         run_id, number = reserved["run_id"], reserved["number"]
+        op = self._record_run(ref, doc.body, run_id, number, trigger=trigger, cycle=cycle, stamp=stamp)
+        return RunStart(run_id, rd.build_input(ref, doc.body, run_id, trigger, stamp, self._timing), op)
+
+    def _record_run(
+        self,
+        ref: TemplateRef,
+        template: dict[str, Any],
+        run_id: str,
+        number: int,
+        *,
+        trigger: str,
+        cycle: str | None,
+        stamp: str,
+    ) -> dict[str, Any]:
+        """The reserved run's operation and run document."""
         op = self._operations.start(
             subscription=ref.subscription,
-            location=doc.body["spec"]["location"],
-            resource_id=doc.body["readOnly"]["id"],
+            location=template["spec"]["location"],
+            resource_id=template["readOnly"]["id"],
             action="run",
             extra={"template": ref.path, "runId": run_id},
         )
         run = rd.new_run(
-            template_id=doc.body["readOnly"]["id"],
+            template_id=template["readOnly"]["id"],
             run_id=run_id,
             number=number,
             trigger=trigger,
             now=stamp,
-            template_hash=fp.template_hash(doc.body["spec"]),
+            template_hash=fp.template_hash(template["spec"]),
         )
         if cycle:
             run["properties"]["cycle"] = cycle
         run["kiln"]["operations"] = [{"id": op["id"], "kind": "run"}]
         self.book.put_run(ref, run)
-        return RunStart(run_id, rd.build_input(ref, doc.body, run_id, trigger, stamp, self._timing), op)
+        return op
+
+    @staticmethod
+    def reservation(template: dict[str, Any], run_id: str) -> dict[str, Any] | None:
+        """What ``begin`` kept of ``run_id``'s reservation on the template while it is the run in flight."""
+        kept = template["kiln"].get("reservation") or {}
+        if template["kiln"].get("activeRun") != run_id or kept.get("runId") != run_id:
+            return None
+        return dict(kept)
 
     def reserved_input(self, ref: TemplateRef, run_id: str) -> dict[str, Any] | None:
         """The ``BuildInput`` ``begin`` gave for ``run_id``, rebuilt from the template as stored and the run's
         trigger and start time, while that run is still the template's run in flight (None otherwise): for a
-        starter that died between reserving a run and starting its orchestration."""
+        starter that died between reserving a run and starting its orchestration. A starter that died before
+        it wrote the run document leaves the reservation on the template: the document is written now."""
         template = self._store.get(keys.template(ref))
-        run = self._store.get(keys.child(keys.RUNS, ref, run_id))
-        if template is None or run is None or template.body["kiln"].get("activeRun") != run_id:
+        if template is None or template.body["kiln"].get("activeRun") != run_id:
             return None
-        if rd.is_finished(run.body):
+        run = self._store.get(keys.child(keys.RUNS, ref, run_id))
+        kept = self.reservation(template.body, run_id)
+        if run is None and kept is not None:
+            self._record_run(
+                ref,
+                template.body,
+                run_id,
+                int(kept["number"]),
+                trigger=kept["trigger"],
+                cycle=kept.get("cycle"),
+                stamp=kept["startTime"],
+            )
+            run = self._store.get(keys.child(keys.RUNS, ref, run_id))
+        if run is None or rd.is_finished(run.body):
             return None
         props = run.body["properties"]
         return rd.build_input(ref, template.body, run_id, props["trigger"], props["startTime"], self._timing)

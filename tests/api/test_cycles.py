@@ -14,6 +14,7 @@ from shared.bootstrap import root
 from shared.models.cycles import AdmitInput, CheckInput, CycleRef, InFlight
 from shared.models.schedule import parse_cron
 from shared.service.cycles import PatchCycles
+from shared.service.cycles import slots as slot_store
 from shared.store import TemplateRef, keys
 from tests.api import bodies
 from tests.api.direct import DirectApi
@@ -286,6 +287,18 @@ def test_the_cycle_never_takes_more_build_slots_than_the_cap_across_cycles(api: 
     ).ended
 
 
+def _running_cycle(api: DirectApi, name: str, cycle_name: str) -> tuple[TemplateRef, FakeDurable, CycleRef]:
+    """A template on a schedule whose cycle came due and began (its orchestration's first step)."""
+    ref = _template(api, name)
+    _schedule(api, ref, schedule="0 2 * * *", timeZone="UTC", cycleName=cycle_name)
+    _set_last_window(ref, datetime(2026, 11, 27, 3, tzinfo=UTC))
+    durable = FakeDurable()
+    cid = _tick(durable, datetime(2026, 11, 28, 2, 1, tzinfo=UTC)).started[0]
+    cref = CycleRef(subscription_id=SUBSCRIPTION, cycle_id=cid)
+    _cycles().begin(cref)
+    return ref, durable, cref
+
+
 def test_a_run_reserved_for_the_cycle_whose_start_died_is_started_when_the_admit_is_asked_again(
     api: DirectApi,
 ) -> None:
@@ -293,13 +306,8 @@ def test_a_run_reserved_for_the_cycle_whose_start_died_is_started_when_the_admit
     (devhost killed mid-cycle): Durable asks the activity again, and the cycle starts that reserved run — it
     neither waits on a run nothing runs nor reserves a second one."""
     cycles, runs = _cycles(), root().service.runs
-    ref = _template(api, "orphan")
-    _schedule(api, ref, schedule="0 2 * * *", timeZone="UTC", cycleName="orphans")
-    _set_last_window(ref, datetime(2026, 11, 27, 3, tzinfo=UTC))
-    durable = FakeDurable()
-    cid = _tick(durable, datetime(2026, 11, 28, 2, 1, tzinfo=UTC)).started[0]
-    cref = CycleRef(subscription_id=SUBSCRIPTION, cycle_id=cid)
-    cycles.begin(cref)
+    ref, durable, cref = _running_cycle(api, "orphan", "orphans")
+    cid = cref.cycle_id
     reserved = runs.begin(ref, trigger="Schedule", cycle=cid)  # the first attempt got this far, no further
     assert durable.started("Schedule") == []
 
@@ -314,6 +322,38 @@ def test_a_run_reserved_for_the_cycle_whose_start_died_is_started_when_the_admit
     durable.finish(runs, reserved.run_id)
     assert cycles.check(CheckInput(cycle=cref, in_flight=admitted.started)).ended == admitted.started
     assert [r["name"] for r in runs.list(ref, token=None)[0]] == [reserved.run_id]
+
+
+def test_a_run_reserved_for_the_cycle_whose_starter_died_before_writing_its_document_is_recorded_and_started(
+    api: DirectApi,
+) -> None:
+    """The admit activity's host died between reserving the run on the template and writing the run document
+    (devhost killed mid-cycle): the template names a run in flight that has no document. Asked again, the
+    admit writes the document from the reservation and starts that run; it neither skips the member as
+    "in flight" (the template would never be built) nor reserves a second run."""
+    cycles, runs, store = _cycles(), root().service.runs, root().service.store
+    ref, durable, cref = _running_cycle(api, "halfway", "halfway")
+    cid = cref.cycle_id
+    # The first attempt took the member's build slot, reserved the run, and never wrote its document.
+    now = datetime.now(UTC)
+    assert slot_store.acquire(store, f"{cid}#0", ref.path, limit=20, finished=lambda *_: False, now=now)
+    reserved = runs.begin(ref, trigger="Schedule", cycle=cid)
+    store.delete(keys.child(keys.RUNS, ref, reserved.run_id))
+
+    admitted = asyncio.run(cycles.admit(AdmitInput(cycle=cref, next_index=0, want=5), durable))
+
+    assert admitted.started == [InFlight(index=0, run_id=reserved.run_id)]
+    assert durable.started("Schedule") == [reserved.run_id]
+    assert durable.instances[reserved.run_id]["input"] == reserved.input
+    run = runs.get(ref, reserved.run_id)["properties"]
+    assert run["trigger"] == "Schedule" and run["cycle"] == cid and run["runNumber"] == 1
+    slots = store.get(keys.cycle_slots())
+    assert slots is not None
+    assert [h["runId"] for h in slots.body["holders"].values()] == [reserved.run_id]  # the slot names it
+    durable.finish(runs, reserved.run_id)
+    assert cycles.check(CheckInput(cycle=cref, in_flight=admitted.started)).ended == admitted.started
+    assert [r["name"] for r in runs.list(ref, token=None)[0]] == [reserved.run_id]
+    assert cycles.get(SUBSCRIPTION, cid)["properties"]["counts"]["succeeded"] == 1
 
 
 def test_a_source_image_trigger_skips_a_build_whose_inputs_equal_the_last_successful_runs(

@@ -325,6 +325,7 @@ class PatchCycles:
             outcome = skip
             if skip["state"] == "started":  # adopted: its orchestration may never have been started
                 await self._adopt(tref, skip["runId"], client)
+                await asyncio.to_thread(slots.assign, self._store, f"{ref.cycle_id}#{index}", skip["runId"])
         else:
             holder = f"{ref.cycle_id}#{index}"
             now = datetime.now(UTC)
@@ -362,8 +363,11 @@ class PatchCycles:
         active = template["kiln"].get("activeRun")
         if active:
             run = self._store.get(keys.child(keys.RUNS, ref, active))
-            if run is not None and run.body["properties"].get("cycle") == cycle_id:
-                # An earlier attempt of this activity started it and died before recording it.
+            if run is not None:
+                ours = run.body["properties"].get("cycle") == cycle_id
+            else:  # reserved, and its starter died before writing the run document
+                ours = (RunService.reservation(template, active) or {}).get("cycle") == cycle_id
+            if ours:  # an earlier attempt of this activity reserved it and died before recording it
                 return {"state": "started", "runId": active}
             return {"state": "skippedInFlight", "runId": active, "reason": f"Run '{active}' is in flight."}
         if item["mode"] == "whenChanged":
