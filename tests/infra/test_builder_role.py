@@ -106,8 +106,8 @@ def _role() -> tuple[list[str], list[str]]:
     return variable(doc, "builderActions"), variable(doc, "builderDataActions")
 
 
-def _adapter_methods(imports: str) -> Iterator[tuple[Path, str, ast.FunctionDef]]:
-    """Methods of the classes in shipped modules that import ``imports``."""
+def _adapter_methods(imports: str) -> Iterator[tuple[Path, ast.ClassDef, ast.FunctionDef]]:
+    """Public methods of the classes in shipped modules that import ``imports``."""
     for path, text in shipped_python_files():
         if f"from {imports}" not in text and f"import {imports}" not in text:
             continue
@@ -115,7 +115,7 @@ def _adapter_methods(imports: str) -> Iterator[tuple[Path, str, ast.FunctionDef]
             if isinstance(node, ast.ClassDef):
                 for item in node.body:
                     if isinstance(item, ast.FunctionDef) and not item.name.startswith("_"):
-                        yield path, node.name, item
+                        yield path, node, item
 
 
 def _called_elsewhere(method: str, adapter: Path) -> bool:
@@ -143,12 +143,20 @@ def _sdk_calls(fn: ast.FunctionDef) -> set[tuple[str, str]]:
     return calls
 
 
-def _method_calls(fn: ast.FunctionDef) -> set[str]:
-    return {
-        node.func.attr
-        for node in ast.walk(fn)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-    }
+def _method_calls(fn: ast.FunctionDef, cls: ast.ClassDef) -> set[str]:
+    """The methods ``fn`` calls, with those of the private helpers of its class it calls (``self._x()``)."""
+    helpers = {i.name: i for i in cls.body if isinstance(i, ast.FunctionDef) and i.name.startswith("_")}
+    called: set[str] = set()
+    todo, seen = [fn], {fn.name}
+    while todo:
+        for node in ast.walk(todo.pop()):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                name = node.func.attr
+                called.add(name)
+                if name in helpers and name not in seen:
+                    seen.add(name)
+                    todo.append(helpers[name])
+    return called
 
 
 def _template_variants() -> list[dict[str, Any]]:
@@ -219,7 +227,8 @@ def _derived() -> tuple[set[str], set[str], dict[str, set[str]]]:
     actions = set(template_actions)
     data_actions: set[str] = set()
     needed_by: dict[str, set[str]] = {a: {"the build VM template"} for a in template_actions}
-    for path, cls, fn in _adapter_methods("azure.mgmt"):
+    for path, node, fn in _adapter_methods("azure.mgmt"):
+        cls = node.name
         if not _called_elsewhere(fn.name, path):
             continue
         for call in _sdk_calls(fn):
@@ -233,10 +242,10 @@ def _derived() -> tuple[set[str], set[str], dict[str, set[str]]]:
                 for a in expanded:
                     actions.add(a)
                     needed_by.setdefault(a, set()).add(f"{cls}.{fn.name}")
-    for path, cls, fn in _adapter_methods("azure.storage.blob"):
-        if cls == "BlobDocuments" or not _called_elsewhere(fn.name, path):
+    for path, node, fn in _adapter_methods("azure.storage.blob"):
+        if node.name == "BlobDocuments" or not _called_elsewhere(fn.name, path):
             continue  # kiln's own store is host storage: Storage Blob Data Owner there
-        for method in _method_calls(fn) & set(BLOB_ACTIONS):
+        for method in _method_calls(fn, node) & set(BLOB_ACTIONS):
             plain, data = BLOB_ACTIONS[method]
             actions.update(plain)
             data_actions.update(data)
