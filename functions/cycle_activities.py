@@ -55,3 +55,10 @@ def cycle_check(payload: Any) -> dict[str, Any]:
 def cycle_finish(payload: Any) -> dict[str, Any]:
     out: dict[str, Any] = _service().finish(_load(c.CYCLE_FINISH, payload)).model_dump(mode="json")
     return out
+
+
+@bp.function_name(c.CYCLE_FAIL.name)  # type: ignore[untyped-decorator]
+@bp.activity_trigger(input_name="payload")  # type: ignore[untyped-decorator]
+def cycle_fail(payload: Any) -> dict[str, Any]:
+    out: dict[str, Any] = _service().fail(_load(c.CYCLE_FAIL, payload)).model_dump(mode="json")
+    return out

@@ -25,9 +25,11 @@ from shared.models.cycles import (
     CYCLE_ADMIT,
     CYCLE_BEGIN,
     CYCLE_CHECK,
+    CYCLE_FAIL,
     CYCLE_FINISH,
     AdmitInput,
     CheckInput,
+    CycleFailure,
     CycleInput,
 )
 from shared.models.durable import Activity
@@ -53,6 +55,15 @@ def _jittered(context: df.DurableOrchestrationContext, seconds: float) -> float:
 
 def patch_cycle(context: df.DurableOrchestrationContext) -> Yields:
     state = CycleInput.model_validate(context.get_input())
+    try:
+        return (yield from _run(context, state))
+    except Exception as exc:  # an activity out of retries: the cycle's document must not stay Running
+        failure = CycleFailure(cycle=state.cycle, message=f"The patch cycle failed: {exc}")
+        yield from _call(context, CYCLE_FAIL, failure)
+        raise
+
+
+def _run(context: df.DurableOrchestrationContext, state: CycleInput) -> Yields:
     policy, ref = state.policy, state.cycle
     if state.members < 0:
         begun = yield from _call(context, CYCLE_BEGIN, ref)

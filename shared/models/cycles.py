@@ -83,11 +83,25 @@ class CycleSummary(Msg):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class CycleFailure(Msg):
+    """The cycle orchestration itself failed (an activity out of retries): why, for its document."""
+
+    cycle: CycleRef
+    message: str
+
+
 CYCLE_BEGIN = Activity("cycle_begin", CycleRef, CycleBegun)
 CYCLE_ADMIT = Activity("cycle_admit", AdmitInput, Admitted)
 CYCLE_CHECK = Activity("cycle_check", CheckInput, Checked)
 CYCLE_FINISH = Activity("cycle_finish", CycleRef, CycleSummary)
-CYCLE_ACTIVITIES: tuple[Activity[Any, Any], ...] = (CYCLE_BEGIN, CYCLE_ADMIT, CYCLE_CHECK, CYCLE_FINISH)
+CYCLE_FAIL = Activity("cycle_fail", CycleFailure, CycleSummary)
+CYCLE_ACTIVITIES: tuple[Activity[Any, Any], ...] = (
+    CYCLE_BEGIN,
+    CYCLE_ADMIT,
+    CYCLE_CHECK,
+    CYCLE_FINISH,
+    CYCLE_FAIL,
+)
 
 PATCH_CYCLE = Orchestration("patch_cycle", CycleInput, CycleSummary)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.bootstrap import root
-from shared.models.cycles import AdmitInput, CheckInput, CycleRef, InFlight
+from shared.models.cycles import AdmitInput, CheckInput, CycleFailure, CycleRef, InFlight
 from shared.models.schedule import parse_cron
 from shared.service.cycles import PatchCycles
 from shared.service.cycles import slots as slot_store
@@ -394,3 +394,29 @@ def test_a_schedule_deleted_and_created_again_comes_due_at_its_new_time(api: Dir
     started = _tick(durable, datetime.now(UTC) + timedelta(minutes=2)).started
 
     assert len(started) == 1
+
+
+def test_a_cycle_whose_orchestration_failed_says_failed_and_why_and_gives_back_the_slots_it_held(
+    api: DirectApi,
+) -> None:
+    """A step out of retries fails ``patch_cycle``, which asks ``cycle_fail`` to end the document: Failed,
+    with the reason, and a slot a member took without naming a run given back."""
+
+    cycles, store = _cycles(), root().service.store
+    ref, _, cref = _running_cycle(api, "doomed", "doomed")
+    now = datetime.now(UTC)
+    assert slot_store.acquire(
+        store, f"{cref.cycle_id}#0", ref.path, limit=20, finished=lambda *_: False, now=now
+    )
+
+    summary = cycles.fail(
+        CycleFailure(cycle=cref, message="The patch cycle failed: the store is unreachable")
+    )
+
+    assert summary.state == "Failed"
+    props = cycles.get(SUBSCRIPTION, cref.cycle_id)["properties"]
+    assert props["state"] == "Failed" and props["endTime"]
+    assert props["message"] == "The patch cycle failed: the store is unreachable"
+    assert slot_store.in_use(store) == 0
+    cycles.finish(cref)  # a late finish changes nothing
+    assert cycles.get(SUBSCRIPTION, cref.cycle_id)["properties"]["state"] == "Failed"

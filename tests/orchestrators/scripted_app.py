@@ -3,8 +3,8 @@
 The orchestrators are replayed by the real azure-functions-durable SDK inside devhost's engine; the
 activities answer from a per-test ``Script``: what each phase returns, which one fails, which one never
 finishes. Every call is recorded, so tests read the order in which phases and undos ran. The activities
-registered are exactly the descriptors of ``shared.models.durable``; each default answer is that
-descriptor's output model, and a waiting activity's default is done at once.
+registered are exactly the descriptors of ``shared.models.durable`` and ``shared.models.cycles``; each
+default answer is that descriptor's output model, and a waiting activity's default is done at once.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from functions.orchestrations import bp as orchestrators_bp
+from shared.models import cycles as c
 from shared.models import durable as d
 from shared.models.build import (
     BuildVm,
@@ -30,6 +31,7 @@ from shared.models.build import (
 from shared.models.durable import RegionState
 
 Behaviour = Callable[[dict[str, Any]], Any]
+ALL_ACTIVITIES = (*d.ACTIVITIES, *c.CYCLE_ACTIVITIES)  # the build's and the patch cycle's
 
 VM = BuildVm(
     resource_group="IT_rg_tpl_0001",
@@ -116,8 +118,20 @@ def default_behaviours() -> dict[str, Behaviour]:
         d.DELETE_BUILD_VM.name: lambda p: d.UndoOutput(done=True).model_dump(mode="json"),
         d.UNDO_DISTRIBUTE.name: lambda p: d.UndoOutput(done=True).model_dump(mode="json"),
     }
-    assert set(behaviours) == {a.name for a in d.ACTIVITIES}, "a scripted answer for every activity"
+    behaviours.update(cycle_behaviours())
+    assert set(behaviours) == {a.name for a in ALL_ACTIVITIES}, "a scripted answer for every activity"
     return behaviours
+
+
+def cycle_behaviours() -> dict[str, Behaviour]:
+    """The patch cycle's steps: a cycle of no members, ended Succeeded (or Failed when told it failed)."""
+    return {
+        c.CYCLE_BEGIN.name: lambda p: c.CycleBegun(members=0).model_dump(mode="json"),
+        c.CYCLE_ADMIT.name: lambda p: c.Admitted(next_index=p["next_index"]).model_dump(mode="json"),
+        c.CYCLE_CHECK.name: lambda p: c.Checked(ended=p["in_flight"]).model_dump(mode="json"),
+        c.CYCLE_FINISH.name: lambda p: c.CycleSummary(state="Succeeded").model_dump(mode="json"),
+        c.CYCLE_FAIL.name: lambda p: c.CycleSummary(state="Failed").model_dump(mode="json"),
+    }
 
 
 class Script:
@@ -164,7 +178,7 @@ def _register(name: str) -> None:
     app.activity_trigger(input_name="payload")(app.function_name(name)(activity))
 
 
-for _activity in d.ACTIVITIES:
+for _activity in ALL_ACTIVITIES:
     _register(_activity.name)
 
 FUNCTIONS = app.get_functions()

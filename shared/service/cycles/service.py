@@ -28,6 +28,7 @@ from shared.models.cycles import (
     Checked,
     CheckInput,
     CycleBegun,
+    CycleFailure,
     CycleInput,
     CyclePolicy,
     CycleRef,
@@ -452,6 +453,22 @@ class PatchCycles:
             return body
 
         doc = self._store.update(keys.cycle(ref.subscription_id, ref.cycle_id), end).body
+        return CycleSummary(state=doc["properties"]["state"], counts=record.counts(doc))
+
+    def fail(self, failure: CycleFailure) -> CycleSummary:
+        """The cycle orchestration failed: its document says Failed and why. Builds it started run on (and
+        give their slots back as they end); slots its members took without naming a run go back now."""
+        ref = failure.cycle
+
+        def end(body: dict[str, Any]) -> dict[str, Any]:
+            if body["properties"]["state"] not in record.TERMINAL:
+                body["properties"].update(state="Failed", endTime=now_text(), message=failure.message)
+            return body
+
+        doc = self._store.update(keys.cycle(ref.subscription_id, ref.cycle_id), end).body
+        for index, member in enumerate(doc["kiln"]["members"]):
+            if (member.get("outcome") or {}).get("state") != "started":
+                slots.release(self._store, holder=f"{ref.cycle_id}#{index}")
         return CycleSummary(state=doc["properties"]["state"], counts=record.counts(doc))
 
     def _cycle_doc(self, ref: CycleRef) -> dict[str, Any]:
