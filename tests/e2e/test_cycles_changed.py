@@ -3,8 +3,8 @@ cycle starts no build; after azuresim publishes a new Marketplace version of one
 exactly the templates built from that SKU, and what it publishes carries its provenance.
 
 Six templates, three on Ubuntu 24.04 ``server`` and three on ``server-gen1``, each built once by hand first.
-A seventh, on a schedule due every few seconds, fails three cycle builds in a row: its schedule is disabled,
-and a successful manual run re-arms it.
+A seventh, on a schedule due every minute, fails three cycle builds in a row (meanwhile): its schedule is
+disabled, and a successful manual run re-arms it.
 """
 
 from __future__ import annotations
@@ -84,8 +84,37 @@ def _short(entries: list[dict[str, Any]]) -> list[str]:
     return sorted(str(e["template"]).rsplit("/", 1)[-1] for e in entries)
 
 
+FLAKY = "chg-flaky"
+FLAKY_STEP = "flaky-e2e-patch-breaks"
+
+
 @pytest.fixture(scope="module")
-def cycles(stack: ChangedStack) -> dict[str, Any]:
+def flaky(stack: ChangedStack) -> Any:
+    """A template whose customizer always fails, on a schedule due every minute (schedules come due at most
+    once a minute): set up before the other cycles run, so its three windows pass meanwhile."""
+    rule = {"pattern": FLAKY_STEP, "exitCode": 1, "stderr": "E: the e2e mirror is broken\n"}
+    stack.add_outcomes(rule)
+    body = linux_template(
+        customize=[shell(FLAKY_STEP, "apt-get upgrade -y")], distribute=[managed_image_target("img-flaky")]
+    )
+    stack.create_template(FLAKY, body)
+    second = (datetime.now(UTC) + timedelta(seconds=10)).second
+    props = {
+        "kind": "Schedule",
+        "schedule": f"{second} * * * * *",
+        "timeZone": "UTC",
+        "cycleName": "e2e-flaky",
+    }
+    trigger = stack.client.template_path(FLAKY) + "/triggers/patch"
+    assert stack.client.request("PUT", trigger, json={"properties": props}).status_code == 201
+    try:
+        yield {"trigger": trigger, "rule": rule}
+    finally:
+        stack.client.request("DELETE", trigger)
+
+
+@pytest.fixture(scope="module")
+def cycles(stack: ChangedStack, flaky: dict[str, Any]) -> dict[str, Any]:
     def build(name: str) -> None:
         source = {**UBUNTU, "sku": "server" if name in SERVER else "server-gen1"}
         body = linux_template(
@@ -155,42 +184,25 @@ def test_the_published_image_and_its_run_output_carry_the_provenance(
     assert {k: (image.get("tags") or {}).get(k) for k in tags} == tags
 
 
-FLAKY = "chg-flaky"
-FLAKY_STEP = "flaky-e2e-patch-breaks"
-
-
 def test_three_failed_cycle_builds_disable_the_schedule_and_a_manual_success_re_arms_it(
-    stack: ChangedStack, cycles: dict[str, Any]
+    stack: ChangedStack, flaky: dict[str, Any]
 ) -> None:
-    rule = {"pattern": FLAKY_STEP, "exitCode": 1, "stderr": "E: the e2e mirror is broken\n"}
-    stack.add_outcomes(rule)
-    body = linux_template(
-        customize=[shell(FLAKY_STEP, "apt-get upgrade -y")], distribute=[managed_image_target("img-flaky")]
-    )
-    stack.create_template(FLAKY, body)
-    trigger = stack.client.template_path(FLAKY) + "/triggers/patch"
-    props = {"kind": "Schedule", "schedule": "*/4 * * * * *", "timeZone": "UTC", "cycleName": "e2e-flaky"}
-    assert stack.client.request("PUT", trigger, json={"properties": props}).status_code == 201
-    try:
-        deadline = time.monotonic() + 240
-        status: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            status = stack.client.json("GET", trigger)["properties"]["status"]
-            if status["code"] == "Disabled":
-                break
-            time.sleep(1)
-        runs = stack.client.list_runs(FLAKY)
-        assert status["code"] == "Disabled", (status, [r["properties"]["runState"] for r in runs])
-        failed = [r["name"] for r in runs if r["properties"]["runState"] == "Failed"]
-        assert len(failed) == 3 and all(r["properties"]["trigger"] == "Schedule" for r in runs)
-        assert "3" in status["message"] and all(run_id in status["message"] for run_id in failed)
-        time.sleep(9)  # two more windows pass while it is disabled: they start nothing
-        assert len(stack.client.list_runs(FLAKY)) == 3
+    trigger, rule = flaky["trigger"], flaky["rule"]
+    deadline = time.monotonic() + 300  # three windows a minute apart, from before the other cycles ran
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = stack.client.json("GET", trigger)["properties"]["status"]
+        if status["code"] == "Disabled":
+            break
+        time.sleep(2)
+    runs = stack.client.list_runs(FLAKY)
+    assert status["code"] == "Disabled", (status, [r["properties"] for r in runs])
+    assert len(runs) == 3 and all(r["properties"]["trigger"] == "Schedule" for r in runs)
+    assert all(r["properties"]["runState"] == "Failed" for r in runs)
+    assert "the last 3 builds" in status["message"] and all(r["name"] in status["message"] for r in runs)
 
-        current = stack.control("GET", "/_sim/runcommand-outcomes") or []
-        stack.control("PUT", "/_sim/runcommand-outcomes", [r for r in current if r != rule])
-        manual = stack.wait_run(FLAKY, stack.start_run(FLAKY))
-        assert manual["properties"]["runState"] == "Succeeded", manual["properties"]
-        assert stack.client.json("GET", trigger)["properties"]["status"]["code"] == "Healthy"
-    finally:
-        stack.client.request("DELETE", trigger)
+    current = stack.control("GET", "/_sim/runcommand-outcomes") or []
+    stack.control("PUT", "/_sim/runcommand-outcomes", [r for r in current if r != rule])
+    manual = stack.wait_run(FLAKY, stack.start_run(FLAKY))
+    assert manual["properties"]["runState"] == "Succeeded", manual["properties"]
+    assert stack.client.json("GET", trigger)["properties"]["status"]["code"] == "Healthy"
