@@ -13,4 +13,6 @@ ruff format --check .
 echo "== mypy"
 mypy shared orchestrators activities functions cli function_app.py devhost azuresim
 echo "== pytest"
+# setup.sh installed QEMU and the base image tools: a VM test that finds them missing fails, never skips.
+export KILN_REQUIRE_VMS="${KILN_REQUIRE_VMS:-1}"
 pytest "$@"

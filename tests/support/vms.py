@@ -3,6 +3,7 @@ repository) and an azuresim with the QEMU compute backend whose VM folder the te
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,9 +17,13 @@ from tests.support.tempdirs import new_dir
 
 
 def base_image() -> images.LocalImage:
-    """The Debian 12 base, built on first use; the test is skipped on a machine without QEMU."""
+    """The Debian 12 base, built on first use; the test is skipped on a machine without QEMU, unless
+    ``KILN_REQUIRE_VMS=1`` (set by ``scripts/check.sh``, whose setup installs QEMU): then it fails."""
     if not machine.installed() or images.missing_tools():
-        pytest.skip("QEMU or the base image tools are not installed (scripts/setup.sh installs them)")
+        why = "QEMU or the base image tools are not installed (scripts/setup.sh installs them)"
+        if os.environ.get("KILN_REQUIRE_VMS") == "1":
+            pytest.fail(f"KILN_REQUIRE_VMS=1 but {why}: missing {images.missing_tools() or ['qemu']}")
+        pytest.skip(why)
     return images.ensure_base()
 
 
