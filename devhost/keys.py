@@ -81,4 +81,8 @@ def load_keys(state_dir: Path, *, function_key: str | None = None, master_key: s
 
 def _new_key() -> str:
     # The host's keys are 40+ URL-safe characters; this keeps them safe inside query strings.
-    return secrets.token_urlsafe(32)
+    # A key never starts with "-": given after --function-key on a command line it would
+    # read as an option.
+    while (key := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return key

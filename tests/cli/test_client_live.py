@@ -46,7 +46,7 @@ def flags(host: Devhost, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.delenv("KILN_PROFILE", raising=False)
     sub = str(uuid.uuid4())
     return [
-        "--url", host.base_url, "--function-key", host.function_key, "--ca-file", str(host.ca_file),
+        "--url", host.base_url, f"--function-key={host.function_key}", "--ca-file", str(host.ca_file),
         "--subscription", sub, "--resource-group", "rg-cli",
     ]  # fmt: skip
 

@@ -71,7 +71,7 @@ def artifacts() -> Path:
 
 def _flags(stack: LocalStack) -> list[str]:
     conn = stack.connection()
-    flags = ["--url", conn.url, "--function-key", conn.function_key, "--ca-file", str(conn.ca_file)]
+    flags = ["--url", conn.url, f"--function-key={conn.function_key}", "--ca-file", str(conn.ca_file)]
     return [*flags, "--subscription", conn.subscription, "--resource-group", str(conn.resource_group)]
 
 
