@@ -255,7 +255,7 @@ def _undo(
         return []
     if not started.artifact_id:
         return []
-    ports = writer(target, ports)
+    own, ports = ports, writer(target, ports)
     rid = parse_resource_id(started.artifact_id)
     group = rid.resource_group or ""
     try:
@@ -272,10 +272,23 @@ def _undo(
             state = ports.galleries.get_version(version=rid.name, **place)
             if state.tags.get(naming.OUTPUT_RUN_TAG) != inp.run.run_id:
                 return []  # not ours: a version this run did not create is never deleted
-            ports.galleries.begin_delete_version(version=rid.name, **place)
+            _delete_version(own, ports, rid.name, place)
             ports.galleries.get_version(version=rid.name, **place)
     except AzureNotFound:
         return []
     except TransientAzureError:
         raise
     return [started.artifact_id]
+
+
+def _delete_version(own: BuildPorts, as_identity: BuildPorts, version: str, place: dict[str, str]) -> None:
+    """Delete this run's partial gallery image version as the template's identity; where that identity may
+    not (AIB's documented image-creation role grants ``versions/write`` but not ``versions/delete``), with
+    kiln's own identity, whose builder role has it for this: the version was found by this run's output tag,
+    so nothing the run did not create is ever deleted this way (docs/security.md)."""
+    try:
+        as_identity.galleries.begin_delete_version(version=version, **place)
+    except AzureError as e:
+        if e.code != "AuthorizationFailed":
+            raise
+        own.galleries.begin_delete_version(version=version, **place)

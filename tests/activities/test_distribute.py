@@ -8,6 +8,7 @@ from activities import distribute, vm_power
 from activities.support import gallery
 from activities.support.deployment_template import BuildVmNames
 from shared import naming
+from shared.errors import PermanentAzureError
 from shared.models.azure import ImageVersionSpec
 from shared.models.build import (
     BuildVm,
@@ -29,6 +30,7 @@ from tests.activities.support import (
     world,
 )
 from tests.fakes import FakeAzure, arm_id
+from tests.fakes.images import FakeGalleries
 
 
 def generalized(fake: FakeAzure) -> tuple[RunRef, ResolvedSource, BuildVm]:
@@ -299,3 +301,31 @@ def test_undo_without_a_start_leaves_an_image_another_run_made() -> None:
     out = distribute.undo_round(UndoInput(run=other, vm=vm, target=_target(image)), ports=fake)
 
     assert out.done and fake.cloud.find(MANAGED_IMAGE) is not None
+
+
+class _MayNotDeleteVersions(FakeGalleries):
+    """The galleries as a template identity holding AIB's documented image-creation role sees them: it may
+    write a version but not delete one (the role has no ``versions/delete``)."""
+
+    def begin_delete_version(self, **kwargs: Any) -> None:
+        raise PermanentAzureError(
+            "The client may not perform action 'Microsoft.Compute/galleries/images/versions/delete'.",
+            code="AuthorizationFailed",
+            status=403,
+        )
+
+
+def test_a_partial_version_the_identity_may_not_delete_is_deleted_with_kilns_own_identity() -> None:
+    fake = world()
+    identity = FakeAzure(fake.cloud)
+    identity.galleries = _MayNotDeleteVersions(fake.cloud)
+    fake.acting_as = lambda _id: identity  # type: ignore[method-assign]
+    run, source, vm = generalized(fake)
+    spec = {"type": "SharedImage", "galleryImageId": UBUNTU_DEF, "runOutputName": "sig"}
+    started, _ = _distribute(fake, run, source, vm, spec)
+    target = _target(spec).model_copy(update={"identity": "/subscriptions/x/identities/id-image-builder"})
+
+    undone = distribute.undo_round(UndoInput(run=run, vm=vm, target=target, started=started), ports=fake)
+
+    assert undone.done, undone.message
+    assert fake.galleries.list_versions(resource_group=RG, gallery=GALLERY, image="ubuntu") == []
