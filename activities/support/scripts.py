@@ -49,8 +49,10 @@ class Fetch:
 SH_FETCH = """kiln_fetch() {
   if command -v curl >/dev/null 2>&1; then
     curl -fsS --retry 5 --retry-delay 2 --connect-timeout 30 -o "$3" "$1"
-  else
+  elif command -v wget >/dev/null 2>&1; then
     wget -q --tries=5 -O "$3" "$1"
+  else
+    printf 'kiln: the build VM has neither curl nor wget to download the staged artifact\n' >&2; false
   fi || { printf 'kiln: downloading the staged artifact from staging failed\\n' >&2; return 1; }
   printf '%s  %s\\n' "$2" "$3" | sha256sum -c --status \\
     || { printf 'kiln: the downloaded artifact does not have sha256 %s\\n' "$2" >&2; return 1; }

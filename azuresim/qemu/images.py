@@ -45,6 +45,7 @@ PACKAGES = (
     "iproute2",
     "e2fsprogs",
     "ca-certificates",
+    "curl",  # as in Azure's Debian and Ubuntu images: a build step downloads its staged artifacts with it
     "sudo",
 )
 # The first boot, as cloud-init or waagent's provisioning would do it in Azure: new SSH host keys (a
