@@ -6,15 +6,16 @@ an hour (user-pain-points 3, 4). Every problem becomes one detail of a single ``
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from activities import stage_artifacts, staging_group
 from activities.support.access import identity_problems, subscription_problems
-from activities.support.uris import artifact_uris, is_storage_url
+from activities.support.uris import ArtifactUri, artifact_uris, plain_reason
 from shared import redact
-from shared.errors import AzureError, AzureNotFound, TransientAzureError
+from shared.errors import AzureError, AzureNotFound, PermanentAzureError, TransientAzureError
 from shared.models import (
     FileCustomizer,
     ManagedImageDistributor,
@@ -22,7 +23,7 @@ from shared.models import (
     VhdDistributor,
     security_type_problems,
 )
-from shared.models.access import template_identity
+from shared.models.access import is_storage_url, template_identity
 from shared.models.build import PhaseError, ResolvedSource
 from shared.models.durable import PreflightInput, PreflightOutput
 from shared.models.resource_ids import parse_resource_id
@@ -172,17 +173,44 @@ def _uris(template: ImageTemplate, ports: BuildPorts) -> list[Problem]:
             problems.append(_problem("InsecureUri", found.field, message))
             continue
         try:
-            data = stage_artifacts.download(found, ports)
-        except TransientAzureError:
-            raise
+            data = _download(found, ports)
         except AzureError as e:
-            shown = redact.url(found.uri)
-            problems.append(_problem("ArtifactUnreachable", found.field, f"'{shown}': {e.message}"))
+            problems.append(_problem("ArtifactUnreachable", found.field, _unreachable(found, e)))
             continue
         mismatch = stage_artifacts.checksum_problem(found, data)
         if mismatch is not None:
             problems.append(mismatch)
     return problems
+
+
+# A download that fails for a network reason is tried this often, RETRY_SECONDS × attempt apart, before the
+# URL counts as the template's problem: a name that does not resolve or a port that refuses is not Azure's
+# transient fault, and retrying the activity would only turn it into the build's timeout. Each try is bounded
+# by the fetcher's limits (KILN_FETCH_TIMEOUT_SECONDS per connect or read, docs/configuration.md).
+FETCH_ATTEMPTS = 3
+RETRY_SECONDS = 2.0
+
+
+def _download(found: ArtifactUri, ports: BuildPorts) -> bytes:
+    for attempt in range(1, FETCH_ATTEMPTS + 1):
+        try:
+            return stage_artifacts.download(found, ports, name_the_step=False)
+        except TransientAzureError as e:
+            if attempt == FETCH_ATTEMPTS:
+                raise PermanentAzureError(e.message, code="ArtifactUnreachable") from None
+            time.sleep(RETRY_SECONDS * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _unreachable(found: ArtifactUri, error: AzureError) -> str:
+    """E.g. "customize step 2 'tools' could not download 'https://…' (3 tries): could not resolve host 'x'"
+    (the URL redacted)."""
+    named = f" '{found.name}'" if found.name else ""
+    shown = redact.url(found.uri)
+    status = 404 if isinstance(error, AzureNotFound) else None
+    reason = plain_reason(error.message, urlsplit(found.uri).hostname or "", status)
+    tries = f" ({FETCH_ATTEMPTS} tries)" if error.code == "ArtifactUnreachable" else ""
+    return f"{found.phase} step {found.index}{named} could not download '{shown}'{tries}: {reason}"
 
 
 def _file_destinations(template: ImageTemplate, source: ResolvedSource) -> list[Problem]:

@@ -10,10 +10,10 @@ import hashlib
 from typing import Any
 
 from activities.support.context import fail, guard
-from activities.support.uris import ArtifactUri, artifact_uris, is_storage_url, split_blob_url, user_sas
+from activities.support.uris import ArtifactUri, artifact_uris, split_blob_url, user_sas
 from shared import naming, redact
 from shared.errors import AzureError
-from shared.models.access import template_identity
+from shared.models.access import is_storage_url, template_identity
 from shared.models.build import PhaseFailed, RunRef
 from shared.models.durable import ArtifactsInput, ArtifactsOutput, StagedArtifact
 from shared.models.fingerprint import artifact_key
@@ -75,7 +75,7 @@ def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -
     return StagedArtifact(phase=found.phase, index=found.index, uri=shown, blob=blob, sha256=actual)
 
 
-def download(found: ArtifactUri, ports: BuildPorts) -> bytes:
+def download(found: ArtifactUri, ports: BuildPorts, *, name_the_step: bool = True) -> bytes:
     """The artifact's bytes: from Azure Storage through the Blobs port, otherwise over https.
 
     The one place a source URL is read. A storage URL carrying the user's SAS is read with that SAS (and
@@ -90,6 +90,8 @@ def download(found: ArtifactUri, ports: BuildPorts) -> bytes:
     try:
         return ports.fetcher.fetch(url=found.uri)
     except AzureError as e:
+        if not name_the_step:  # the caller names it
+            raise
         # The fetcher names the URL (redacted); the run's message also names the step it belongs to.
         named = f" '{found.name}'" if found.name else ""
         e.message = f"{found.phase} step {found.index}{named} ({found.field}): {e.message}"

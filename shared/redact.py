@@ -49,8 +49,6 @@ def deep(value: Any, *, _depth: int = 0) -> Any:
 
 # The fields of a template that name something kiln downloads.
 ARTIFACT_FIELDS = frozenset({"scriptUri", "sourceUri"})
-# Azure Storage's blob endpoints: kiln reads these with the user's SAS when the URL has one, else an identity.
-STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
 
 
 def artifact_uris(template: Any, *, keep_signatures: bool = False, _depth: int = 0) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -10,7 +11,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from shared.models import FileCustomizer
 from shared.models.customizers import Customizer
 from shared.models.template import ImageTemplate
-from shared.redact import STORAGE_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,6 @@ def artifact_uris(template: ImageTemplate) -> Iterator[ArtifactUri]:
         yield ArtifactUri("optimize", 0, field, workload.scriptUri, workload.sha256Checksum)
 
 
-def is_storage_url(uri: str) -> bool:
-    """Whether ``uri`` points into an Azure Storage account's blob service."""
-    host = (urlsplit(uri).hostname or "").lower()
-    return host.endswith(STORAGE_SUFFIXES)
-
-
 def user_sas(uri: str) -> str:
     """The SAS query of a storage URL (``sv=…&sig=…``), or "" when it carries no signature."""
     query = urlsplit(uri).query
@@ -72,3 +66,35 @@ def split_blob_url(uri: str) -> tuple[str, str, str]:
     path = unquote(parts.path).lstrip("/")
     container, _, name = path.partition("/")
     return f"{parts.scheme}://{parts.netloc}", container, name
+
+
+# What a failed download says, in the words a user searches for: kiln's HTTPS fetcher's and the storage SDK's
+# (urllib3 / aiohttp) phrasings of a DNS failure, a refused or reset connection and a timeout.
+_REASONS = (
+    (
+        re.compile(
+            r"could not resolve host '[^']*'|Name or service not known|nodename nor servname|"
+            r"getaddrinfo failed|Temporary failure in name resolution|No address associated|"
+            r"\[Errno -[235]\]",
+            re.I,
+        ),
+        "could not resolve host",
+    ),
+    (re.compile(r"connection refused|\[Errno 111\]|ECONNREFUSED", re.I), "connection refused"),
+    (re.compile(r"connection reset|\[Errno 104\]", re.I), "connection reset"),
+    (re.compile(r"timed? ?out|no answer within", re.I), "timed out"),
+)
+_STATUS = re.compile(r"answered HTTP (\d{3})")
+
+
+def plain_reason(message: str, host: str, status: int | None = None) -> str:
+    """A failed artifact download's reason in plain words: "could not resolve host 'x'", "connection
+    refused", "connection reset", "timed out" or "HTTP 404"; ``message`` itself when it is none of these."""
+    for pattern, reason in _REASONS:
+        if pattern.search(message):
+            return f"{reason} '{host}'" if reason == "could not resolve host" else reason
+    found = _STATUS.search(message)
+    code = int(found.group(1)) if found else status
+    if code and code >= 400:
+        return f"HTTP {code}"
+    return message

@@ -129,9 +129,8 @@ class HttpsFetcher:
         try:
             addresses = self._resolve(host, port)
         except (OSError, UnicodeError) as e:
-            raise TransientAzureError(
-                f"GET {_shown(current)}{hop}: cannot resolve '{host}': {e}", code="ArtifactUnreachable"
-            ) from None
+            message = f"GET {_shown(current)}{hop}: could not resolve host '{host}' ({e})"
+            raise TransientAzureError(message, code="ArtifactUnreachable") from None
         if not addresses:
             raise TransientAzureError(
                 f"GET {_shown(current)}{hop}: '{host}' has no address", code="ArtifactUnreachable"
@@ -174,7 +173,8 @@ class HttpsFetcher:
             raise _permanent(f"GET {_shown(current)}: {e.verify_message or e}", "ArtifactUntrusted") from None
         except (TimeoutError, ConnectionError, ssl.SSLError, http.client.HTTPException, OSError) as e:
             raise TransientAzureError(
-                f"GET {_shown(current)} failed: {e}", code="ArtifactUnreachable"
+                f"GET {_shown(current)} failed: {_plainly(e, min(self._timeout, remaining))}",
+                code="ArtifactUnreachable",
             ) from None
         finally:
             conn.close()
@@ -197,8 +197,19 @@ class HttpsFetcher:
             chunks.append(chunk)
 
 
+def _plainly(error: BaseException, timeout: float) -> str:
+    """A network failure in the words a user searches for, then Python's own."""
+    if isinstance(error, ConnectionRefusedError):
+        return f"connection refused ({error})"
+    if isinstance(error, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    if isinstance(error, ConnectionResetError):
+        return f"connection reset ({error})"
+    return str(error) or type(error).__name__
+
+
 def _raise_status(url: str, status: int, reason: str) -> None:
-    message = f"GET {_shown(url)} answered {status} {reason}."
+    message = f"GET {_shown(url)} answered HTTP {status} {reason}."
     if status == 404:
         raise AzureNotFound(message, code="ArtifactNotFound", target=_shown(url))
     if status in (408, 429) or status >= 500:

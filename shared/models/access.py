@@ -33,7 +33,13 @@ from shared.models.template import ImageTemplate
 ASSIGN_IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
 BLOB_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
 BLOB_WRITE = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
-_STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
+# The blob service hosts of Azure Storage accounts (public cloud, US Government, China).
+STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
+
+
+def is_storage_url(uri: str) -> bool:
+    """Whether ``uri`` points into an Azure Storage account's blob service."""
+    return (urlsplit(uri).hostname or "").lower().endswith(STORAGE_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def _blob(uri: str | None, where: str, action: str = BLOB_READ) -> list[Required
         return []
     parts = urlsplit(uri)
     host = (parts.hostname or "").lower()
-    if not host.endswith(_STORAGE_SUFFIXES) or "sig" in parse_qs(parts.query):
+    if not host.endswith(STORAGE_SUFFIXES) or "sig" in parse_qs(parts.query):
         return []  # not storage, or the user's SAS grants the read: the identity needs no role for it
     container = unquote(parts.path).lstrip("/").split("/", 1)[0]
     return [Required(action, "", where, data=True, account=host.split(".", 1)[0], container=container)]

@@ -176,17 +176,23 @@ IdentityId = Annotated[str, _checked(_resource_id(rids.USER_IDENTITY), "InvalidR
 ResourceGroupId = Annotated[str, _checked(_resource_group_id, "InvalidResourceId")]
 TemplateRegion = Annotated[str, _checked(_template_region, "UnsupportedRegion")]
 # Each check's rule is also published in the JSON schema (functions/openapi.py), never looser than the check.
-_URI_PATTERN = r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+([/?#][!-~]*)?"
+# What kiln downloads uses https, or is an Azure Storage blob URL (rules.secure_uris); a VHD's uri https.
+_STORAGE_HOST = (
+    r"[A-Za-z0-9-]+\.[Bb][Ll][Oo][Bb]\.[Cc][Oo][Rr][Ee]\."
+    r"([Ww]indows\.net|[Uu]sgovcloudapi\.net|[Cc]hinacloudapi\.cn)"
+)
+_HTTPS_URI = r"[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9._~%!$&'()*+,;=:@-]+([/?#][!-~]*)?"
+_DOWNLOAD_PATTERN = rf"({_HTTPS_URI}|[Hh][Tt][Tt][Pp]://{_STORAGE_HOST}(:[0-9]+)?([/?#][!-~]*)?)"
 Region = Annotated[
     str,
     _checked(_region, "InvalidValue"),
     Field(json_schema_extra={"pattern": r"^[A-Za-z][A-Za-z0-9]*( [A-Za-z0-9]+)*$", "maxLength": 64}),
 ]
 Uri = Annotated[
-    str, _checked(_uri, "InvalidValue"), Field(json_schema_extra={"pattern": f"^{_URI_PATTERN}$"})
+    str, _checked(_uri, "InvalidValue"), Field(json_schema_extra={"pattern": f"^{_DOWNLOAD_PATTERN}$"})
 ]
 OptionalUri = Annotated[
-    str, _checked(_optional_uri, "InvalidValue"), Field(json_schema_extra={"pattern": f"^({_URI_PATTERN})?$"})
+    str, _checked(_optional_uri, "InvalidValue"), Field(json_schema_extra={"pattern": f"^({_HTTPS_URI})?$"})
 ]
 Sha256 = Annotated[
     str, _checked(_sha256, "InvalidValue"), Field(json_schema_extra={"pattern": "^([0-9a-fA-F]{64})?$"})

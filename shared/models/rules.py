@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from shared.models import resource_ids as rids
+from shared.models.access import is_storage_url
 from shared.models.paths import Path, get_in, items_at
 from shared.models.regions import normalize_region
 
@@ -46,6 +47,35 @@ def scripts(body: Mapping[str, Any]) -> Iterator[Finding]:
             for field in ("sourceUri", "destination"):
                 if item.get(field) is None:
                     yield (*path, field), "RequiredField", f"'{field}' is required for a File step"
+
+
+def secure_uris(body: Mapping[str, Any]) -> Iterator[Finding]:
+    """Every scriptUri / sourceUri uses https, or is an Azure Storage URL (read through the Blobs port, over
+    https); a VHD target's uri uses https. Checked at PUT and by ``kiln validate``, so an http URL fails there
+    and not half an hour into a build (preflight checks it again for templates stored before the rule)."""
+    downloads = [
+        *[(path, item, ("scriptUri", "sourceUri")) for path, item in _script_items(body)],
+        *[
+            (path, item, ("scriptUri",))
+            for path, item in items_at(body, ("properties", "optimize", "workload"))
+            if isinstance(item, Mapping)
+        ],
+    ]
+    for path, item, fields in downloads:
+        for field in fields:
+            value = item.get(field)
+            if isinstance(value, str) and _scheme(value) == "http" and not is_storage_url(value):
+                message = f"'{field}' must use https (or be an Azure Storage URL): kiln downloads it"
+                yield (*path, field), "InsecureUri", message
+    for path, item in items_at(body, ("properties", "distribute", "*")):
+        if isinstance(item, Mapping) and item.get("type") == "VHD":
+            value = item.get("uri")
+            if isinstance(value, str) and _scheme(value) == "http":
+                yield (*path, "uri"), "InsecureUri", "a VHD target's 'uri' must use https"
+
+
+def _scheme(value: str) -> str:
+    return value.split(":", 1)[0].lower() if ":" in value else ""
 
 
 def platform_image(body: Mapping[str, Any]) -> Iterator[Finding]:
@@ -175,12 +205,14 @@ TEMPLATE_RULES: tuple[Callable[[Mapping[str, Any]], Iterator[Finding]], ...] = (
     identity,
     platform_image,
     scripts,
+    secure_uris,
     shared_image,
     run_output_names,
     vnet,
 )
 UPDATE_RULES: tuple[Callable[[Mapping[str, Any]], Iterator[Finding]], ...] = (
     update_identity,
+    secure_uris,
     shared_image,
     run_output_names,
     vnet,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
+import pytest
+
 from activities import preflight, staging_group
+from shared.azure.fetcher import HttpsFetcher
 from shared.models.azure import ImageVersionSpec
 from shared.models.durable import PreflightInput, PreflightOutput
 from tests.activities.support import (
@@ -389,3 +393,59 @@ def test_unaccepted_marketplace_terms_and_a_full_vcpu_quota_are_reported() -> No
     assert (
         f"needs 2 vCPUs but only 1 of the regional vCPU quota are free in {run.location}" in quota["message"]
     )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_script_is_the_templates_problem_named_in_plain_words_after_three_tries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(preflight, "RETRY_SECONDS", 0.0)
+    fake = world()
+    fake.fetcher = HttpsFetcher(timeout=5, allowed_hosts=["127.0.0.1"])  # type: ignore[assignment]
+    refused = f"https://127.0.0.1:{_free_port()}/setup.sh"
+    template = linux_template(
+        customize=[
+            {
+                "type": "Shell",
+                "name": "tools",
+                "scriptUri": "https://kiln-no-such-host.invalid/t.sh?sig=SECRET",
+            },
+            {"type": "Shell", "name": "setup", "scriptUri": refused},
+        ]
+    )
+
+    out = _check(fake, template)
+
+    assert out.error is not None and out.error.code == "PreflightFailed"
+    messages = {d["target"]: (d["code"], d["message"]) for d in out.error.details}
+    assert messages == {
+        "properties.customize[0].scriptUri": (
+            "ArtifactUnreachable",
+            "customize step 0 'tools' could not download "
+            "'https://kiln-no-such-host.invalid/t.sh?sig=REDACTED' (3 tries): "
+            "could not resolve host 'kiln-no-such-host.invalid'",
+        ),
+        "properties.customize[1].scriptUri": (
+            "ArtifactUnreachable",
+            f"customize step 1 'setup' could not download '{refused}' (3 tries): connection refused",
+        ),
+    }
+
+
+def test_a_missing_script_is_http_404_at_once() -> None:
+    fake = world()
+    template = linux_template(customize=[{"type": "Shell", "scriptUri": "https://example.com/gone.sh"}])
+
+    out = _check(fake, template)
+
+    assert out.error is not None
+    [detail] = out.error.details
+    assert detail["message"] == "customize step 0 could not download 'https://example.com/gone.sh': HTTP 404"
+    assert [c for c in fake.cloud.calls if c.startswith("fetcher.fetch")] == [
+        "fetcher.fetch https://example.com/gone.sh"
+    ]

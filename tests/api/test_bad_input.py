@@ -68,6 +68,18 @@ def test_unknown_fields_are_400_naming_the_field(seeded: DirectApi) -> None:
     assert "properties.vmboot" in [d["target"] for d in reply.json["error"]["details"]]
 
 
+def test_an_http_script_uri_is_400_at_put_naming_the_field(seeded: DirectApi) -> None:
+    body = bodies.ubuntu()
+    body["properties"]["customize"] = [
+        {"type": "Shell", "name": "setup", "scriptUri": "http://example.com/a.sh"}
+    ]
+    reply = seeded.put(bodies.template_path("t2"), body)
+    assert reply.status == 400
+    [detail] = reply.json["error"]["details"]
+    assert (detail["code"], detail["target"]) == ("InsecureUri", "properties.customize[0].scriptUri")
+    assert "https" in detail["message"]
+
+
 def test_a_put_on_the_existing_template_with_another_body_is_409(seeded: DirectApi) -> None:
     body = bodies.ubuntu()
     body["tags"] = {}

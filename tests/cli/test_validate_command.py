@@ -81,6 +81,17 @@ def test_an_invalid_template_exits_1_and_names_each_problem(
     assert all(d["message"] and d["code"] for d in error["details"])
 
 
+def test_an_http_script_uri_fails_validation_where_it_would_fail_at_run_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = example()
+    body["properties"]["customize"] = [{"type": "Shell", "scriptUri": "http://example.com/setup.sh"}]
+    code, [entry] = run_json(capsys, write(tmp_path, "t.json", body))
+    assert code == 1
+    [detail] = entry["error"]["error"]["details"]
+    assert (detail["code"], detail["target"]) == ("InsecureUri", "properties.customize[0].scriptUri")
+
+
 def test_text_output_has_a_verdict_line_per_template_then_its_problems(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -124,6 +124,12 @@ RULES: list[tuple[str, Mutation, Mutation, tuple[str, str]]] = [
         ("InvalidValue", "properties.distribute[0].uri"),
     ),
     (
+        "VHD uri uses https",
+        distribute({"type": "VHD", "runOutputName": "v", "uri": "https://a.blob.core.windows.net/c/x.vhd"}),
+        distribute({"type": "VHD", "runOutputName": "v", "uri": "http://a.blob.core.windows.net/c/x.vhd"}),
+        ("InsecureUri", "properties.distribute[0].uri"),
+    ),
+    (
         "distribute type known",
         distribute(MI),
         distribute({**MI, "type": "Blob"}),

@@ -185,6 +185,32 @@ RULES: list[tuple[str, Mutation, Mutation, tuple[str, str]]] = [
         ("InvalidValue", "properties.customize[0].scriptUri"),
     ),
     (
+        "scriptUri uses https",
+        customize({"type": "Shell", "scriptUri": "http://acct.blob.core.windows.net/c/y.sh"}),
+        customize({"type": "Shell", "scriptUri": "http://example.com/y.sh"}),
+        ("InsecureUri", "properties.customize[0].scriptUri"),
+    ),
+    (
+        "a File's sourceUri uses https",
+        customize({"type": "File", "sourceUri": "https://example.com/f", "destination": "/tmp/f"}),
+        customize({"type": "File", "sourceUri": "HTTP://example.com/f", "destination": "/tmp/f"}),
+        ("InsecureUri", "properties.customize[0].sourceUri"),
+    ),
+    (
+        "a validator's scriptUri uses https",
+        set_in(
+            "properties",
+            "validate",
+            value={"inVMValidations": [{"type": "Shell", "scriptUri": "https://x/v.sh"}]},
+        ),
+        set_in(
+            "properties",
+            "validate",
+            value={"inVMValidations": [{"type": "Shell", "scriptUri": "http://x/v.sh"}]},
+        ),
+        ("InsecureUri", "properties.validate.inVMValidations[0].scriptUri"),
+    ),
+    (
         "sha256 is hex",
         customize({"type": "Shell", "scriptUri": "https://x/y.sh", "sha256Checksum": "0f" * 32}),
         customize({"type": "Shell", "scriptUri": "https://x/y.sh", "sha256Checksum": "abc"}),
