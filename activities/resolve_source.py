@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from activities.support.context import fail, guard
+from shared.errors import AzureNotFound
 from shared.models import (
     ManagedImageSource,
     PlatformImageSource,
@@ -71,12 +72,20 @@ def _platform(src: PlatformImageSource, location: str, ports: BuildPorts) -> Res
     wanted = src.version or "latest"
     urn = ":".join([*names.values(), wanted])
     with guard("resolve", urn):
-        if wanted.lower() == "latest":
-            versions = ports.marketplace.list_versions(location=location, **names)
-            if not versions:
-                raise fail("resolve", "SourceImageNotFound", f"no version of {urn} exists in {location}")
-            wanted = max(versions, key=version_key)
-        image = ports.marketplace.get_version(location=location, version=wanted, **names)
+        try:
+            if wanted.lower() == "latest":
+                versions = ports.marketplace.list_versions(location=location, **names)
+                if not versions:
+                    raise AzureNotFound(f"no version of {urn} exists in {location}")
+                wanted = max(versions, key=version_key)
+            image = ports.marketplace.get_version(location=location, version=wanted, **names)
+        except AzureNotFound as e:
+            raise fail(
+                "resolve",
+                "SourceImageNotFound",
+                _not_offered(names, wanted, location, ports, e),
+                target="properties.source",
+            ) from None
     plan = _check_plan(src, image)
     return ResolvedSource(
         type="PlatformImage",
@@ -91,6 +100,30 @@ def _platform(src: PlatformImageSource, location: str, ports: BuildPorts) -> Res
         plan=plan,
         vm_size="",
     )
+
+
+SHOWN_VERSIONS = 5
+
+
+def _not_offered(
+    names: dict[str, str], wanted: str, location: str, ports: BuildPorts, error: AzureNotFound
+) -> str:
+    """Which Marketplace image was not found and where, and what is there instead: the newest versions of
+    the SKU when only the version is missing, else that the SKU is not offered there (with Azure's words)."""
+    sku = ":".join(names.values())
+    head = f"The Marketplace image {sku}:{wanted} was not found in {location}"
+    try:
+        versions = sorted(ports.marketplace.list_versions(location=location, **names), key=version_key)
+    except AzureNotFound:
+        versions = []
+    if not versions:
+        return (
+            f"{head}: no image {sku} (publisher:offer:sku) is offered there; check the names and the "
+            f"location with 'az vm image list-skus'. Azure said: {error.message}"
+        )
+    newest = ", ".join(reversed(versions[-SHOWN_VERSIONS:]))
+    more = f" and {len(versions) - SHOWN_VERSIONS} older" if len(versions) > SHOWN_VERSIONS else ""
+    return f"{head}: version '{wanted}' does not exist; {sku} has {newest}{more} there (or use 'latest')."
 
 
 def _check_plan(src: PlatformImageSource, image: MarketplaceImage) -> dict[str, str] | None:

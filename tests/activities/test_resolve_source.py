@@ -108,7 +108,34 @@ def test_a_missing_marketplace_image_is_a_phase_error_naming_it() -> None:
     out = _resolve(world(), template)
 
     assert out.error is not None and out.error.phase == "resolve"
-    assert "Nobody" in (out.error.target or "") + out.error.message
+    assert (out.error.code, out.error.target) == ("SourceImageNotFound", "properties.source")
+    assert out.error.message.startswith(
+        f"The Marketplace image Nobody:x:y:latest was not found in {run_ref().location}: no image Nobody:x:y "
+        "(publisher:offer:sku) is offered there"
+    )
+
+
+def test_a_missing_marketplace_version_names_the_image_the_location_and_the_newest_versions() -> None:
+    fake = world()
+    fake.marketplace.add("Contoso", "app", "1", [f"1.{i}.0" for i in range(8)], "V1")
+    template = linux_template(
+        source={
+            "type": "PlatformImage",
+            "publisher": "Contoso",
+            "offer": "app",
+            "sku": "1",
+            "version": "2.0.0",
+        }
+    )
+
+    out = _resolve(fake, template)
+
+    assert out.error is not None and out.error.code == "SourceImageNotFound"
+    assert out.error.message == (
+        f"The Marketplace image Contoso:app:1:2.0.0 was not found in {run_ref().location}: version "
+        "'2.0.0' does not exist; Contoso:app:1 has 1.7.0, 1.6.0, 1.5.0, 1.4.0, 1.3.0 and 3 older there "
+        "(or use 'latest')."
+    )
 
 
 def test_a_trusted_launch_source_is_rejected() -> None:

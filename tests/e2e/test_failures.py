@@ -15,6 +15,8 @@ import pytest
 
 from tests.support import secrets
 from tests.support.scenarios import (
+    LOCATION,
+    UBUNTU,
     gallery_target,
     linux_template,
     managed_image_target,
@@ -26,9 +28,6 @@ from tests.support.sim_control import GALLERY_ID
 from tests.support.stack import KilnStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
-# Known at the time of writing (see docs/testing.md): orchestrators/build_image.py pushes the undo of a
-# distribute target with only {run, target}; activities/distribute.py's undo needs ``started`` (the artifact
-# id) and answers "nothing was started", so a failed or cancelled target's partial version stays.
 
 
 def build(
@@ -207,7 +206,11 @@ def failed(runs: dict[str, Any], key: str, phase: str) -> tuple[dict[str, Any], 
 
 def test_an_unknown_marketplace_sku_fails_the_run_in_resolve(stack: KilnStack, runs: dict[str, Any]) -> None:
     result, message = failed(runs, "resolve", "resolve")
-    assert "VMImage was not found" in message or "no-such-sku-e2e" in message
+    urn = f"{UBUNTU['publisher']}:{UBUNTU['offer']}:no-such-sku-e2e"
+    where = f"{urn}:{UBUNTU['version']} was not found in {LOCATION}"
+    assert f"The Marketplace image {where}: no image {urn} (publisher:offer:sku)" in message
+    props = result["run"]["properties"]
+    assert props["runSubState"] == "Queued"  # resolve runs before the build starts (docs/build.md)
     assert stack.leftovers(result["run_id"]) == []
 
 
