@@ -186,7 +186,8 @@ def _uris(template: ImageTemplate, ports: BuildPorts) -> list[Problem]:
 # A download that fails for a network reason is tried this often, RETRY_SECONDS × attempt apart, before the
 # URL counts as the template's problem: a name that does not resolve or a port that refuses is not Azure's
 # transient fault, and retrying the activity would only turn it into the build's timeout. Each try is bounded
-# by the fetcher's limits (KILN_FETCH_TIMEOUT_SECONDS per connect or read, docs/configuration.md).
+# by the fetcher's limits: 60 s to connect or between reads, KILN_FETCH_TOTAL_SECONDS (600 s) per download
+# (docs/deploy.md); a storage URL by the storage SDK's own retries.
 FETCH_ATTEMPTS = 3
 RETRY_SECONDS = 2.0
 
