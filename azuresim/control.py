@@ -74,6 +74,14 @@ async def inventory(req: SimRequest) -> web.StreamResponse:
     return web.json_response({"resources": items})
 
 
+async def lifetimes(req: SimRequest) -> web.StreamResponse:
+    """Every resource created since the simulator started: ``created`` and ``gone`` (epoch seconds; gone is
+    null while it exists), optionally only ids containing ``?contains=``."""
+    part = req.query.get("contains", "").lower()
+    items = [dict(v) for k, v in req.sim.store.lifetimes.items() if part in k]
+    return web.json_response({"lifetimes": sorted(items, key=lambda v: v["created"])})
+
+
 async def reset_inventory(req: SimRequest) -> web.StreamResponse:
     req.sim.store.clear()
     req.sim.persist()
@@ -100,5 +108,6 @@ def register(router: Router) -> None:
     add("DELETE", "/_sim/faults/{id}", delete_fault, op="sim.control")
     add("GET", "/_sim/inventory", inventory, op="sim.control")
     add("DELETE", "/_sim/inventory", reset_inventory, op="sim.control")
+    add("GET", "/_sim/lifetimes", lifetimes, op="sim.control")
     add("GET", "/_sim/requests", requests, op="sim.control")
     add("DELETE", "/_sim/requests", clear_requests, op="sim.control")

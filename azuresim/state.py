@@ -8,6 +8,7 @@ resource was first created; the store does the same.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -105,6 +106,9 @@ class ResourceStore:
         self._items: dict[str, dict[str, Any]] = {}
         self.on_change = on_change
         self.on_delete: Callable[[dict[str, Any]], None] | None = None
+        # When each resource was first created and when it went (epoch seconds), for ``/_sim/lifetimes``:
+        # how long a build VM lived, against when a gallery region finished. Kept in memory only.
+        self.lifetimes: dict[str, dict[str, Any]] = {}
 
     def get(self, resource_id: str) -> dict[str, Any] | None:
         return self._items.get(resource_id.rstrip("/").lower())
@@ -113,6 +117,8 @@ class ResourceStore:
         key = resource_id.rstrip("/").lower()
         existing = self._items.get(key)
         rid = existing["id"] if existing is not None else canonicalize(resource_id)
+        if existing is None:
+            self.lifetimes[key] = {"id": rid, "created": time.time(), "deleting": None, "gone": None}
         resource["id"] = rid
         resource["name"] = rid.rsplit("/", 1)[1]
         resource["type"] = resource_type_of(rid)
@@ -120,9 +126,19 @@ class ResourceStore:
         self._changed()
         return resource
 
+    def deleting(self, resource_id: str) -> None:
+        """Note when the deletion of ``resource_id`` was asked for (its lifetime's ``deleting``)."""
+        life = self.lifetimes.get(resource_id.rstrip("/").lower())
+        if life is not None and life.get("deleting") is None:
+            life["deleting"] = time.time()
+
     def delete(self, resource_id: str) -> bool:
-        gone = self._items.pop(resource_id.rstrip("/").lower(), None)
+        key = resource_id.rstrip("/").lower()
+        gone = self._items.pop(key, None)
         if gone is not None:
+            if key in self.lifetimes:
+                self.deleting(key)
+                self.lifetimes[key]["gone"] = time.time()
             if self.on_delete is not None:
                 self.on_delete(gone)
             self._changed()

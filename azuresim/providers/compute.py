@@ -154,6 +154,7 @@ async def delete_vm(req: SimRequest) -> web.StreamResponse:
     vm = req.sim.store.get(vm_id)
     if vm is None:
         return web.Response(status=204)
+    req.sim.store.deleting(vm["id"])
 
     async def work() -> None:
         for child in req.sim.store.children(vm["id"]):

@@ -28,7 +28,8 @@ COMPUTE_OPS: dict[str, float] = {
     "compute.gallery.put": 10.0,
     "compute.galleryimage.put": 10.0,
     "compute.galleryversion.put": 30.0,
-    "gallery.replicate": 900.0,  # per region
+    "gallery.capture": 300.0,  # a version's copy in its own region, from its source
+    "gallery.replicate": 900.0,  # per other region ("gallery.replicate.<region>": that region's own)
 }
 
 

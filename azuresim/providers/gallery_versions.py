@@ -11,6 +11,7 @@ Re-PUTting an existing version with the same source is an idempotent update; wit
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -98,7 +99,20 @@ def _plan(
     failed = [
         r for r in regions if fault_fires(req.sim, "PUT", f"{version_id}/_replication/{normalize_region(r)}")
     ]
-    return ReplicationPlan(time.time(), req.sim.latency.delay("gallery.replicate"), regions, failed)
+    latency = req.sim.latency
+    own = {
+        normalize_region(r): latency.delay(f"gallery.replicate.{normalize_region(r)}")
+        for r in regions
+        if f"gallery.replicate.{normalize_region(r)}" in latency.ops
+    }
+    return ReplicationPlan(
+        time.time(),
+        latency.delay("gallery.replicate"),
+        regions,
+        failed,
+        capture_seconds=latency.delay("gallery.capture"),
+        region_seconds=own,
+    )
 
 
 def _add_regions(
@@ -115,13 +129,13 @@ def _add_regions(
         restarted[normalize_region(region)] = now
         if fault_fires(req.sim, "PUT", f"{version_id}/_replication/{normalize_region(region)}"):
             failed.append(region)
-    return ReplicationPlan(plan.started, plan.seconds_per_region, regions, failed, restarted)
+    return dataclasses.replace(plan, regions=list(regions), failed=failed, restarted=restarted)
 
 
 def _retry_failed(req: SimRequest, version_id: str, plan: ReplicationPlan) -> ReplicationPlan:
     """A repeated PUT keeps the running schedule, but replicates regions that already failed again."""
     now = time.time()
-    done = [r for r in plan.failed if now >= plan.begins_at(r) + plan.seconds_per_region / 2]
+    done = [r for r in plan.failed if now >= plan.begins_at(r) + plan.duration(r) / 2]
     if not done:
         return plan
     restarted = dict(plan.restarted)
@@ -130,7 +144,7 @@ def _retry_failed(req: SimRequest, version_id: str, plan: ReplicationPlan) -> Re
         restarted[normalize_region(region)] = now
         if fault_fires(req.sim, "PUT", f"{version_id}/_replication/{normalize_region(region)}"):
             failed.append(region)
-    return ReplicationPlan(plan.started, plan.seconds_per_region, plan.regions, failed, restarted)
+    return dataclasses.replace(plan, failed=failed, restarted=restarted)
 
 
 def _new_version(
@@ -160,18 +174,24 @@ async def put_version(req: SimRequest) -> web.StreamResponse:
     def_id = compute_id(req, "galleries", req.params["gallery"], "images", req.params["image"])
     definition = require(req.sim, def_id, "Microsoft.Compute/galleries/images")
     storage = dict((body.get("properties") or {}).get("storageProfile") or {})
-    source_id, generation, security = gallery_rules.resolve_source(req.sim, storage)
-    gallery_rules.check_compatible(definition, generation, security)
     version_id = _version_id(req)
     existing = req.sim.store.get(version_id)
+    if existing is not None and _captured(existing) and _same_source(existing, storage):
+        # An update of a captured version (regions added or asked again) needs nothing of its source: the
+        # version holds its own copy, so the source VM or image may already be gone.
+        source_id = str(existing["_sourceId"])
+    else:
+        source_id, generation, security = gallery_rules.resolve_source(req.sim, storage)
+        gallery_rules.check_compatible(definition, generation, security)
     _check_same_source(existing, source_id)
     location = str(body.get("location") or definition["location"])
     publishing = _publishing(dict(body.get("properties") or {}), location)
     regions = _regions(publishing, location)
     plan = _plan(req, version_id, regions, existing)
-    version = _new_version(
-        body, location, publishing, source_id, gallery_rules.os_disk_size(req.sim, source_id)
-    )
+    size = gallery_rules.os_disk_size(req.sim, source_id)
+    if existing is not None:
+        size = int(existing["properties"]["storageProfile"]["osDiskImage"]["sizeInGB"])
+    version = _new_version(body, location, publishing, source_id, size)
     version["_replication"] = plan.to_json()
     if existing is not None and existing.get("_file"):
         version["_file"] = existing["_file"]
@@ -185,6 +205,18 @@ async def put_version(req: SimRequest) -> web.StreamResponse:
         location=location,
     )
     return expect_duration(req.sim, resp, plan.ends_at() - time.time())
+
+
+def _captured(version: dict[str, Any]) -> bool:
+    """Whether the version's own region holds its copy of the source (the capture is done)."""
+    plan = ReplicationPlan.from_json(version["_replication"])
+    return time.time() >= plan.captured_at() and not plan.is_failed(plan.regions[0] if plan.regions else "")
+
+
+def _same_source(existing: dict[str, Any], storage: dict[str, Any]) -> bool:
+    src = storage.get("source") or {}
+    given = str(src.get("virtualMachineId") or src.get("id") or "")
+    return given.lower() == str(existing["_sourceId"]).lower()
 
 
 def _check_same_source(existing: dict[str, Any] | None, source_id: str) -> None:

@@ -1,6 +1,8 @@
-"""Gallery image version replication over time: every target region replicates in parallel, as Azure
-does, each taking the latency model's "gallery.replicate" delay. Status is computed from timestamps, so it
-survives a restart of the simulator and needs no background task.
+"""Gallery image version replication over time, as Azure does it: first the capture, the version's copy in
+its own region (the latency model's "gallery.capture"), which is all the version needs of its source; then
+every other target region in parallel, each taking "gallery.replicate" (or "gallery.replicate.<region>" when
+the model names that region: one slow region). Status is computed from timestamps, so it survives a restart
+of the simulator and needs no background task.
 
 A failed region (chosen at PUT time by a fault rule on the pseudo path ``{versionId}/_replication/{region}``)
 stops at 50 % halfway through its slot and reports ``Failed``; the version then ends ``Failed``. PUTting the
@@ -22,6 +24,8 @@ class ReplicationPlan:
     regions: list[str]
     failed: list[str] = field(default_factory=list)
     restarted: dict[str, float] = field(default_factory=dict)  # normalised region -> epoch seconds
+    capture_seconds: float = 0.0  # the version's own region: the copy of its source
+    region_seconds: dict[str, float] = field(default_factory=dict)  # normalised region -> its own duration
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -34,10 +38,30 @@ class ReplicationPlan:
             regions=list(data["regions"]),
             failed=list(data.get("failed", [])),
             restarted={str(k): float(v) for k, v in (data.get("restarted") or {}).items()},
+            capture_seconds=float(data.get("capture_seconds", 0.0)),
+            region_seconds={str(k): float(v) for k, v in (data.get("region_seconds") or {}).items()},
         )
 
+    def is_home(self, region: str) -> bool:
+        """The version's own region (listed first): its copy is the capture."""
+        return bool(self.regions) and normalize_region(region) == normalize_region(self.regions[0])
+
     def begins_at(self, region: str) -> float:
-        return self.restarted.get(normalize_region(region), self.started)
+        """When ``region`` starts: the home region at once, the others once the capture is done."""
+        key = normalize_region(region)
+        if key in self.restarted:
+            return self.restarted[key]
+        return self.started if self.is_home(region) else self.started + self.capture_seconds
+
+    def duration(self, region: str) -> float:
+        key = normalize_region(region)
+        if self.is_home(region) and key not in self.restarted:
+            return self.capture_seconds
+        return self.region_seconds.get(key, self.seconds_per_region)
+
+    def captured_at(self) -> float:
+        """When the version no longer needs its source: its own region's copy is done."""
+        return self.started + self.capture_seconds
 
     def is_failed(self, region: str) -> bool:
         return region.lower() in {r.lower() for r in self.failed}
@@ -47,13 +71,12 @@ class ReplicationPlan:
         if not self.regions:
             return self.started
         return max(
-            self.begins_at(r) + (0.5 if self.is_failed(r) else 1.0) * self.seconds_per_region
-            for r in self.regions
+            self.begins_at(r) + (0.5 if self.is_failed(r) else 1.0) * self.duration(r) for r in self.regions
         )
 
 
 def region_status(plan: ReplicationPlan, region: str, now: float) -> dict[str, Any]:
-    d = plan.seconds_per_region
+    d = plan.duration(region)
     begin = plan.begins_at(region)
     if plan.is_failed(region):
         if now >= begin + d / 2:

@@ -89,31 +89,57 @@ def test_invalid_rules_name_the_field() -> None:
         validate_rules([{"pattern": "a"}, {"pattern": "b", "exitCode": "x"}])
 
 
-def test_regions_replicate_in_parallel_and_a_retried_region_starts_again() -> None:
+def test_the_capture_comes_first_then_the_other_regions_replicate_in_parallel() -> None:
     plan = ReplicationPlan(
-        started=100.0, seconds_per_region=10.0, regions=["eastus", "westus", "northeurope"]
+        started=100.0,
+        seconds_per_region=10.0,
+        regions=["eastus", "westus", "northeurope"],
+        capture_seconds=4.0,
     )
-    early = replication_status(plan, 105.0)
-    assert early["aggregatedState"] == "InProgress"
-    assert [s["state"] for s in early["summary"]] == ["Replicating", "Replicating", "Replicating"]
-    assert [s["progress"] for s in early["summary"]] == [50, 50, 50]
-    done = replication_status(plan, 110.0)
-    assert done["aggregatedState"] == "Completed"
-    assert plan.ends_at() == 110.0
+    capturing = replication_status(plan, 102.0)
+    assert capturing["aggregatedState"] == "InProgress"
+    assert [(s["state"], s["progress"]) for s in capturing["summary"]] == [
+        ("Replicating", 50),
+        ("Replicating", 0),
+        ("Replicating", 0),
+    ]
+    assert plan.captured_at() == 104.0
+    replicating = replication_status(plan, 109.0)
+    assert [(s["state"], s["progress"]) for s in replicating["summary"]] == [
+        ("Completed", 100),
+        ("Replicating", 50),
+        ("Replicating", 50),
+    ]
+    assert replication_status(plan, 114.0)["aggregatedState"] == "Completed"
+    assert plan.ends_at() == 114.0
     retried = ReplicationPlan(100.0, 10.0, ["eastus", "westus"], restarted={"westus": 120.0})
     assert [s["state"] for s in replication_status(retried, 125.0)["summary"]] == ["Completed", "Replicating"]
     assert retried.ends_at() == 130.0
 
 
+def test_a_region_the_latency_model_names_takes_its_own_time() -> None:
+    plan = ReplicationPlan(0.0, 10.0, ["eastus", "westus", "japaneast"], region_seconds={"japaneast": 40.0})
+    assert [s["state"] for s in replication_status(plan, 20.0)["summary"]] == [
+        "Completed",
+        "Completed",
+        "Replicating",
+    ]
+    assert plan.ends_at() == 40.0
+
+
 def test_a_failed_region_stops_halfway_and_fails_the_aggregate() -> None:
     plan = ReplicationPlan(
-        started=0.0, seconds_per_region=10.0, regions=["eastus", "westus"], failed=["WestUS"]
+        started=0.0,
+        seconds_per_region=10.0,
+        regions=["eastus", "westus"],
+        failed=["WestUS"],
+        capture_seconds=10.0,
     )
     status = replication_status(plan, 100.0)
     assert status["aggregatedState"] == "Failed"
     assert status["summary"][1]["state"] == "Failed" and status["summary"][1]["progress"] == 50
     assert status["summary"][0]["state"] == "Completed"
-    assert plan.ends_at() == 10.0
+    assert plan.ends_at() == 15.0
     assert ReplicationPlan.from_json(plan.to_json()) == plan
 
 

@@ -89,7 +89,15 @@ def test_version_replicates_to_every_region_in_parallel(
     sim.control(
         "PUT",
         "/_sim/latency",
-        {"scale": 1.0, "ops": {"arm.request": 0, "gallery.replicate": 0.6, "compute.galleryversion.put": 0}},
+        {
+            "scale": 1.0,
+            "ops": {
+                "arm.request": 0,
+                "gallery.capture": 0.3,
+                "gallery.replicate": 0.6,
+                "compute.galleryversion.put": 0,
+            },
+        },
     )
     body = version_body(generalized_vm.id, "westus", "eastus", "northeurope")
     poller = compute.gallery_image_versions.begin_create_or_update(rg, "gal", "ubuntu", "1.0.0", body)
@@ -148,7 +156,8 @@ def test_putting_a_version_again_replicates_its_failed_region_again(
 def test_adding_a_target_region_replicates_only_the_new_region(
     sim: AzureSim, compute: Any, rg: str, definition: Any, generalized_vm: Any
 ) -> None:
-    sim.control("PUT", "/_sim/latency", {"scale": 1.0, "ops": {"arm.request": 0, "gallery.replicate": 0.3}})
+    ops = {"arm.request": 0, "gallery.capture": 0.1, "gallery.replicate": 0.3}
+    sim.control("PUT", "/_sim/latency", {"scale": 1.0, "ops": ops})
     first = version_body(generalized_vm.id, "eastus")
     compute.gallery_image_versions.begin_create_or_update(rg, "gal", "ubuntu", "1.0.3", first).result()
 
