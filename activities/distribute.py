@@ -82,7 +82,8 @@ async def run(inp: DistributeInput, *, ports: BuildPorts) -> TargetProgress:
         if retried.error is not None:
             return TargetProgress(done=True, state="Failed", error=retried.error, started=started)
     follow = _Follow(inp, started, ports)
-    return await waiting.wait_until_done(follow.look, inp.wait)
+    stop = (lambda p: p.captured) if inp.until_captured else None
+    return await waiting.wait_until_done(follow.look, inp.wait, stop=stop)
 
 
 def check(inp: DistributeInput, *, ports: BuildPorts) -> TargetProgress:
@@ -117,7 +118,10 @@ class _Follow:
                 run_output_name=name, type=self.inp.target.type, succeeded=False, error=gone
             )
             progress = TargetProgress(done=True, state="Failed", error=gone, result=result)
-        progress = progress.model_copy(update={"started": self.started})
+        captured = progress.done or (
+            self.inp.target.type == "SharedImage" and gallery.captured(self.started, progress.regions)
+        )
+        progress = progress.model_copy(update={"started": self.started, "captured": captured})
         if progress.regions and progress.regions != self.reported:
             self.ports.runs.progress(self.inp.run, name, progress.regions)
             self.reported = progress.regions

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import azure.durable_functions as df
 
-from orchestrators.distribute import distribute, targets_of
+from orchestrators.distribute import VmRelease, distribute, targets_of
 from orchestrators.flow import Flow, Interrupted, Yields, iso
 from orchestrators.outcome import Outcome, deprovision_step, failure_message, step_specs, timeout_message
 from orchestrators.steps import run_step
@@ -67,6 +67,7 @@ class Build:
     flow: Flow
     input: BuildInput
     outcome: Outcome = field(default_factory=Outcome)
+    release: VmRelease = field(default_factory=VmRelease)  # the build VM's deletion once captured
 
     @property
     def run(self) -> RunRef:
@@ -167,7 +168,7 @@ def _build(b: Build) -> Yields:
     flow.phase = "distribute"
     report = flow.report(run_sub_state="Distributing", phase="distribute", message="Distributing the image.")
     targets = targets_of(flow, vm, source)
-    b.outcome.targets = yield from distribute(flow, targets, report)
+    b.outcome.targets = yield from distribute(flow, targets, report, b.release)
     # Undo of a target is for a failed or cancelled run; a target that succeeded keeps its artifact.
     kept = {t.run_output_name for t in b.outcome.targets if t.succeeded}
     flow.undo = [(a, u) for a, u in flow.undo if a != UNDO_DISTRIBUTE or not _kept(u, kept)]
@@ -313,12 +314,20 @@ def _clean_up(b: Build) -> Yields:
     if outcome.keep_vm:
         flow.drop_undo(DELETE_BUILD_VM)
     if not outcome.succeeded or outcome.interrupted:
+        unfinished = b.release.unfinished()
+        if unfinished is not None:  # its deletion began during distribution: make sure it ends, last
+            flow.undo.insert(0, unfinished)
         problems: list[str] = yield from flow.compensate()
         return problems
     # What is left on the stack besides the build VM is the partial work of failed distribute targets.
     cleanup = flow.drop_undo(DELETE_BUILD_VM)
     problems = yield from flow.compensate()
-    if cleanup is not None:
+    if b.release.undo is not None:  # due as soon as the image was captured, beside the replication
+        flow.phase = "cleanup"
+        report = flow.report(phase="cleanup", message="Deleting the build VM.")
+        problem = yield from b.release.finish(flow, report)
+        problems += [problem] if problem else []
+    elif cleanup is not None:
         flow.phase = "cleanup"
         activity, undo = cleanup
         report = flow.report(phase="cleanup", message="Deleting the build VM.")

@@ -7,6 +7,11 @@ region fails, so the orchestration asks the gallery to replicate it again, once 
 replication is its own phase, region by region, not one opaque build timeout). Each region's deadline is
 kept here: a region still replicating at its deadline is TimedOut and fails its target. The serial
 baseline (``distribution: serial``) does one target after another and adds one region at a time.
+
+The build VM goes as soon as no target needs it (``VmRelease``): each target's calls come back once it is
+captured — a managed image or a VHD when it has ended, a gallery version when its own region holds its copy —
+and once every target is captured or ended, the VM's deletion starts beside the replication that goes on
+(docs/build.md, phase 9). Its answer is taken in the cleanup phase.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrators.flow import Flow, Yields
+from orchestrators.flow import Flow, Interrupted, Undo, Yields
 from shared.models import SharedImageDistributor
 from shared.models.access import template_identity
 from shared.models.build import (
@@ -27,7 +32,15 @@ from shared.models.build import (
     RunStatusUpdate,
     TargetResult,
 )
-from shared.models.durable import DISTRIBUTE, UNDO_DISTRIBUTE, DistributeInput, TargetProgress, UndoInput
+from shared.models.durable import (
+    DELETE_BUILD_VM,
+    DISTRIBUTE,
+    UNDO_DISTRIBUTE,
+    DistributeInput,
+    TargetProgress,
+    UndoInput,
+    UndoOutput,
+)
 
 REGION_RETRIES = 1
 
@@ -43,10 +56,16 @@ class Target:
     regions: dict[str, str] = field(default_factory=dict)
     result: TargetResult | None = None
     task: Any = None
+    captured: bool = False  # the target needs the build VM no more
+    release: bool = False  # a VmRelease follows this target's capture
 
     @property
     def name(self) -> str:
         return self.inp.target.run_output_name
+
+    @property
+    def needs_vm(self) -> bool:
+        return not self.captured and self.result is None
 
     def next_input(self, flow: Flow, retry: list[str] | None = None) -> DistributeInput:
         return self.inp.model_copy(
@@ -55,8 +74,83 @@ class Target:
                 "retry_regions": retry or [],
                 "retried": list(self.retried),
                 "wait": flow.wait(self.deadline),
+                "until_captured": self.release and not self.captured,
             }
         )
+
+
+@dataclass
+class VmRelease:
+    """The build VM's deletion during distribution: due once no target needs the VM (``start``), scheduled
+    with the next wait for the targets, answered in the cleanup phase (``finish``). A run that fails or is
+    cancelled before its answer puts the deletion back on the undo stack (``unfinished``): deleting a VM twice
+    is harmless, leaking one is not."""
+
+    undo: Undo | None = None
+    task: Any = None
+    deadline: datetime | None = None
+    answer: UndoOutput | None = None
+    due: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and self.answer is None
+
+    def start(self, flow: Flow) -> None:
+        """The targets need the VM no more: take its deletion off the undo stack, to run beside them."""
+        self.due = True
+        self.undo = flow.drop_undo(DELETE_BUILD_VM)
+        if self.undo is None:  # kept (errorHandling) or never deployed: nothing to delete
+            self.answer = UndoOutput(done=True, succeeded=True, message="no build VM to delete")
+            return
+        self.deadline = flow.now + timedelta(minutes=flow.timing.undo_timeout_minutes)
+
+    def racing(self, flow: Flow) -> list[Any]:
+        """The deletion's task to wait for beside the targets (scheduled by the first wait that has it)."""
+        if self.undo is None or self.answer is not None or self.deadline is None:
+            return []
+        if self.task is None:
+            activity, inp = self.undo
+            self.task = flow.undo_task(activity, inp, self.deadline)
+        return [self.task]
+
+    def settle(self, flow: Flow, result: object) -> None:
+        """Take in the deletion's answer; asked again (same deadline) while the VM is not gone yet."""
+        answer = UndoOutput.model_validate(result)
+        if answer.done or self.deadline is None or flow.now >= self.deadline or self.undo is None:
+            self.answer = answer
+            return
+        activity, inp = self.undo
+        self.task = flow.undo_task(activity, inp.model_copy(update={"report": None}), self.deadline)
+
+    def failed(self, exc: BaseException) -> None:
+        self.answer = UndoOutput(
+            done=True, succeeded=False, error=PhaseError(code="UndoFailed", message=str(exc))
+        )
+
+    def finish(self, flow: Flow, report: RunStatusUpdate) -> Yields:
+        """The deletion's end, as the cleanup phase: run with ``report`` when distribution ended before it was
+        scheduled, else waited for; the problem it met, or None."""
+        if self.undo is not None and self.task is None and self.answer is None:
+            activity, inp = self.undo
+            self.answer = yield from flow.run_undo(activity, inp.model_copy(update={"report": report}))
+        while self.running:
+            try:
+                self.settle(flow, (yield self.task))
+            except Exception as exc:  # a deletion never fails the run; the janitor is the backstop
+                self.failed(exc)
+        answer = self.answer
+        if answer is not None and answer.error is not None and not answer.succeeded:
+            return f"{DELETE_BUILD_VM.name}: {answer.error.message}"
+        if answer is not None and not answer.done:
+            return f"{DELETE_BUILD_VM.name}: the build VM's deletion did not finish in time"
+        return None
+
+    def unfinished(self) -> Undo | None:
+        """The deletion to run again in compensation: due but not known to have ended."""
+        if self.undo is not None and (self.answer is None or not self.answer.done):
+            return self.undo
+        return None
 
 
 def targets_of(flow: Flow, vm: BuildVm, source: ResolvedSource) -> list[Target]:
@@ -83,27 +177,48 @@ def targets_of(flow: Flow, vm: BuildVm, source: ResolvedSource) -> list[Target]:
     return found
 
 
-def distribute(flow: Flow, targets: list[Target], report: RunStatusUpdate) -> Yields:
-    """Follow every target to its end (the serial baseline: one after another); their results."""
+def distribute(
+    flow: Flow, targets: list[Target], report: RunStatusUpdate, release: VmRelease | None = None
+) -> Yields:
+    """Follow every target to its end (the serial baseline: one after another); their results. With
+    ``release``, the build VM's deletion starts as soon as no target needs the VM."""
     if flow.build.distribution == "serial":
         for target in targets:
             yield from _serially(flow, target, report if target is targets[0] else None)
         return [t.result for t in targets]
     for i, target in enumerate(targets):
+        target.release = release is not None
         first = target.next_input(flow).model_copy(update={"report": report if i == 0 else None})
         target.task = flow.task(DISTRIBUTE, first)
     pending = list(targets)
     while pending:
-        done = yield from flow.race(*[t.task for t in pending])
+        racing = [t.task for t in pending] + (release.racing(flow) if release is not None else [])
+        try:
+            done = yield from flow.race(*racing)
+        except Interrupted:
+            raise
+        except Exception as exc:
+            task = release.task if release is not None and release.running else None
+            if task is None or not task.is_completed or not isinstance(task.result, Exception):
+                raise
+            assert release is not None
+            release.failed(exc)  # the deletion failed for good; distribution goes on
+            continue
+        if release is not None and release.running and done is release.task:
+            release.settle(flow, done.result)
+            continue
         target = next(t for t in pending if t.task is done)
         if _settle(flow, target, TargetProgress.model_validate(done.result)):
             pending.remove(target)
+        if release is not None and not release.due and not any(t.needs_vm for t in targets):
+            release.start(flow)
     return [t.result for t in targets]
 
 
 def _settle(flow: Flow, target: Target, progress: TargetProgress) -> bool:
     """Take in one answer; True when the target has ended, else its next call is scheduled."""
     target.started = progress.started or target.started
+    target.captured = target.captured or progress.captured
     target.regions.update({r.region: r.state for r in progress.regions})
     failed = [r for r, s in target.regions.items() if s == "Failed" and r not in target.retried]
     if failed and target.retried.count(failed[0]) < REGION_RETRIES and target.started is not None:

@@ -121,7 +121,8 @@ def start(inp: DistributeInput, dist: SharedImageDistributor, ports: BuildPorts)
         spec = version_spec(inp.run, inp.vm, dist, definition.location, inp.target.region_limit, provenance)
         version_id = ports.galleries.begin_create_version(version=version, spec=spec, **place)
     regions = [r.name for r in spec.target_regions]
-    return DistributeStarted(artifact_id=version_id, version=version, regions=regions)
+    home = definition.location
+    return DistributeStarted(artifact_id=version_id, version=version, regions=regions, home=home)
 
 
 def state_of(started: DistributeStarted, ports: BuildPorts) -> ImageVersionState:
@@ -140,6 +141,12 @@ def result_of(name: str, state: ImageVersionState) -> TargetResult:
         artifact_id=state.id,
         regions=regions,
     )
+
+
+def captured(started: DistributeStarted, regions: list[RegionState]) -> bool:
+    """Whether the version's own region holds its copy: from then on it needs nothing of the build VM."""
+    home = started.home or (started.regions[0] if started.regions else "")
+    return any(region_key(r.region) == region_key(home) and r.state == "Completed" for r in regions)
 
 
 def region_state(state: ImageVersionState, region: str) -> RegionState:

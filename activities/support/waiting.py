@@ -27,15 +27,18 @@ def _seconds_left(until: str) -> float:
     return (end - datetime.now(UTC)).total_seconds()
 
 
-async def wait_until_done(check: Callable[[], P], wait: Wait | None) -> P:
-    """Call ``check`` until it answers done or ``wait.until`` passes (no wait: once); its last answer."""
+async def wait_until_done(
+    check: Callable[[], P], wait: Wait | None, *, stop: Callable[[P], bool] | None = None
+) -> P:
+    """Call ``check`` until it answers done (or ``stop`` of its answer is true) or ``wait.until`` passes (no
+    wait: once); its last answer."""
     if wait is None:
         return await asyncio.to_thread(check)
     pause = wait.poll_seconds
     while True:
         answer = await asyncio.to_thread(check)
         left = _seconds_left(wait.until)
-        if answer.done or left <= 0:
+        if answer.done or left <= 0 or (stop is not None and stop(answer)):
             return answer
         hinted = (answer.retry_after_seconds or 0) * wait.hint_scale
         await asyncio.sleep(min(max(pause, hinted), left))

@@ -18,7 +18,7 @@ from shared.models.distribute import Distributor
 from shared.models.template import ImageTemplate, TemplateProperties
 
 # The input format of ``build_image``: an orchestration started with another one is ended, not replayed.
-BUILD_SCHEMA = 3
+BUILD_SCHEMA = 4
 RunState = Literal["Running", "Canceling", "Succeeded", "PartiallySucceeded", "Failed", "Canceled"]
 RunSubState = Literal["Queued", "Building", "Customizing", "Optimizing", "Validating", "Distributing"]
 Phase = Literal[
@@ -245,6 +245,7 @@ class DistributeStarted(Msg):
     artifact_uri: str | None = None
     version: str | None = None
     regions: list[str] = Field(default_factory=list)
+    home: str | None = None  # a gallery version's own region (its definition's): where it is captured
     error: PhaseError | None = None
 
 

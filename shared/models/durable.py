@@ -198,6 +198,7 @@ class DistributeInput(Reported):
     retry_regions: list[str] = Field(default_factory=list)  # ask the gallery to replicate these again now
     retried: list[str] = Field(default_factory=list)  # regions asked again already (this call's included)
     wait: Wait | None = None  # None: one look, no waiting
+    until_captured: bool = False  # also come back once the target no longer needs the build VM
 
 
 class RegionState(Msg):
@@ -214,6 +215,9 @@ class TargetProgress(Polled):
     started: DistributeStarted | None = None
     regions: list[RegionState] = Field(default_factory=list)
     result: TargetResult | None = None
+    # The target no longer needs the build VM: a managed image or VHD once it has ended, a gallery version
+    # once its own region holds its copy (the capture; other regions replicate from the gallery).
+    captured: bool = False
 
 
 class UndoInput(Reported):

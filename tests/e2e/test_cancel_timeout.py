@@ -1,18 +1,21 @@
 """Cancel at several phases, and buildTimeoutInMinutes exceeded: the run ends Canceled / Failed and nothing
 temporary is left.
 
-This module's azuresim is slowed where the cancels land (the build VM takes ~20 s to deploy, a region ~30 s
-to replicate) and one customizer of the customize scenario runs a minute, so each cancel reliably arrives
-while its phase is running. All scenarios run at once.
+A build left alone beside them shows the build VM deleted right after the capture, long before its second
+region has replicated. This module's azuresim is slowed where the cancels land (the build VM takes ~20 s to
+deploy, a region ~30 s to replicate) and one customizer of the customize scenario runs a minute, so each
+cancel reliably arrives while its phase is running. All scenarios run at once.
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from shared import naming
 from tests.support.scenarios import gallery_target, linux_template, outcome, run_parallel, shell
 from tests.support.stack import KilnStack
 
@@ -75,7 +78,16 @@ def time_out(stack: KilnStack) -> dict[str, Any]:
     return {"run_id": run_id, "run": stack.wait_run("timeout", run_id, timeout=limit)}
 
 
+def early_release(stack: KilnStack) -> dict[str, Any]:
+    """A build left alone, with a region that replicates for ~30 s after the capture."""
+    body = linux_template(customize=QUICK, distribute=own_target(stack, "early-vm", ("eastus", "westeurope")))
+    stack.create_template("early-vm", body)
+    run_id = stack.start_run("early-vm")
+    return {"run_id": run_id, "run": stack.wait_run("early-vm", run_id, timeout=240)}
+
+
 SCENARIOS = {
+    "early": early_release,
     "deploy": cancel_deploy,
     "customize": cancel_customize,
     "distribute": cancel_distribute,
@@ -138,3 +150,20 @@ def test_a_build_exceeding_its_timeout_fails_with_the_timeout_message_and_leaves
     assert "during customize" in props["message"], "the timeout should have stopped the endless customizer"
     assert stack.leftovers(result["run_id"]) == []
     assert stack.run_outputs("timeout") == {}
+
+
+def test_the_build_vm_is_gone_long_before_the_slowest_region_has_replicated(
+    stack: KilnStack, runs: dict[str, Any]
+) -> None:
+    result = outcome(runs, "early")
+    props = result["run"]["properties"]
+    assert props["runState"] == "Succeeded", props["message"]
+    vm_name = f"/virtualmachines/{naming.build_vm_name(result['run_id'])}"
+    lives = stack.control("GET", "/_sim/lifetimes")["lifetimes"]
+    [vm] = [life for life in lives if life["id"].lower().endswith(vm_name)]
+    distribute = next(p for p in props["phases"] if p["phase"] == "distribute")
+    replicated_at = datetime.fromisoformat(distribute["endTime"].replace("Z", "+00:00")).timestamp()
+    # The region replicates ~30 s after the capture; the VM went as soon as the capture was done.
+    assert vm["gone"] is not None and replicated_at - vm["gone"] > 15, (vm, distribute)
+    assert props["phases"][-1]["phase"] == "cleanup"
+    assert stack.leftovers(result["run_id"]) == []

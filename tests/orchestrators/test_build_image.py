@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import pytest
 
 from shared.models.build import BUILD_SCHEMA, PhaseError, StepOutcome, TargetResult
-from shared.models.durable import DeployOutput, TargetProgress
+from shared.models.durable import DeployOutput, TargetProgress, UndoOutput
 from tests.orchestrators.conftest import FAST, Harness, build_input, template
 from tests.orchestrators.scripted_app import VM, Behaviour, checked_step, pending, progress
 
@@ -352,3 +353,61 @@ def test_an_input_of_another_kiln_version_ends_the_run_failed_without_running_a_
     assert output["run_state"] == "Failed" and "another version of kiln" in output["message"]
     assert harness.script.names() == []
     assert statuses(harness)[-1]["finished"] is True and statuses(harness)[-1]["run_state"] == "Failed"
+
+
+def _captured_then_replicating(harness: Harness, payload: dict[str, Any]) -> dict[str, Any]:
+    """A gallery target whose own region is captured at once and whose other regions replicate until the
+    build VM's deletion has been asked for; a managed image that ends at once."""
+    if payload["target"]["type"] != "SharedImage":
+        return progress(payload)
+    if "delete_build_vm" in harness.script.names():
+        return progress(payload)
+    answer = TargetProgress.model_validate(progress(payload))
+    regions = [r.model_copy(update={"state": "Completed" if i == 0 else "Replicating"}) for i, r in
+               enumerate(answer.regions)]  # fmt: skip
+    time.sleep(0.02)
+    waiting = TargetProgress(done=False, started=answer.started, regions=regions, captured=True)
+    return waiting.model_dump(mode="json")
+
+
+def test_the_build_vm_is_deleted_once_every_target_is_captured_while_regions_still_replicate(
+    harness: Harness,
+) -> None:
+    harness.script.behaviours["distribute"] = lambda p: _captured_then_replicating(harness, p)
+    harness.start(build_input())
+    output = harness.finish()
+
+    assert output["run_state"] == "Succeeded"
+    names = harness.script.names()
+    assert names.count("delete_build_vm") == 1
+    calls = [(n, p) for n, p in harness.script.calls if n != "update_run_status"]  # as names() counts
+    last_gallery_call = max(
+        i for i, (n, p) in enumerate(calls) if n == "distribute" and p["target"]["type"] == "SharedImage"
+    )
+    assert names.index("delete_build_vm") < last_gallery_call < names.index("record_outputs")
+    gallery = [p for p in harness.script.payloads("distribute") if p["target"]["type"] == "SharedImage"]
+    assert gallery[0]["until_captured"] is True  # come back when captured, not only when replicated
+    assert all(p["until_captured"] is False for p in gallery[1:])
+    assert all(t["succeeded"] for t in output["targets"])
+    assert statuses(harness)[-1]["phase"] == "cleanup"
+
+
+def test_a_cancel_while_the_captured_vm_is_being_deleted_deletes_it_again_in_compensation(
+    harness: Harness,
+) -> None:
+    canceled = threading.Event()
+    harness.script.behaviours["distribute"] = lambda p: _captured_then_replicating(harness, p)
+    # The VM is not gone before the cancel; compensation's own deletion then ends.
+    harness.script.behaviours["delete_build_vm"] = lambda p: (
+        UndoOutput(done=True).model_dump(mode="json") if canceled.is_set() else pending(p)
+    )
+    harness.start(build_input())
+    harness.wait_until_called("delete_build_vm")
+    harness.engine.raise_event("run-1", "cancel", "null")
+    canceled.set()
+    output = harness.finish()
+
+    assert output["run_state"] == "Canceled"
+    # The deletion begun beside the replication had not ended: compensation asks for it again, last.
+    assert [n for n in harness.script.names() if n not in ("distribute",)][-1] == "delete_build_vm"
+    assert harness.script.names().count("delete_build_vm") >= 2
