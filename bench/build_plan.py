@@ -25,8 +25,9 @@ OPS: dict[str, float] = {
     "compute.runcommand.put": 10.0,
     "compute.runcommand.run": 60.0,  # one script "unit"; a customizer runs 2 units (2 min)
     "compute.vm.deallocate": 60.0,
-    "compute.galleryversion.put": 180.0,  # capture into the gallery (replication starts with it)
-    "gallery.replicate": 1200.0,  # per region, regions in parallel
+    "compute.galleryversion.put": 180.0,  # the version's PUT (it then follows its replication)
+    "gallery.capture": 180.0,  # the version's copy in its own region; then the build VM may go
+    "gallery.replicate": 1200.0,  # per other region, those regions in parallel after the capture
     "compute.image.put": 180.0,  # managed image capture
     "compute.vm.delete": 60.0,
     "compute.disk.delete": 10.0,
@@ -57,11 +58,28 @@ GALLERY_IMAGE = (
 )
 
 
+def vm_deletion_seconds(ops: dict[str, float]) -> float:
+    """The build VM's deletion: the VM, then its disk beside its NIC, public IP / VNet and NSG in order."""
+    return ops["compute.vm.delete"] + max(
+        ops["compute.disk.delete"],
+        ops["network.nic.delete"]
+        + max(ops["network.pip.delete"], ops["network.vnet.delete"])
+        + ops["network.nsg.delete"],
+    )
+
+
+def capture_seconds(ops: dict[str, float]) -> float:
+    """Until no target needs the build VM: the gallery versions' capture and the managed image's."""
+    return max(ops["gallery.capture"], ops["compute.image.put"])
+
+
 def lower_bound_seconds(ops: dict[str, float]) -> tuple[float, dict[str, float]]:
     """The critical path of one build from ``ops`` (Azure seconds): its sequential phases + longest branch.
 
-    Only latencies the build must wait out count; requests, polls and kiln's own work are taken as free, so
-    this bound is below any real makespan.
+    The build VM is deleted as soon as every target is captured, beside the replication: distribution lasts
+    the longest of its branches and of the capture followed by the VM's deletion. Only latencies the build
+    must wait out count; requests, polls and kiln's own work are taken as free, so this bound is below any
+    real makespan.
     """
     step = max(ops["compute.runcommand.put"], CUSTOMIZER_UNITS * ops["compute.runcommand.run"])
     deprovision = max(ops["compute.runcommand.put"], DEPROVISION_UNITS * ops["compute.runcommand.run"])
@@ -70,21 +88,17 @@ def lower_bound_seconds(ops: dict[str, float]) -> tuple[float, dict[str, float]]
     deploy = ops["resources.deployment.put"] + first_wave + ops["network.vnet.put"] + ops["network.nic.put"]
     deploy += ops["compute.vm.put"]
     branches = {
-        "SharedImage": max(ops["compute.galleryversion.put"], ops["gallery.replicate"]),
+        "SharedImage": max(
+            ops["compute.galleryversion.put"], ops["gallery.capture"] + ops["gallery.replicate"]
+        ),
         "ManagedImage": ops["compute.image.put"],
+        "build VM": capture_seconds(ops) + vm_deletion_seconds(ops),
     }
-    cleanup = ops["compute.vm.delete"] + max(
-        ops["compute.disk.delete"],
-        ops["network.nic.delete"]
-        + max(ops["network.pip.delete"], ops["network.vnet.delete"])
-        + ops["network.nsg.delete"],
-    )
     phases = {
         "deploy": deploy,
         "customize": CUSTOMIZERS * step,
         "generalize": deprovision + ops["compute.vm.deallocate"],
         "distribute": max(branches.values()),
-        "cleanup": cleanup,
     }
     return sum(phases.values()), phases
 
