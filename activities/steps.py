@@ -163,7 +163,10 @@ def check(inp: StepInput, *, ports: BuildPorts) -> StepChecked:
             state = ports.run_commands.get(
                 resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name
             )
+            live = f"{inp.run.run_id}/steps/{name}.copied"
             if not state.terminal:
+                running = f"{inp.step.describe()} attempt {inp.attempt}: running"
+                steplog.copy_live(blobs, inp.run.run_id, _output(inp, "stdout"), live, running)
                 return StepChecked(done=False, state=state.execution_state)
             stdout, stderr = (
                 steplog.read_text(blobs, _output(inp, "stdout")),
@@ -171,7 +174,8 @@ def check(inp: StepInput, *, ports: BuildPorts) -> StepChecked:
             )
             ended = f"{state.execution_state}, exit code {state.exit_code}"
             header = f"{inp.step.describe()} attempt {inp.attempt}: {ended}"
-            tail = steplog.append_step(blobs, inp.run.run_id, header, stdout, stderr)
+            copied = steplog.live_offset(blobs, live)
+            tail = steplog.append_step(blobs, inp.run.run_id, header, stdout, stderr, copied=copied)
             outcome = judge(inp.step, state.execution_state, state.exit_code, stdout, tail)
             result = StepChecked(
                 done=True,

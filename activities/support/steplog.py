@@ -63,11 +63,47 @@ def read_text(blobs: Blobs, name: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def append_step(blobs: Blobs, run_id: str, header: str, stdout: str, stderr: str) -> list[str]:
-    """Append one step's output under a timestamped header; return its last lines."""
+def live_offset(blobs: Blobs, marker: str) -> int:
+    """How many bytes of a running step's output are in ``customization.log`` already (0: none)."""
+    try:
+        return int(blobs.download(container=naming.LOG_CONTAINER, name=marker).decode() or 0)
+    except (AzureNotFound, ValueError):
+        return 0
+
+
+def copy_live(blobs: Blobs, run_id: str, output: str, marker: str, header: str) -> None:
+    """While a step runs, append the complete lines its Run Command has written to its output blob since the
+    last look (under ``header`` before the first ones), and remember how far it got in ``marker``. A look
+    that fails between the append and the marker appends those lines again at the next look."""
+    offset = live_offset(blobs, marker)
+    try:
+        data = blobs.read_from(container=naming.LOG_CONTAINER, name=output, offset=offset)
+    except AzureNotFound:
+        return
+    end = data.rfind(b"\n") + 1
+    if end == 0:
+        return
+    lines = [f"==> [{_now()}] {header}"] if offset == 0 else []
+    lines += [f"    {line}" for line in data[:end].decode("utf-8", errors="replace").splitlines()]
     ensure_log(blobs, run_id)
-    lines = [f"==> [{_now()}] {header}"]
-    lines += [f"    {line}" for line in stdout.splitlines()]
+    text = "\n".join(lines) + "\n"
+    blobs.append(
+        container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run_id), data=text.encode()
+    )
+    blobs.upload(container=naming.LOG_CONTAINER, name=marker, data=str(offset + end).encode())
+
+
+def append_step(
+    blobs: Blobs, run_id: str, header: str, stdout: str, stderr: str, *, copied: int = 0
+) -> list[str]:
+    """Append one step's output under a timestamped header; return its last lines. When ``copied`` bytes of
+    its output went to the log while it ran (``copy_live``), only the rest is appended, then the header."""
+    ensure_log(blobs, run_id)
+    if copied:
+        rest = stdout.encode()[copied:].decode("utf-8", errors="replace")
+        lines = [f"    {line}" for line in rest.splitlines()] + [f"==> [{_now()}] {header}"]
+    else:
+        lines = [f"==> [{_now()}] {header}"] + [f"    {line}" for line in stdout.splitlines()]
     if stderr.strip():
         lines.append(f"==> [{_now()}] {header}: stderr")
         lines += [f"    {line}" for line in stderr.splitlines()]

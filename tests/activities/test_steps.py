@@ -77,6 +77,44 @@ def test_an_inline_shell_step_runs_and_its_output_lands_in_customization_log() -
     assert not [r for r in fake.cloud.resources if "/runcommands/" in r]
 
 
+def test_a_running_steps_output_reaches_customization_log_while_it_runs_each_line_once() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    fake.run_commands.outcomes.append(ScriptOutcome(pattern="customize step 0 'long'", stdout="", reads=3))
+    inp = StepInput(run=run, vm=vm, step=_step("Shell", {"inline": ["make"]}, name="long"))
+    assert steps.start(inp, ports=fake).error is None
+    rid = arm_id(
+        vm.resource_group,
+        "Microsoft.Compute/virtualMachines/runCommands",
+        vm.vm_name,
+        steps.command_name(inp),
+    )
+    output = fake.run_commands._writable(
+        fake.cloud.get(rid)["spec"], fake.cloud.get(rid)["spec"].output_blob_uri
+    )
+    assert output is not None
+
+    def prints(text: str) -> None:  # what Run Command appends to the output blob as the script prints
+        fake.cloud.blobs.setdefault(output, bytearray()).extend(text.encode())
+
+    prints("compiling 1/2\ncompiling 2")
+    assert not steps.check(inp, ports=fake).done
+    while_running = _log(fake, run, vm)
+    prints("/2\n")
+    assert not steps.check(inp, ports=fake).done
+    prints("linked\n")
+    outcome = poll(steps.check, inp, fake).outcome
+
+    assert outcome is not None and outcome.succeeded
+    assert "customize step 0 'long' (Shell) attempt 0: running" in while_running
+    assert "    compiling 1/2" in while_running and "compiling 2" not in while_running.replace("1/2", "")
+    log = _log(fake, run, vm)
+    lines = [line for line in log.splitlines() if line.startswith("    ")]
+    assert lines == ["    compiling 1/2", "    compiling 2/2", "    linked"]
+    assert log.rstrip().endswith("customize step 0 'long' (Shell) attempt 0: Succeeded, exit code 0")
+    assert outcome.log_tail == ["compiling 1/2", "compiling 2/2", "linked"]
+
+
 def test_inline_lines_run_as_one_sh_e_script() -> None:
     fake = world()
     run, _, _, vm = deployed(fake, linux_template())
