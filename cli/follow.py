@@ -39,9 +39,10 @@ class Display:
 
     def update(self, run: dict[str, Any], *, now: datetime, log_tail: list[str] | None = None) -> None:
         if self.tty:
-            self._redraw(
-                render_block(run, now=now, template=self.template, log_tail=log_tail, marks=self.marks)
+            block = render_block(
+                run, now=now, template=self.template, log_tail=log_tail, marks=self.marks, width=self._width()
             )
+            self._redraw(block)
             return
         summary = summary_line(run)
         if summary != self._last_summary:
@@ -52,16 +53,23 @@ class Display:
 
     def finish(self, run: dict[str, Any], *, now: datetime) -> None:
         """The final state as a full block (replacing the live one on a TTY)."""
-        lines = render_block(run, now=now, template=self.template, marks=self.marks)
+        width = self._width() if self.tty else None
+        lines = render_block(run, now=now, template=self.template, marks=self.marks, width=width)
         if self.tty:
             self._redraw(lines)
         else:
             self.stream.write("\n".join(lines) + "\n")
         self.stream.flush()
 
+    @staticmethod
+    def _width() -> int:
+        return max(shutil.get_terminal_size((120, 24)).columns - 1, 20)
+
     def _redraw(self, lines: list[str]) -> None:
-        # Lines wider than the terminal would wrap and break the cursor arithmetic: cut them.
-        width = max(shutil.get_terminal_size((120, 24)).columns - 1, 20)
+        # Lines wider than the terminal would wrap and break the cursor arithmetic: cut them (the phase
+        # line is fitted before, keeping the phase in progress); a message's lines are lines of their own.
+        width = self._width()
+        lines = [part for line in lines for part in line.split("\n")]
         lines = [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
         up = f"\x1b[{self._drawn}F\x1b[J" if self._drawn else ""
         self.stream.write(up + "\n".join(lines) + "\n")

@@ -72,14 +72,19 @@ def _mark(state: Any, marks: Marks) -> str:
     return marks.other
 
 
-def phase_line(phases: list[dict[str, Any]], marks: Marks) -> str:
-    """``✔ resolve 0.4s  ✔ preflight 0.1s  ▶ deploy`` (durations of finished phases)."""
+def phase_line(phases: list[dict[str, Any]], marks: Marks, width: int | None = None) -> str:
+    """``✔ resolve 0.4s  ✔ preflight 0.1s  ▶ deploy`` (durations of finished phases). Wider than ``width``,
+    the oldest phases give way to ``…``: the phase in progress is the one worth seeing."""
     parts = []
     for phase in phases:
         start, end = parse_time(phase.get("startTime")), parse_time(phase.get("endTime"))
         took = f" {format_duration((end - start).total_seconds())}" if start and end else ""
         parts.append(f"{_mark(phase.get('state'), marks)} {phase.get('phase')}{took}")
-    return "  ".join(parts)
+    line = "  ".join(parts)
+    while width is not None and len(line) > width and len(parts) > 1:
+        parts.pop(0)
+        line = "…  " + "  ".join(parts)
+    return line
 
 
 def step_text(step: dict[str, Any] | None) -> str | None:
@@ -137,14 +142,17 @@ def render_block(
     template: str = "",
     log_tail: list[str] | None = None,
     marks: Marks = UNICODE,
+    width: int | None = None,
 ) -> list[str]:
-    """The in-place display: header, phases, current step, targets with regions, the newest log lines."""
+    """The in-place display: header, phases, current step, targets with regions, the newest log lines;
+    the phase line fitted to ``width`` columns when given."""
     props = run.get("properties") or {}
     took = elapsed(props, now)
     header = f"{template + ' ' if template else ''}run {run.get('name', '?')}: {state_words(props)}"
     lines = [header + (f"   elapsed {format_duration(took)}" if took is not None else "")]
     if props.get("phases"):
-        lines.append("  phases  " + phase_line(props["phases"], marks))
+        fit = None if width is None else width - len("  phases  ")
+        lines.append("  phases  " + phase_line(props["phases"], marks, fit))
     step = step_text(current_step(props))
     if step:
         lines.append("  step    " + step)

@@ -111,13 +111,18 @@ def follow_to_end(
         for line in outputs_lines(client.run_outputs(name)):
             print("  " + line, file=out)
         return 0
-    print(f"run {run_id} ended {state}: {props.get('message') or '(no message)'}", file=err)
+    message = str(props.get("message") or "(no message)")
+    # The final block above showed the whole message, its log lines included: say how it ended in one line,
+    # then only the log lines the message did not already show.
+    print(f"run {run_id} ended {state}: {message.splitlines()[0]}", file=err)
     if state == "PartiallySucceeded":
         for line in outputs_lines(client.run_outputs(name)):
             print("  " + line, file=out)
-    if log_lines:
+    shown = {line.strip() for line in message.splitlines()}
+    unseen = [line for line in log_lines if line.strip() not in shown]
+    if unseen:
         print("last log lines:", file=err)
-        for line in log_lines:
+        for line in unseen:
             print("  " + line, file=err)
     return 1
 

@@ -77,6 +77,32 @@ def test_following_a_failed_run_prints_its_message_and_last_log_lines_and_exits_
     assert "run outputs:" not in out.getvalue()
 
 
+def test_a_failure_whose_message_carries_the_log_lines_prints_each_line_once() -> None:
+    script = _script(fail=True)
+    failed = script.docs[-1]
+    failed["properties"]["message"] = (
+        "Run failed during customize: customize failed at Shell customizer 1 'install-tools': exit code 100\n"
+        "Last log lines:\nE: Unable to locate package jqq\nexit 100"
+    )
+    header = "==> [2026-11-26T10:01:58Z] customize step 1 'install-tools' attempt 1: Succeeded, exit code 100"
+    script.logs = ["", f"{header}\n    E: Unable to locate package jqq\n    exit 100\n"]
+    out, err = io.StringIO(), io.StringIO()
+    with fake.serve(script) as url:
+        code = follow_to_end(_client(url), "ubuntu", runs_docs.RUN_ID, out=out, err=err, interval=0.01)
+
+    assert code == 1
+    printed = out.getvalue() + err.getvalue()
+    assert printed.count("Unable to locate package jqq") == 1, printed
+    # Twice: in the final block, and in the one line saying how the run ended.
+    assert printed.count("'install-tools': exit code 100") == 2
+    assert err.getvalue().splitlines() == [
+        f"run {runs_docs.RUN_ID} ended Failed: Run failed during customize: customize failed at Shell "
+        "customizer 1 'install-tools': exit code 100",
+        "last log lines:",
+        f"  {header}",
+    ]
+
+
 def test_logs_follow_prints_the_whole_log_once_and_stops_when_the_run_is_finished(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

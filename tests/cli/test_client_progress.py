@@ -125,3 +125,17 @@ def test_a_region_reported_with_its_times_shows_its_state() -> None:
     lines = render_block(run, now=NOW)
     assert "      eastus: Succeeded   westeurope: Replicating   southeastasia: Queued" in lines
     assert "(eastus Succeeded, westeurope Replicating, southeastasia Queued)" in summary_line(run)
+
+
+def test_on_an_80_column_terminal_the_phase_line_keeps_the_phase_in_progress() -> None:
+    run = runs_docs.distributing()
+    phases = run["properties"]["phases"]
+    names = ["resolve", "preflight", "staging", "deploy", "artifacts", "customize", "generalize"]
+    done = [{**phases[0], "phase": n, "state": "Succeeded"} for n in names]
+    run["properties"]["phases"] = [*done, {**phases[-1], "phase": "distribute", "state": "Running"}]
+
+    [line] = [x for x in render_block(run, now=NOW, width=79) if x.startswith("  phases")]
+
+    assert len(line) <= 79
+    assert line.startswith("  phases  …  ") and line.endswith("distribute")
+    assert "resolve" not in line  # the oldest phases gave way
