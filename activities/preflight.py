@@ -173,11 +173,11 @@ def _uris(template: ImageTemplate, ports: BuildPorts) -> list[Problem]:
             problems.append(_problem("InsecureUri", found.field, message))
             continue
         try:
-            data = _download(found, ports)
+            actual = _sha256(found, ports)
         except AzureError as e:
             problems.append(_problem("ArtifactUnreachable", found.field, _unreachable(found, e)))
             continue
-        mismatch = stage_artifacts.checksum_problem(found, data)
+        mismatch = stage_artifacts.checksum_problem(found, actual)
         if mismatch is not None:
             problems.append(mismatch)
     return problems
@@ -192,10 +192,10 @@ FETCH_ATTEMPTS = 3
 RETRY_SECONDS = 2.0
 
 
-def _download(found: ArtifactUri, ports: BuildPorts) -> bytes:
+def _sha256(found: ArtifactUri, ports: BuildPorts) -> str:
     for attempt in range(1, FETCH_ATTEMPTS + 1):
         try:
-            return stage_artifacts.download(found, ports, name_the_step=False)
+            return stage_artifacts.sha256_of(found, ports, name_the_step=False)
         except TransientAzureError as e:
             if attempt == FETCH_ATTEMPTS:
                 raise PermanentAzureError(e.message, code="ArtifactUnreachable") from None

@@ -7,6 +7,7 @@ is what was verified, and a URL that changes mid-build cannot change the build.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 from activities.support.context import fail, guard
@@ -36,9 +37,8 @@ def run(inp: ArtifactsInput, *, ports: BuildPorts) -> ArtifactsOutput:
         return ArtifactsOutput(error=e.error)
 
 
-def checksum_problem(found: ArtifactUri, data: bytes) -> dict[str, Any] | None:
-    """The ``ChecksumMismatch`` detail when ``data`` does not have the template's sha256, else None."""
-    actual = hashlib.sha256(data).hexdigest()
+def checksum_problem(found: ArtifactUri, actual: str) -> dict[str, Any] | None:
+    """The ``ChecksumMismatch`` detail when ``actual`` (a sha256) is not the template's, else None."""
     if not found.sha256 or actual == found.sha256.lower():
         return None
     message = (
@@ -50,11 +50,23 @@ def checksum_problem(found: ArtifactUri, data: bytes) -> dict[str, Any] | None:
 
 
 def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -> StagedArtifact:
+    """Stream the artifact into its staging blob, hashing it on the way (never whole in memory, whatever its
+    size); a checksum mismatch deletes the blob again."""
+    blob = naming.artifact_blob(run.run_id, found.phase, found.index)
+    digest = hashlib.sha256()
+
+    def hashed() -> Iterator[bytes]:
+        for chunk in chunks(found, ports):
+            digest.update(chunk)
+            yield chunk
+
     with guard("artifacts", found.field):
-        data = download(found, ports)
-    actual = hashlib.sha256(data).hexdigest()
-    problem = checksum_problem(found, data)
+        staging.upload_chunks(container=naming.ARTIFACT_CONTAINER, name=blob, chunks=hashed())
+    actual = digest.hexdigest()
+    problem = checksum_problem(found, actual)
     if problem is not None:
+        with guard("artifacts", blob):
+            staging.delete(container=naming.ARTIFACT_CONTAINER, name=blob)
         raise fail(
             "artifacts",
             "ChecksumMismatch",
@@ -64,9 +76,7 @@ def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -
             actual=actual,
             index=found.index,
         )
-    blob = naming.artifact_blob(run.run_id, found.phase, found.index)
     with guard("artifacts", blob):
-        staging.upload(container=naming.ARTIFACT_CONTAINER, name=blob, data=data, overwrite=True)
         checksum = naming.artifact_checksum_blob(run.run_id, found.phase, found.index)
         staging.upload(
             container=naming.ARTIFACT_CONTAINER, name=checksum, data=actual.encode(), overwrite=True
@@ -75,8 +85,17 @@ def _stage(run: RunRef, found: ArtifactUri, ports: BuildPorts, staging: Blobs) -
     return StagedArtifact(phase=found.phase, index=found.index, uri=shown, blob=blob, sha256=actual)
 
 
-def download(found: ArtifactUri, ports: BuildPorts, *, name_the_step: bool = True) -> bytes:
-    """The artifact's bytes: from Azure Storage through the Blobs port, otherwise over https.
+def sha256_of(found: ArtifactUri, ports: BuildPorts, *, name_the_step: bool = True) -> str:
+    """The artifact's sha256, read through once (preflight's check)."""
+    digest = hashlib.sha256()
+    for chunk in chunks(found, ports, name_the_step=name_the_step):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def chunks(found: ArtifactUri, ports: BuildPorts, *, name_the_step: bool = True) -> Iterator[bytes]:
+    """The artifact's bytes a chunk at a time: from Azure Storage through the Blobs port, otherwise over
+    https.
 
     The one place a source URL is read. A storage URL carrying the user's SAS is read with that SAS (and
     nothing else: the SAS is what the user granted); one without is read with the ports' own credential.
@@ -86,9 +105,10 @@ def download(found: ArtifactUri, ports: BuildPorts, *, name_the_step: bool = Tru
         account, container, name = split_blob_url(found.uri)
         sas = user_sas(found.uri)
         account_url = f"{account}?{sas}" if sas else account
-        return ports.blobs(account_url=account_url).download(container=container, name=name)
+        yield from ports.blobs(account_url=account_url).download_chunks(container=container, name=name)
+        return
     try:
-        return ports.fetcher.fetch(url=found.uri)
+        yield from ports.fetcher.stream(url=found.uri)
     except AzureError as e:
         if not name_the_step:  # the caller names it
             raise

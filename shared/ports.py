@@ -11,7 +11,7 @@ Conventions every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from shared.models.access import Required
@@ -150,6 +150,14 @@ class Blobs(Protocol):
     def ensure_container(self, *, container: str) -> None: ...
     def upload(self, *, container: str, name: str, data: bytes, overwrite: bool = True) -> str: ...
     def download(self, *, container: str, name: str) -> bytes: ...
+    def download_chunks(self, *, container: str, name: str) -> Iterator[bytes]:
+        """The blob's bytes a chunk at a time (an artifact of any size, never whole in memory)."""
+        ...
+
+    def upload_chunks(self, *, container: str, name: str, chunks: Iterable[bytes]) -> str:
+        """Write a block blob from ``chunks`` as they come (replacing one of that name); its URL."""
+        ...
+
     def create_append_blob(self, *, container: str, name: str) -> str: ...
     def append(self, *, container: str, name: str, data: bytes) -> None: ...
     def read_from(self, *, container: str, name: str, offset: int) -> bytes: ...
@@ -210,6 +218,9 @@ class ArtifactFetcher(Protocol):
     """Downloads a customizer's script or file from an ``https://`` URL (no credentials are sent)."""
 
     def fetch(self, *, url: str) -> bytes: ...
+    def stream(self, *, url: str) -> Iterator[bytes]:
+        """``url``'s body a chunk at a time, under the same rules and limits as ``fetch``."""
+        ...
 
 
 class RunRecorder(Protocol):

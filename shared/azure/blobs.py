@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -40,6 +41,19 @@ class AzureBlobs:
     def download(self, *, container: str, name: str) -> bytes:
         with azure_errors(f"{container}/{name}"):
             return bytes(self._blob(container, name).download_blob().readall())
+
+    def download_chunks(self, *, container: str, name: str) -> Iterator[bytes]:
+        with azure_errors(f"{container}/{name}"):
+            downloader = self._blob(container, name).download_blob()
+            for chunk in downloader.chunks():
+                yield bytes(chunk)
+
+    def upload_chunks(self, *, container: str, name: str, chunks: Iterable[bytes]) -> str:
+        blob = self._blob(container, name)
+        with azure_errors(f"{container}/{name}"):
+            # An iterable of unknown length: the SDK stages it block by block and commits the list.
+            blob.upload_blob(iter(chunks), overwrite=True)
+        return str(blob.url)
 
     def create_append_blob(self, *, container: str, name: str) -> str:
         blob = self._blob(container, name)

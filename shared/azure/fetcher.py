@@ -22,7 +22,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from shared import redact
@@ -92,12 +92,19 @@ class HttpsFetcher:
 
     def fetch(self, *, url: str) -> bytes:
         """Download ``url``, following at most five redirects, each checked as the first URL was."""
+        return b"".join(self.stream(url=url))
+
+    def stream(self, *, url: str) -> Iterator[bytes]:
+        """``url``'s body in chunks of 1 MiB as they arrive, under ``fetch``'s rules: the size and time limits
+        hold for the whole body, and the connection is closed when the last chunk is read (or the reader
+        stops)."""
         deadline = time.monotonic() + self._total
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            status, location, data = self._get(current, url, deadline)
-            if status not in _REDIRECTS:
-                return data
+            status, location, body = self._get(current, url, deadline)
+            if body is not None:
+                yield from body
+                return
             if not location:
                 raise _permanent(
                     f"GET {_shown(current)} answered {status} without a Location", "ArtifactRedirect"
@@ -151,50 +158,72 @@ class HttpsFetcher:
             path += "?" + parts.query
         return host, port, addresses[0], path
 
-    def _get(self, current: str, first: str, deadline: float) -> tuple[int, str | None, bytes]:
+    def _get(
+        self, current: str, first: str, deadline: float
+    ) -> tuple[int, str | None, Iterator[bytes] | None]:
+        """One hop: (status, Location, None) for a redirect, else (status, None, the body's chunks)."""
         host, port, address, path = self._target(current, first)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _timed_out(first, self._total)
-        conn = _PinnedConnection(
-            host, port, address, timeout=min(self._timeout, remaining), context=self._context
-        )
+        timeout = min(self._timeout, remaining)
+        conn = _PinnedConnection(host, port, address, timeout=timeout, context=self._context)
         try:
             conn.request(
                 "GET", path, headers={"User-Agent": "kiln-image-builder", "Host": _host_header(host, port)}
             )
             answer = conn.getresponse()
             if answer.status in _REDIRECTS:
-                return answer.status, answer.getheader("Location"), b""
+                conn.close()
+                return answer.status, answer.getheader("Location"), None
             if answer.status >= 400:
                 _raise_status(current, answer.status, answer.reason)
-            return answer.status, None, self._read(answer, first, deadline)
-        except ssl.SSLCertVerificationError as e:
-            raise _permanent(f"GET {_shown(current)}: {e.verify_message or e}", "ArtifactUntrusted") from None
-        except (TimeoutError, ConnectionError, ssl.SSLError, http.client.HTTPException, OSError) as e:
-            raise TransientAzureError(
-                f"GET {_shown(current)} failed: {_plainly(e, min(self._timeout, remaining))}",
-                code="ArtifactUnreachable",
-            ) from None
+            length = answer.getheader("Content-Length")
+            if length and length.isascii() and length.isdigit() and int(length) > self._max_bytes:
+                raise _too_large(first, self._max_bytes)
+        except BaseException as e:
+            conn.close()
+            raise _network_error(e, current, timeout) from None
+        return answer.status, None, self._body(conn, answer, current, first, deadline, timeout)
+
+    def _body(
+        self,
+        conn: http.client.HTTPConnection,
+        answer: http.client.HTTPResponse,
+        current: str,
+        first: str,
+        deadline: float,
+        timeout: float,
+    ) -> Iterator[bytes]:
+        try:
+            size = 0
+            while True:
+                if time.monotonic() > deadline:
+                    raise _timed_out(first, self._total)
+                try:
+                    chunk = answer.read(_CHUNK)
+                except BaseException as e:
+                    raise _network_error(e, current, timeout) from None
+                if not chunk:
+                    return
+                size += len(chunk)
+                if size > self._max_bytes:
+                    raise _too_large(first, self._max_bytes)
+                yield chunk
         finally:
             conn.close()
 
-    def _read(self, answer: http.client.HTTPResponse, first: str, deadline: float) -> bytes:
-        length = answer.getheader("Content-Length")
-        if length and length.isascii() and length.isdigit() and int(length) > self._max_bytes:
-            raise _too_large(first, self._max_bytes)
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            if time.monotonic() > deadline:
-                raise _timed_out(first, self._total)
-            chunk = answer.read(_CHUNK)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self._max_bytes:
-                raise _too_large(first, self._max_bytes)
-            chunks.append(chunk)
+
+def _network_error(error: BaseException, url: str, timeout: float) -> BaseException:
+    """What a failed request or read raises: an untrusted certificate is permanent, a network failure
+    transient (in plain words); anything else (kiln's own errors, an interrupt) as it was."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return _permanent(f"GET {_shown(url)}: {error.verify_message or error}", "ArtifactUntrusted")
+    if isinstance(error, TimeoutError | ConnectionError | ssl.SSLError | http.client.HTTPException | OSError):
+        return TransientAzureError(
+            f"GET {_shown(url)} failed: {_plainly(error, timeout)}", code="ArtifactUnreachable"
+        )
+    return error
 
 
 def _plainly(error: BaseException, timeout: float) -> str:

@@ -3,11 +3,15 @@ loopback / link-local / private address unless allowed, size and time limits, cr
 
 from __future__ import annotations
 
+import hashlib
 import http.server
+import shutil
 import ssl
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import trustme
@@ -17,6 +21,8 @@ from shared.errors import AzureNotFound, PermanentAzureError, TransientAzureErro
 
 HOST = "artifacts.test"  # resolved to the local server by the tests' resolver
 SCRIPT = b"#!/bin/sh\necho ok\n"
+GIB = 1024**3
+SPARSE: list[Path] = []  # the sparse file the server's /sparse serves, once a test made it
 REDIRECTS = {
     "/to-http": f"http://{HOST}/script.sh",
     "/to-metadata": "https://metadata.test/latest/meta-data",
@@ -48,6 +54,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(0.4)
                 self.wfile.write(b"x")
                 self.wfile.flush()
+            return
+        if self.path == "/sparse" and SPARSE:  # a 1 GiB file of holes, sent as it is read from disk
+            self.send_response(200)
+            self.send_header("Content-Length", str(SPARSE[0].stat().st_size))
+            self.end_headers()
+            with SPARSE[0].open("rb") as f:
+                shutil.copyfileobj(f, self.wfile, 1024 * 1024)
             return
         codes = {"/script.sh": 200, "/busy": 503, "/secret": 403, "/big": 200}
         code = codes.get(self.path, 404)
@@ -213,3 +226,36 @@ def test_the_fetcher_refuses_a_server_it_cannot_verify(server: tuple[int, str]) 
 
     with pytest.raises(PermanentAzureError, match="certificate"):
         untrusting.fetch(url=f"https://{HOST}:{port}/script.sh")
+
+
+@pytest.mark.timeout(120)
+def test_a_1_gib_artifact_streams_through_in_chunks_never_whole_in_memory(
+    server: tuple[int, str], tmp_path: Path
+) -> None:
+    sparse = tmp_path / "payload.bin"
+    with sparse.open("wb") as f:
+        f.truncate(GIB)  # holes: 1 GiB long, next to nothing on disk
+    SPARSE[:] = [sparse]
+    digest, size, largest = hashlib.sha256(), 0, 0
+    tracemalloc.start()
+    try:
+        for chunk in fetcher(server, max_bytes=2 * GIB, total_seconds=100).stream(
+            url=f"https://{HOST}:{server[0]}/sparse"
+        ):
+            digest.update(chunk)
+            size, largest = size + len(chunk), max(largest, len(chunk))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        SPARSE.clear()
+
+    assert size == GIB and largest <= 1024 * 1024
+    assert digest.hexdigest() == _zeros_sha256(GIB)
+    assert peak < 16 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB while streaming 1 GiB"
+
+
+def _zeros_sha256(size: int) -> str:
+    digest, block = hashlib.sha256(), bytes(1024 * 1024)
+    for _ in range(size // len(block)):
+        digest.update(block)
+    return digest.hexdigest()

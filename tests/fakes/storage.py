@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from shared.errors import AzureNotFound, PermanentAzureError
 from shared.models.azure import CopyState
 from tests.fakes.cloud import FakeCloud
+
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class Sink:
+    """Where a large blob's chunks go: counted and hashed, and the largest chunk noted."""
+
+    size: int = 0
+    largest: int = 0
+    digest: Any = field(default_factory=hashlib.sha256)
+
+    def take(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self.largest = max(self.largest, len(chunk))
+        self.digest.update(chunk)
 
 
 class FakeBlobs:
@@ -20,6 +40,7 @@ class FakeBlobs:
         self.append_blobs: set[str] = set()
         self.copies: dict[str, dict[str, object]] = {}
         self.copy_reads = 1
+        self.sinks: dict[str, Sink] = {}  # blob name -> where its chunks go instead of memory
 
     def _url(self, container: str, name: str) -> str:
         return f"{self.account_url}/{container}/{name}"
@@ -56,6 +77,29 @@ class FakeBlobs:
     def download(self, *, container: str, name: str) -> bytes:
         self.cloud.enter("blobs.download", f"{container}/{name}")
         return bytes(self._existing(container, name))
+
+    def download_chunks(self, *, container: str, name: str) -> Iterator[bytes]:
+        data = self.download(container=container, name=name)
+        for start in range(0, max(len(data), 1), CHUNK):
+            yield data[start : start + CHUNK]
+
+    def upload_chunks(self, *, container: str, name: str, chunks: Iterable[bytes]) -> str:
+        """Stored as the chunks come; with ``sinks`` naming the blob, only counted and hashed (a large
+        artifact the test follows without holding it)."""
+        self.cloud.enter("blobs.upload", f"{container}/{name}")
+        self._need_container(container)
+        url = self._url(container, name)
+        sink = self.sinks.get(name)
+        if sink is not None:
+            for chunk in chunks:
+                sink.take(chunk)
+            self.cloud.blobs[url] = bytearray()
+            return url
+        data = bytearray()
+        for chunk in chunks:
+            data += chunk
+        self.cloud.blobs[url] = data
+        return url
 
     def create_append_blob(self, *, container: str, name: str) -> str:
         self.cloud.enter("blobs.create_append", f"{container}/{name}")
@@ -149,12 +193,22 @@ class FakeFetcher:
 
     def __init__(self, cloud: FakeCloud) -> None:
         self.cloud = cloud
-        self.pages: dict[str, bytes] = {}
+        self.pages: dict[str, Any] = {}  # bytes, or a function giving the chunks
 
     def fetch(self, *, url: str) -> bytes:
+        return b"".join(self.stream(url=url))
+
+    def stream(self, *, url: str) -> Iterator[bytes]:
+        """A page in chunks; a page may also be a function giving its chunks (a large artifact that is
+        never held whole, not even by the fake)."""
         self.cloud.enter("fetcher.fetch", url)
         if not url.lower().startswith("https://"):
             raise PermanentAzureError(f"refusing to fetch '{url}': only https is allowed", code="InsecureUri")
         if url not in self.pages:
             raise AzureNotFound(f"GET {url} answered 404 Not Found.", code="ArtifactNotFound")
-        return self.pages[url]
+        page = self.pages[url]
+        if callable(page):
+            yield from page()
+            return
+        for start in range(0, max(len(page), 1), CHUNK):
+            yield page[start : start + CHUNK]

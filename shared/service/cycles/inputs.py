@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from shared.models import fingerprint as fp
+from shared.models.access import is_storage_url
 from shared.service.source_watch import latest_version, watched
 from shared.store import JsonStore, TemplateRef, keys
 
 if TYPE_CHECKING:
     from shared.ports import ArtifactFetcher, AzurePortSet
-
-_STORAGE_HOSTS = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
 
 
 @dataclass(frozen=True)
@@ -75,10 +74,13 @@ class InputProbe:
 
     def _digest(self, uri: str) -> str:
         parts = urlsplit(uri)
-        if (parts.hostname or "").lower().endswith(_STORAGE_HOSTS):
+        if is_storage_url(uri):
             container, _, name = parts.path.lstrip("/").partition("/")
             blobs = self._azure.blobs(account_url=f"{parts.scheme}://{parts.netloc}")
-            data = blobs.download(container=container, name=name)
+            chunks = blobs.download_chunks(container=container, name=name)
         else:
-            data = self._fetcher.fetch(url=uri)
-        return hashlib.sha256(data).hexdigest()
+            chunks = self._fetcher.stream(url=uri)
+        digest = hashlib.sha256()
+        for chunk in chunks:  # an artifact of any size, never whole in memory
+            digest.update(chunk)
+        return digest.hexdigest()
