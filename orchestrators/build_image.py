@@ -145,7 +145,7 @@ def _end_unreadable(context: df.DurableOrchestrationContext, raw: object, messag
 def _build(b: Build) -> Yields:
     flow, run, template = b.flow, b.run, b.input.template
     started = flow.report(
-        run_state="Running", run_sub_state="Queued", phase="resolve", message="Run started."
+        run_state="Running", run_sub_state="Building", phase="resolve", message="Run started."
     )
     source = yield from _resolve(b, started)
     flow.phase = "preflight"

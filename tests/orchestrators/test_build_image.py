@@ -45,7 +45,7 @@ def test_happy_path_runs_every_phase_in_aib_order_and_cleans_up_once(harness: Ha
     assert gallery["regions"] == {"eastus": "Completed", "westeurope": "Completed", "japaneast": "Completed"}
     assert {t["run_output_name"] for t in output["targets"]} == {"managed", "gallery"}
     sub_states = [s["run_sub_state"] for s in statuses(harness) if s.get("run_sub_state")]
-    assert sub_states == ["Queued", "Building", "Customizing", "Distributing", "Distributing"]
+    assert sub_states == ["Building", "Building", "Customizing", "Distributing", "Distributing"]
     phases = [s["phase"] for s in statuses(harness) if s.get("phase")]
     assert phases[:5] == ["resolve", "preflight", "staging", "deploy", "artifacts"]
     assert phases[-3:] == ["outputs", "cleanup", "cleanup"]  # outputs, then the VM's deletion, then the end
