@@ -99,7 +99,8 @@ async def run(inp: StepInput, *, ports: BuildPorts) -> StepChecked:
     started = await waiting.call(lambda: _started(inp, ports))
     if started.error is not None:
         return started
-    return await waiting.wait_until_done(lambda: check(inp, ports=ports), inp.wait)
+    live = live_log(inp)  # one per call: its looks share how far the output was copied
+    return await waiting.wait_until_done(lambda: check(inp, ports=ports, live=live), inp.wait)
 
 
 def _started(inp: StepInput, ports: BuildPorts) -> StepChecked:
@@ -151,9 +152,15 @@ def _marker(inp: StepInput) -> str:
     return f"{inp.run.run_id}/steps/{command_name(inp)}.outcome.json"
 
 
-def check(inp: StepInput, *, ports: BuildPorts) -> StepChecked:
-    """Poll the step; once finished, log its output and answer with its ``StepOutcome``."""
+def live_log(inp: StepInput) -> steplog.LiveLog:
+    return steplog.LiveLog(marker=f"{inp.run.run_id}/steps/{command_name(inp)}.copied")
+
+
+def check(inp: StepInput, *, ports: BuildPorts, live: steplog.LiveLog | None = None) -> StepChecked:
+    """Poll the step (its output copied into the log as it comes); once finished, log the rest and answer
+    with its ``StepOutcome``."""
     name = command_name(inp)
+    live = live or live_log(inp)
     blobs, _ = _staging(inp, ports)
     try:
         with guard(inp.step.phase, name):
@@ -163,7 +170,6 @@ def check(inp: StepInput, *, ports: BuildPorts) -> StepChecked:
             state = ports.run_commands.get(
                 resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name
             )
-            live = f"{inp.run.run_id}/steps/{name}.copied"
             if not state.terminal:
                 running = f"{inp.step.describe()} attempt {inp.attempt}: running"
                 steplog.copy_live(blobs, inp.run.run_id, _output(inp, "stdout"), live, running)
@@ -174,7 +180,7 @@ def check(inp: StepInput, *, ports: BuildPorts) -> StepChecked:
             )
             ended = f"{state.execution_state}, exit code {state.exit_code}"
             header = f"{inp.step.describe()} attempt {inp.attempt}: {ended}"
-            copied = steplog.live_offset(blobs, live)
+            copied = live.copied(blobs)
             tail = steplog.append_step(blobs, inp.run.run_id, header, stdout, stderr, copied=copied)
             outcome = judge(inp.step, state.execution_state, state.exit_code, stdout, tail)
             result = StepChecked(

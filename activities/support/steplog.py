@@ -7,6 +7,7 @@ same output twice nor loses the outcome.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared import naming
@@ -63,19 +64,29 @@ def read_text(blobs: Blobs, name: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def live_offset(blobs: Blobs, marker: str) -> int:
-    """How many bytes of a running step's output are in ``customization.log`` already (0: none)."""
-    try:
-        return int(blobs.download(container=naming.LOG_CONTAINER, name=marker).decode() or 0)
-    except (AzureNotFound, ValueError):
-        return 0
+@dataclass
+class LiveLog:
+    """How far a running step's output has been copied into ``customization.log``: kept in ``marker`` (a
+    blob beside the step's outcome, for the next activity call) and in ``offset`` (for the next look of the
+    same call, which then reads no marker)."""
+
+    marker: str
+    offset: int | None = None  # None: not read yet
+
+    def copied(self, blobs: Blobs) -> int:
+        if self.offset is None:
+            try:
+                self.offset = int(blobs.download(container=naming.LOG_CONTAINER, name=self.marker) or 0)
+            except (AzureNotFound, ValueError):
+                self.offset = 0
+        return self.offset
 
 
-def copy_live(blobs: Blobs, run_id: str, output: str, marker: str, header: str) -> None:
+def copy_live(blobs: Blobs, run_id: str, output: str, live: LiveLog, header: str) -> None:
     """While a step runs, append the complete lines its Run Command has written to its output blob since the
-    last look (under ``header`` before the first ones), and remember how far it got in ``marker``. A look
-    that fails between the append and the marker appends those lines again at the next look."""
-    offset = live_offset(blobs, marker)
+    last look (under ``header`` before the first ones), and remember how far it got. A look that fails
+    between the append and the marker appends those lines again at the next look."""
+    offset = live.copied(blobs)
     try:
         data = blobs.read_from(container=naming.LOG_CONTAINER, name=output, offset=offset)
     except AzureNotFound:
@@ -90,7 +101,8 @@ def copy_live(blobs: Blobs, run_id: str, output: str, marker: str, header: str) 
     blobs.append(
         container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run_id), data=text.encode()
     )
-    blobs.upload(container=naming.LOG_CONTAINER, name=marker, data=str(offset + end).encode())
+    live.offset = offset + end
+    blobs.upload(container=naming.LOG_CONTAINER, name=live.marker, data=str(live.offset).encode())
 
 
 def append_step(

@@ -115,6 +115,21 @@ def test_a_running_steps_output_reaches_customization_log_while_it_runs_each_lin
     assert outcome.log_tail == ["compiling 1/2", "compiling 2/2", "linked"]
 
 
+def test_the_looks_of_one_run_step_call_read_the_copied_offset_once() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, linux_template())
+    fake.run_commands.outcomes.append(ScriptOutcome(pattern="customize step 0 'quiet'", stdout="", reads=4))
+    inp = StepInput(run=run, vm=vm, step=_step("Shell", {"inline": ["make"]}, name="quiet"))
+    assert steps.start(inp, ports=fake).error is None
+    live = steps.live_log(inp)
+
+    while not steps.check(inp, ports=fake, live=live).done:
+        pass
+
+    marker_reads = [c for c in fake.cloud.calls if c.startswith("blobs.download") and c.endswith(".copied")]
+    assert len(marker_reads) == 1  # the later looks of the same call know how far the log got
+
+
 def test_inline_lines_run_as_one_sh_e_script() -> None:
     fake = world()
     run, _, _, vm = deployed(fake, linux_template())
