@@ -320,18 +320,13 @@ def _clean_up(b: Build) -> Yields:
         problems: list[str] = yield from flow.compensate()
         return problems
     # What is left on the stack besides the build VM is the partial work of failed distribute targets.
-    cleanup = flow.drop_undo(DELETE_BUILD_VM)
+    cleanup = flow.drop_undo(DELETE_BUILD_VM)  # still here when no target released the VM (serial)
     problems = yield from flow.compensate()
-    if b.release.undo is not None:  # due as soon as the image was captured, beside the replication
+    if b.release.undo is not None or cleanup is not None:
         flow.phase = "cleanup"
         report = flow.report(phase="cleanup", message="Deleting the build VM.")
-        problem = yield from b.release.finish(flow, report)
+        problem = yield from b.release.finish(flow, cleanup, report)
         problems += [problem] if problem else []
-    elif cleanup is not None:
-        flow.phase = "cleanup"
-        activity, undo = cleanup
-        report = flow.report(phase="cleanup", message="Deleting the build VM.")
-        yield from flow.run_undo(activity, undo.model_copy(update={"report": report}))
     return problems
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrators.flow import Flow, Interrupted, Undo, Yields
+from orchestrators.flow import Flow, Interrupted, Undo, Yields, undo_timed_out
 from shared.models import SharedImageDistributor
 from shared.models.access import template_identity
 from shared.models.build import (
@@ -90,7 +90,10 @@ class VmRelease:
     task: Any = None
     deadline: datetime | None = None
     answer: UndoOutput | None = None
-    due: bool = False
+
+    @property
+    def due(self) -> bool:
+        return self.undo is not None or self.answer is not None
 
     @property
     def running(self) -> bool:
@@ -98,7 +101,6 @@ class VmRelease:
 
     def start(self, flow: Flow) -> None:
         """The targets need the VM no more: take its deletion off the undo stack, to run beside them."""
-        self.due = True
         self.undo = flow.drop_undo(DELETE_BUILD_VM)
         if self.undo is None:  # kept (errorHandling) or never deployed: nothing to delete
             self.answer = UndoOutput(done=True, succeeded=True, message="no build VM to delete")
@@ -117,10 +119,13 @@ class VmRelease:
     def settle(self, flow: Flow, result: object) -> None:
         """Take in the deletion's answer; asked again (same deadline) while the VM is not gone yet."""
         answer = UndoOutput.model_validate(result)
-        if answer.done or self.deadline is None or flow.now >= self.deadline or self.undo is None:
+        if self.undo is None or answer.done:
             self.answer = answer
             return
         activity, inp = self.undo
+        if self.deadline is None or flow.now >= self.deadline:
+            self.answer = undo_timed_out(activity)
+            return
         self.task = flow.undo_task(activity, inp.model_copy(update={"report": None}), self.deadline)
 
     def failed(self, exc: BaseException) -> None:
@@ -128,9 +133,12 @@ class VmRelease:
             done=True, succeeded=False, error=PhaseError(code="UndoFailed", message=str(exc))
         )
 
-    def finish(self, flow: Flow, report: RunStatusUpdate) -> Yields:
-        """The deletion's end, as the cleanup phase: run with ``report`` when distribution ended before it was
-        scheduled, else waited for; the problem it met, or None."""
+    def finish(self, flow: Flow, undo: Undo | None, report: RunStatusUpdate) -> Yields:
+        """The deletion's end, as the cleanup phase: waited for when it runs beside distribution, else run
+        now with ``report`` (``undo``: the VM's undo when no target released it: the serial baseline); the
+        problem it met, or None."""
+        if self.undo is None and self.answer is None:
+            self.undo = undo
         if self.undo is not None and self.task is None and self.answer is None:
             activity, inp = self.undo
             self.answer = yield from flow.run_undo(activity, inp.model_copy(update={"report": report}))
@@ -142,8 +150,6 @@ class VmRelease:
         answer = self.answer
         if answer is not None and answer.error is not None and not answer.succeeded:
             return f"{DELETE_BUILD_VM.name}: {answer.error.message}"
-        if answer is not None and not answer.done:
-            return f"{DELETE_BUILD_VM.name}: the build VM's deletion did not finish in time"
         return None
 
     def unfinished(self) -> Undo | None:

@@ -182,12 +182,7 @@ class Flow:
             return UndoOutput(
                 done=True, succeeded=False, error=PhaseError(code="UndoFailed", message=str(exc))
             )
-        if not answer.done:
-            message = f"Cleanup '{activity.name}' did not finish in time; the janitor will finish it."
-            return UndoOutput(
-                done=True, succeeded=False, error=PhaseError(code="UndoTimedOut", message=message)
-            )
-        return answer
+        return answer if answer.done else undo_timed_out(activity)
 
     def compensate(self) -> Yields:
         """Pop the undo stack newest first; return the problems met (for the run's message)."""
@@ -203,3 +198,9 @@ class Flow:
         """Cancel the deadline timer so the orchestration can complete."""
         if not self.deadline_task.is_completed:
             self.deadline_task.cancel()
+
+
+def undo_timed_out(activity: Activity[UndoInput, UndoOutput]) -> UndoOutput:
+    """An undo still not done at its deadline: what compensation reports (the janitor finishes it)."""
+    message = f"Cleanup '{activity.name}' did not finish in time; the janitor will finish it."
+    return UndoOutput(done=True, succeeded=False, error=PhaseError(code="UndoTimedOut", message=message))
