@@ -23,9 +23,10 @@ from shared.models import (
     VhdDistributor,
     security_type_problems,
 )
-from shared.models.access import is_storage_url, template_identity
+from shared.models.access import template_identity
 from shared.models.build import PhaseError, ResolvedSource
 from shared.models.durable import PreflightInput, PreflightOutput
+from shared.models.fields import is_storage_url
 from shared.models.resource_ids import parse_resource_id
 from shared.models.template import ImageTemplate
 from shared.ports import BuildPorts
@@ -193,14 +194,15 @@ RETRY_SECONDS = 2.0
 
 
 def _sha256(found: ArtifactUri, ports: BuildPorts) -> str:
-    for attempt in range(1, FETCH_ATTEMPTS + 1):
+    attempt = 1
+    while True:
         try:
             return stage_artifacts.sha256_of(found, ports, name_the_step=False)
         except TransientAzureError as e:
             if attempt == FETCH_ATTEMPTS:
                 raise PermanentAzureError(e.message, code="ArtifactUnreachable") from None
             time.sleep(RETRY_SECONDS * attempt)
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+            attempt += 1
 
 
 def _unreachable(found: ArtifactUri, error: AzureError) -> str:

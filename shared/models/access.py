@@ -28,18 +28,12 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from shared.models.fields import STORAGE_SUFFIXES
 from shared.models.template import ImageTemplate
 
 ASSIGN_IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
 BLOB_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
 BLOB_WRITE = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
-# The blob service hosts of Azure Storage accounts (public cloud, US Government, China).
-STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
-
-
-def is_storage_url(uri: str) -> bool:
-    """Whether ``uri`` points into an Azure Storage account's blob service."""
-    return (urlsplit(uri).hostname or "").lower().endswith(STORAGE_SUFFIXES)
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,20 @@ def _region(value: str) -> str | None:
     return f"'{value}' is not a well-formed Azure region name (e.g. 'eastus2' or 'East US 2')"
 
 
+# The blob service hosts of Azure Storage accounts (public cloud, US Government, China).
+STORAGE_SUFFIXES = (".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn")
+
+
+def is_storage_url(uri: str) -> bool:
+    """Whether ``uri`` points into an Azure Storage account's blob service."""
+    return (urlsplit(uri).hostname or "").lower().endswith(STORAGE_SUFFIXES)
+
+
+def _any_case(text: str) -> str:
+    """``text`` as a regex matching it in any case (JSON Schema patterns have no flags)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in text)
+
+
 def _uri(value: str) -> str | None:
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in value:
@@ -177,10 +191,7 @@ ResourceGroupId = Annotated[str, _checked(_resource_group_id, "InvalidResourceId
 TemplateRegion = Annotated[str, _checked(_template_region, "UnsupportedRegion")]
 # Each check's rule is also published in the JSON schema (functions/openapi.py), never looser than the check.
 # What kiln downloads uses https, or is an Azure Storage blob URL (rules.secure_uris); a VHD's uri https.
-_STORAGE_HOST = (
-    r"[A-Za-z0-9-]+\.[Bb][Ll][Oo][Bb]\.[Cc][Oo][Rr][Ee]\."
-    r"([Ww]indows\.net|[Uu]sgovcloudapi\.net|[Cc]hinacloudapi\.cn)"
-)
+_STORAGE_HOST = r"[A-Za-z0-9-]+(" + "|".join(_any_case(s) for s in STORAGE_SUFFIXES) + ")"
 _HTTPS_URI = r"[Hh][Tt][Tt][Pp][Ss]://[A-Za-z0-9._~%!$&'()*+,;=:@-]+([/?#][!-~]*)?"
 _DOWNLOAD_PATTERN = rf"({_HTTPS_URI}|[Hh][Tt][Tt][Pp]://{_STORAGE_HOST}(:[0-9]+)?([/?#][!-~]*)?)"
 Region = Annotated[

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from shared.models import resource_ids as rids
-from shared.models.access import is_storage_url
+from shared.models.fields import is_storage_url
 from shared.models.paths import Path, get_in, items_at
 from shared.models.regions import normalize_region
 
@@ -64,18 +64,18 @@ def secure_uris(body: Mapping[str, Any]) -> Iterator[Finding]:
     for path, item, fields in downloads:
         for field in fields:
             value = item.get(field)
-            if isinstance(value, str) and _scheme(value) == "http" and not is_storage_url(value):
+            if isinstance(value, str) and _is_http(value) and not is_storage_url(value):
                 message = f"'{field}' must use https (or be an Azure Storage URL): kiln downloads it"
                 yield (*path, field), "InsecureUri", message
     for path, item in items_at(body, ("properties", "distribute", "*")):
         if isinstance(item, Mapping) and item.get("type") == "VHD":
             value = item.get("uri")
-            if isinstance(value, str) and _scheme(value) == "http":
+            if isinstance(value, str) and _is_http(value):
                 yield (*path, "uri"), "InsecureUri", "a VHD target's 'uri' must use https"
 
 
-def _scheme(value: str) -> str:
-    return value.split(":", 1)[0].lower() if ":" in value else ""
+def _is_http(value: str) -> bool:
+    return value[:7].lower() == "http://"
 
 
 def platform_image(body: Mapping[str, Any]) -> Iterator[Finding]:

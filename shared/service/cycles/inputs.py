@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from shared.models import fingerprint as fp
-from shared.models.access import is_storage_url
+from shared.models.fields import is_storage_url
 from shared.service.source_watch import latest_version, watched
 from shared.store import JsonStore, TemplateRef, keys
 
