@@ -14,9 +14,10 @@ from activities.support.context import fail, guard
 from activities.support.uris import ArtifactUri, artifact_uris, split_blob_url, user_sas
 from shared import naming, redact
 from shared.errors import AzureError
-from shared.models.access import is_storage_url, template_identity
+from shared.models.access import template_identity
 from shared.models.build import PhaseFailed, RunRef
 from shared.models.durable import ArtifactsInput, ArtifactsOutput, StagedArtifact
+from shared.models.fields import is_storage_url
 from shared.models.fingerprint import artifact_key
 from shared.ports import Blobs, BuildPorts
 
