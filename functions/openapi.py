@@ -102,7 +102,7 @@ def _components() -> dict[str, Any]:
     platform = schemas["PlatformImageSource"]
     platform["required"] = ["type", "publisher", "offer", "sku", "version"]
     for name in platform["required"][1:]:  # required and not null (the rule refuses null)
-        platform["properties"][name] = {"type": "string", "pattern": "\\S"}
+        platform["properties"][name] = {"type": "string", "pattern": _NOT_BLANK}
     _key_patterns(schemas)
     _cross_field_rules(schemas)
     timeout = schemas["TemplateProperties"]["properties"]["buildTimeoutInMinutes"]
@@ -113,6 +113,11 @@ def _components() -> dict[str, Any]:
 
 
 _SEGMENT = "[A-Za-z0-9][A-Za-z0-9_.-]{0,79}"
+# One character Python's str.strip() keeps (fields._not_blank): ECMA's \S also counts \x1c-\x1f and \x85
+# as text, which strip() removes.
+_NOT_BLANK = (
+    "[^\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
 _GUID_RE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _GROUP = f"/subscriptions/{_GUID_RE}/resourceGroups/[-A-Za-z0-9_()]{{1,90}}"
 _VERSION = "[0-9]{1,9}\\.[0-9]{1,9}\\.[0-9]{1,9}"
