@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import SecretStr
+
 from activities.support import scripts, steplog, waiting
 from activities.support.context import StepStarted, fail, guard, poll_failed
 from shared import naming
@@ -65,7 +67,10 @@ def _staged(inp: StepInput, blobs: Blobs) -> scripts.Fetch:
 
 
 def render(inp: StepInput, blobs: Blobs) -> str:
-    """The command text of the step: inline lines inside it, a staged script or file fetched by the VM."""
+    """The command text of the step: inline lines inside it, a staged script or file fetched by the VM.
+
+    PowerShell runs as AIB runs it: as the admin user, not elevated by default or elevated with
+    ``runElevated``; as LocalSystem with ``runAsSystem`` (``scripts.powershell_as_user``)."""
     step, spec = inp.step, inp.step.spec
     label = f"{step.describe()} attempt {inp.attempt}"
     windows = step.os_type == "Windows"
@@ -74,7 +79,11 @@ def render(inp: StepInput, blobs: Blobs) -> str:
         return scripts.shell_script(label, content)
     if isinstance(spec, PowerShellCustomizer):
         content = scripts.inline_powershell(spec.inline) if spec.inline else _staged(inp, blobs)
-        return scripts.powershell_script(label, content, elevated=spec.runElevated, system=spec.runAsSystem)
+        if spec.runAsSystem:
+            return scripts.powershell_script(label, content)
+        return scripts.powershell_as_user(
+            label, content, user=naming.ADMIN_USERNAME, elevated=spec.runElevated
+        )
     if isinstance(spec, FileCustomizer):
         destination = spec.destination or ""
         if not windows and not destination.startswith("/tmp/"):
@@ -121,12 +130,14 @@ def start(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
             blobs.ensure_container(container=naming.LOG_CONTAINER)
             script = render(inp, blobs)
             valid = STEP_TIMEOUT_SECONDS + steplog.SAS_MARGIN_SECONDS
+            secrets = _protected(inp, ports)
             spec = RunCommandSpec(
                 script=script,
                 output_blob_uri=steplog.writable_blob(blobs, url, _output(inp, "stdout"), valid),
                 error_blob_uri=steplog.writable_blob(blobs, url, _output(inp, "stderr"), valid),
                 timeout_seconds=STEP_TIMEOUT_SECONDS,
                 location=inp.run.location,
+                protected_parameters=secrets,
             )
             ports.run_commands.begin_create(
                 resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name, spec=spec
@@ -134,6 +145,23 @@ def start(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
         return StepStarted(command_name=name)
     except PhaseFailed as e:
         return StepStarted(command_name=name, error=e.error)
+
+
+def _protected(inp: StepInput, ports: BuildPorts) -> dict[str, SecretStr]:
+    """The admin user's password, read from Key Vault here and handed only to the Run Command PUT (a
+    protected parameter: never in the body, the history or a log), for a step that runs as that user."""
+    spec = inp.step.spec
+    if not isinstance(spec, PowerShellCustomizer) or spec.runAsSystem:
+        return {}
+    if not inp.vm.admin_secret_name:
+        raise fail(
+            inp.step.phase,
+            "AdminPasswordMissing",
+            f"{inp.step.describe()} runs as the build VM's admin user, but the build VM has no admin "
+            "password in Key Vault.",
+        )
+    password = ports.secrets.get(name=inp.vm.admin_secret_name)
+    return {scripts.PASSWORD_PARAMETER: SecretStr(password)}
 
 
 def _exists(inp: StepInput, name: str, ports: BuildPorts) -> bool:

@@ -1,33 +1,39 @@
 """The build VM's power: restart (WindowsRestart, update reboots), wait for it, deallocate, generalize.
 
-A restart is only over when the VM agent reports ready again: Run Command goes through the agent, and a
-command sent before it is back fails or hangs (user-pain-points 5).
+A restart is only over when the VM has really gone down and come back: a mark that only the running boot
+holds is set before it (``scripts.restart_mark_script``), and the restart is done once the VM runs with its
+agent ready (Run Command goes through the agent: a command sent before it is back fails or hangs,
+user-pain-points 5) and a Run Command finds the mark gone. A custom ``restartCommand`` that returns before
+the VM goes down, or never takes it down, cannot pass for a restart.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
-from activities.support import steplog, waiting
+from activities.support import scripts, steplog, waiting
 from activities.support.context import StepStarted, canceled_error, gone_error, guard
 from shared import naming
 from shared.errors import AzureError, AzureNotFound, TransientAzureError
-from shared.models.azure import RunCommandSpec, VmState
+from shared.models.azure import RunCommandSpec, RunCommandState, VmState
 from shared.models.build import BuildVm, PhaseError, PhaseFailed
 from shared.models.customizers import DEFAULT_RESTART_COMMAND, WindowsRestartCustomizer
 from shared.models.durable import Polled, RestartInput, StepInput, VmProbe
-from shared.ports import BuildPorts
+from shared.ports import Blobs, BuildPorts
 
 RESTART_COMMAND_SECONDS = 600
 
 
 async def restart_vm(inp: RestartInput, *, ports: BuildPorts) -> Polled:
-    """Restart the VM (on the first call), then wait until it runs with its agent ready again."""
+    """Restart the VM (on the first call), then wait until it has really restarted: it runs with its agent
+    ready again and the mark set before the restart is gone (``restarted``)."""
     if inp.begin:
         started = await waiting.call(lambda: _begun(restart(inp, ports=ports)))
         if started.error is not None:
             return started
-    return await waiting.wait_until_done(lambda: check_ready(inp.vm, ports=ports), inp.wait)
+    return await waiting.wait_until_done(lambda: restarted(inp, ports=ports), inp.wait)
 
 
 async def generalize_vm(inp: VmProbe, *, ports: BuildPorts) -> Polled:
@@ -44,44 +50,173 @@ def _begun(started: StepStarted) -> Polled:
     return Polled(done=False, state="restarting")
 
 
-def restart(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
-    """Restart the VM: a custom ``restartCommand`` runs on it, otherwise Azure restarts it."""
+def _command(inp: StepInput) -> str | None:
+    """The template's ``restartCommand``; None when Azure's restart does it (the default, update reboots)."""
+    spec = inp.step.spec
+    command = spec.restartCommand if isinstance(spec, WindowsRestartCustomizer) else DEFAULT_RESTART_COMMAND
+    return None if command == DEFAULT_RESTART_COMMAND else command
+
+
+def _windows(inp: StepInput) -> bool:
+    return inp.step.os_type == "Windows"
+
+
+def mark_name(inp: StepInput) -> str:
+    """The Run Command that marks the boot (and runs a custom restartCommand)."""
+    return naming.run_command_name(inp.run.run_id, "restart", inp.step.index, inp.attempt)
+
+
+def proof_name(inp: StepInput, look: int) -> str:
+    """The ``look``-th Run Command asking whether the VM has restarted since its mark."""
+    return naming.run_command_name(inp.run.run_id, f"proof{inp.attempt:02d}", inp.step.index, look)
+
+
+def _state_blob(inp: StepInput) -> str:
+    return f"{inp.run.run_id}/steps/{mark_name(inp)}.restart.json"
+
+
+def _run_command(inp: StepInput, ports: BuildPorts, name: str, script: str) -> None:
+    """Start a Run Command of the restart (once: a retried call finds it), its output in ``packerlogs``."""
     vm = inp.vm
-    restart_spec = inp.step.spec
-    command = (
-        restart_spec.restartCommand
-        if isinstance(restart_spec, WindowsRestartCustomizer)
-        else DEFAULT_RESTART_COMMAND
+    try:
+        ports.run_commands.get(resource_group=vm.resource_group, vm_name=vm.vm_name, name=name)
+        return
+    except AzureNotFound:
+        pass
+    blobs, url = _staging(vm, ports)
+    valid = RESTART_COMMAND_SECONDS + steplog.SAS_MARGIN_SECONDS
+    spec = RunCommandSpec(
+        script=script,
+        output_blob_uri=steplog.writable_blob(blobs, url, f"{inp.run.run_id}/steps/{name}.stdout", valid),
+        error_blob_uri=steplog.writable_blob(blobs, url, f"{inp.run.run_id}/steps/{name}.stderr", valid),
+        timeout_seconds=RESTART_COMMAND_SECONDS,
+        location=inp.run.location,
     )
-    blobs = ports.blobs(account_url=ports.storage_account_url(vm.storage_account))
+    ports.run_commands.begin_create(
+        resource_group=vm.resource_group, vm_name=vm.vm_name, name=name, spec=spec
+    )
+
+
+def _staging(vm: BuildVm, ports: BuildPorts) -> tuple[Blobs, str]:
+    url = ports.storage_account_url(vm.storage_account)
+    return ports.blobs(account_url=url), url
+
+
+def restart(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
+    """Begin a restart: a Run Command marks the running boot, then runs a custom ``restartCommand``; with
+    none, Azure restarts the VM once the mark is set (``restarted``)."""
+    vm, name = inp.vm, mark_name(inp)
+    blobs, _ = _staging(vm, ports)
+    label = f"{inp.step.describe()} attempt {inp.attempt}"
     try:
         with guard(inp.step.phase, vm.vm_name):
-            steplog.append_line(
-                blobs, inp.run.run_id, f"{inp.step.describe()} attempt {inp.attempt}: restarting"
-            )
-            if command == DEFAULT_RESTART_COMMAND:
-                ports.virtual_machines.begin_restart(resource_group=vm.resource_group, name=vm.vm_name)
-                return StepStarted()
-            name = naming.run_command_name(inp.run.run_id, "restart", inp.step.index, inp.attempt)
-            url = ports.storage_account_url(vm.storage_account)
-            valid = RESTART_COMMAND_SECONDS + steplog.SAS_MARGIN_SECONDS
-            spec = RunCommandSpec(
-                script=f"# kiln: restart\n{command}\n",
-                output_blob_uri=steplog.writable_blob(
-                    blobs, url, f"{inp.run.run_id}/steps/{name}.stdout", valid
-                ),
-                error_blob_uri=steplog.writable_blob(
-                    blobs, url, f"{inp.run.run_id}/steps/{name}.stderr", valid
-                ),
-                timeout_seconds=RESTART_COMMAND_SECONDS,
-                location=inp.run.location,
-            )
-            ports.run_commands.begin_create(
-                resource_group=vm.resource_group, vm_name=vm.vm_name, name=name, spec=spec
-            )
+            steplog.append_line(blobs, inp.run.run_id, f"{label}: restarting")
+            script = scripts.restart_mark_script(label, _command(inp), windows=_windows(inp))
+            _run_command(inp, ports, name, script)
             return StepStarted(command_name=name)
     except PhaseFailed as e:
         return StepStarted(error=e.error)
+
+
+@dataclass
+class _Restart:
+    """Where a restart is, kept beside its log: marked, Azure asked to restart, looks made so far."""
+
+    marked: bool = False
+    mark_failed: str = ""  # how a custom restartCommand ended when it failed (it may have restarted anyway)
+    requested: bool = False
+    looks: int = 0
+
+
+def _load(blobs: Blobs, inp: StepInput) -> _Restart:
+    try:
+        return _Restart(**json.loads(blobs.download(container=naming.LOG_CONTAINER, name=_state_blob(inp))))
+    except AzureNotFound:
+        return _Restart()
+
+
+def _save(blobs: Blobs, inp: StepInput, state: _Restart) -> None:
+    data = json.dumps(asdict(state)).encode()
+    blobs.upload(container=naming.LOG_CONTAINER, name=_state_blob(inp), data=data)
+
+
+def _finished(inp: StepInput, ports: BuildPorts, name: str) -> tuple[RunCommandState, str] | None:
+    """A Run Command of the restart once it ended (its output appended to the log, the command removed)."""
+    vm = inp.vm
+    state = ports.run_commands.get(resource_group=vm.resource_group, vm_name=vm.vm_name, name=name)
+    if not state.terminal:
+        return None
+    blobs, _ = _staging(vm, ports)
+    stdout = steplog.read_text(blobs, f"{inp.run.run_id}/steps/{name}.stdout")
+    stderr = steplog.read_text(blobs, f"{inp.run.run_id}/steps/{name}.stderr")
+    ended = f"{state.execution_state}, exit code {state.exit_code}"
+    header = f"{inp.step.describe()} attempt {inp.attempt}: {name}: {ended}"
+    tail = steplog.append_step(blobs, inp.run.run_id, header, stdout, stderr)
+    ports.run_commands.begin_delete(resource_group=vm.resource_group, vm_name=vm.vm_name, name=name)
+    return state, "\n".join(tail)
+
+
+def restarted(inp: StepInput, *, ports: BuildPorts) -> Polled:
+    """One look at a restart: done once the VM, running with its agent ready, no longer holds the mark
+    set before the restart. Not done while the mark is set, the VM is down or booting, or the mark is
+    still there (the restart has not happened yet: the orchestrator bounds the wait by restartTimeout)."""
+    vm = inp.vm
+    blobs, _ = _staging(vm, ports)
+    state = _load(blobs, inp)
+    try:
+        with guard(inp.step.phase, vm.vm_name):
+            if not state.marked:
+                ready = check_ready(vm, ports=ports)
+                if ready.error is not None:
+                    return ready
+                ended = _finished(inp, ports, mark_name(inp)) if ready.done else None
+                if ended is None and (ready.done or _command(inp) is None):
+                    return Polled(done=False, state="marking the boot")
+                # a custom restartCommand's VM going down before its command reported is marked too
+                if ended is not None and ended[0].execution_state != "Succeeded":
+                    if _command(inp) is None:
+                        return _failed(inp, "marking the boot before the restart failed", ended)
+                    state.mark_failed = f"exit code {ended[0].exit_code}: {ended[1]}"
+                state.marked = True
+                _save(blobs, inp, state)
+            if not state.requested and _command(inp) is None:
+                ports.virtual_machines.begin_restart(resource_group=vm.resource_group, name=vm.vm_name)
+                state.requested = True
+                _save(blobs, inp, state)
+            return _look(inp, ports, blobs, state)
+    except PhaseFailed as e:
+        return Polled(done=True, state="Failed", error=e.error)
+
+
+def _look(inp: StepInput, ports: BuildPorts, blobs: Blobs, state: _Restart) -> Polled:
+    """Ask the running VM whether it restarted since its mark (one Run Command per look)."""
+    ready = check_ready(inp.vm, ports=ports)
+    if not ready.done or ready.error is not None:
+        return ready
+    name = proof_name(inp, state.looks)
+    label = f"{inp.step.describe()} attempt {inp.attempt}"
+    _run_command(inp, ports, name, scripts.restart_proof_script(label, windows=_windows(inp)))
+    ended = _finished(inp, ports, name)
+    if ended is None:
+        return Polled(done=False, state="checking the restart")
+    if ended[0].execution_state == "Succeeded" and ended[0].exit_code == 0:
+        return Polled(done=True, succeeded=True, state="restarted")
+    state.looks += 1
+    _save(blobs, inp, state)
+    if state.mark_failed:  # the restartCommand failed and the VM did not restart
+        return _failed(inp, f"the restartCommand failed ({state.mark_failed})", None)
+    return Polled(done=False, state="not restarted yet")
+
+
+def _failed(inp: StepInput, why: str, ended: tuple[RunCommandState, str] | None) -> Polled:
+    detail = f" (exit code {ended[0].exit_code}). Last log lines:\n{ended[1]}" if ended is not None else ""
+    error = PhaseError(
+        code="RestartFailed",
+        message=f"{inp.step.describe()}: {why}{detail}",
+        phase=inp.step.phase,
+        target=inp.vm.vm_name,
+    )
+    return Polled(done=True, state="Failed", error=error)
 
 
 def check_ready(vm: BuildVm, *, ports: BuildPorts) -> Polled:

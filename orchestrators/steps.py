@@ -1,9 +1,10 @@
 """One customizer, validator or generalize step on the build VM, inside ``build_image``.
 
 A step is a Run Command that ``run_step`` starts and follows until it ends. WindowsRestart restarts the VM
-(``restart_vm``: Azure's restart or the template's ``restartCommand``), waits for its agent within
-``restartTimeout`` and runs ``restartCheckCommand``; WindowsUpdate runs rounds (search, install, restart)
-until no update remains or ``updateLimit`` is reached. A step's outcome — exit code, success, last log
+(``restart_vm``: Azure's restart or the template's ``restartCommand``), waits within ``restartTimeout``
+until it has really restarted (a mark set before is gone, its agent ready) and runs
+``restartCheckCommand``; WindowsUpdate runs rounds (search, install, restart) until no update remains or
+``updateLimit`` is reached. A step's outcome — exit code, success, last log
 lines — is returned, never raised.
 """
 
@@ -15,7 +16,7 @@ from orchestrators.flow import Flow, Yields
 from shared.models import WindowsRestartCustomizer, WindowsUpdateCustomizer
 from shared.models.build import BuildVm, PhaseError, PhaseFailed, RunStatusUpdate, StepOutcome, StepSpec
 from shared.models.customizers import DEFAULT_RESTART_TIMEOUT
-from shared.models.durable import RESTART_VM, RUN_STEP, RestartInput, StepInput, Wait
+from shared.models.durable import RESTART_VM, RUN_STEP, Polled, RestartInput, StepInput, Wait
 from shared.models.fields import duration_seconds
 
 
@@ -74,11 +75,21 @@ def _restart(
         wait = wait.model_copy(update={"max_poll_seconds": flow.timing.step_wait_poll_seconds})
         return RestartInput(run=run, vm=vm, step=step, attempt=attempt, wait=wait, report=report, begin=begin)
 
-    message = f"{step.describe()}: the VM did not come back within restartTimeout ({limit})."
+    last = [""]
+
+    def seen(answer: Polled) -> None:
+        last[0] = answer.state
+
+    message = f"{step.describe()}: the VM did not restart and come back within restartTimeout ({limit})."
     try:
-        ready = yield from flow.wait_for(RESTART_VM, make, timeout=restart_timeout(limit), message=message)
+        ready = yield from flow.wait_for(
+            RESTART_VM, make, timeout=restart_timeout(limit), message=message, seen=seen
+        )
     except PhaseFailed as failed:
-        return StepOutcome(succeeded=False, error=failed.error)
+        error = failed.error
+        if last[0]:
+            error = error.model_copy(update={"message": f"{message[:-1]}; last seen: {last[0]}."})
+        return StepOutcome(succeeded=False, error=error)
     if not ready.succeeded:
         error = ready.error or PhaseError(code="RestartFailed", message=f"{step.describe()}: restart failed.")
         return StepOutcome(succeeded=False, error=error)

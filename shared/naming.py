@@ -163,6 +163,8 @@ def managed_image_version_tag(run: str) -> str:
     return short_run(run)
 
 
+# The build VM's local administrator (its password: a Key Vault secret per run, ``admin_secret_name``).
+ADMIN_USERNAME = "kilnadmin"
 LOG_CONTAINER = "packerlogs"
 ARTIFACT_CONTAINER = "artifacts"
 VHD_CONTAINER = "vhds"

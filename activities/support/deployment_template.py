@@ -53,7 +53,7 @@ class BuildVmSpec(BaseModel):
     additional_data_disks_gb: list[int] = Field(default_factory=list)
     user_assigned_identities: list[str] = Field(default_factory=list)
     subnet_id: str | None = None  # a given subnet: no VNet, NSG or public IP is created
-    admin_username: str = "kilnadmin"
+    admin_username: str = naming.ADMIN_USERNAME
     admin_password: KeyVaultSecretRef
     tags: dict[str, str] = Field(default_factory=dict)
     # The staging storage account outlives the run (AIB keeps it, and the logs, until the template is

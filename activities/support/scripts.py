@@ -5,7 +5,8 @@ staging account) is downloaded by the VM itself with a read-only SAS URL of that
 its sha256 checked again before anything uses it; the command carries the URL, never the bytes. Inline
 lines are small and travel inside the command (base64 in a here-document). The VM needs no route to the
 original URL, only to the staging account. Managed Run Command runs as root on Linux and as LocalSystem
-(elevated) on Windows.
+on Windows; a PowerShell step that is not ``runAsSystem`` runs as the build VM's admin user in a scheduled
+task (``powershell_as_user``).
 
 azuresim recognises the ``kiln_fetch '<url>' '<sha256>'`` / ``Kiln-Fetch '<url>' '<sha256>'`` lines
 (``azuresim/providers/runcommand_exec.py``): keep their shape.
@@ -110,17 +111,98 @@ def inline_shell(lines: list[str]) -> bytes:
     return ("#!/bin/sh -e\n" + "\n".join(lines) + "\n").encode()
 
 
-def powershell_script(label: str, content: bytes | Fetch, *, elevated: bool, system: bool) -> str:
-    """A Windows step: the script written to a temp file and run; its exit code is the command's."""
-    mode = "system" if system else ("elevated" if elevated else "default")
+def powershell_script(label: str, content: bytes | Fetch) -> str:
+    """A Windows step run as LocalSystem (``runAsSystem``, and kiln's own steps): the script written to a
+    temp file and run; its exit code is the command's."""
     return (
-        f"# kiln: {label} (run as: {mode}; managed Run Command runs as LocalSystem)\n"
+        f"# kiln: {label} (run as: LocalSystem)\n"
         "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n"
         "$f = Join-Path $env:TEMP ('kiln-' + [guid]::NewGuid().ToString() + '.ps1')\n"
         f"{_ps_write(content, '$f')}"
         "& powershell.exe -NoProfile -ExecutionPolicy Bypass -File $f\n"
         "exit $LASTEXITCODE\n"
     )
+
+
+# The admin user's password reaches a step as this protected parameter of its Run Command: Azure passes it
+# to the script as ``-KilnPassword`` and never returns it (docs/build.md, "PowerShell as AIB runs it").
+PASSWORD_PARAMETER = "KilnPassword"
+
+
+def powershell_as_user(label: str, content: bytes | Fetch, *, user: str, elevated: bool) -> str:
+    """A Windows step run as the build VM's admin user ``user``: not elevated (AIB's default) or elevated
+    (``runElevated``), as Packer's elevated provisioner does it.
+
+    Run Command itself runs as LocalSystem; the script runs in a one-shot scheduled task of ``user``, logged
+    on with its password (so it has the user's network credentials), at RunLevel ``Limited`` (the UAC-filtered
+    token) or ``Highest`` (the full administrator token). The task's output is streamed to the command's
+    stdout while it runs; its exit code is the command's. The password arrives as a protected parameter,
+    never in this text.
+    """
+    level = "Highest" if elevated else "Limited"
+    how = "elevated" if elevated else "not elevated"
+    return (
+        f"param([string]${PASSWORD_PARAMETER})\n"
+        f"# kiln: {label} (run as: {user}, {how})\n"
+        "$ErrorActionPreference = 'Stop'\n$ProgressPreference = 'SilentlyContinue'\n"
+        "$d = Join-Path $env:SystemRoot ('Temp\\kiln-' + [guid]::NewGuid().ToString())\n"
+        "[void](New-Item -ItemType Directory -Path $d)\n"
+        "$f = Join-Path $d 'step.ps1'; $o = Join-Path $d 'output.log'; $c = Join-Path $d 'exitcode'\n"
+        f"{_ps_write(content, '$f')}"
+        f"[void](icacls $d /grant ({_ps_quote(user + ':(OI)(CI)M')}))\n"
+        f"$user = {_ps_quote(user)}\n" + AS_USER_TEMPLATE.replace("{level}", level)
+    )
+
+
+AS_USER_TEMPLATE = """$w = Join-Path $d 'run.ps1'
+Set-Content -LiteralPath $w -Encoding UTF8 -Value @"
+& powershell.exe -NoProfile -ExecutionPolicy Bypass -File '$f' *>&1 | Out-File -Encoding UTF8 -FilePath '$o'
+Set-Content -LiteralPath '$c' -Value `$LASTEXITCODE
+"@
+$task = 'kiln-' + [guid]::NewGuid().ToString()
+$arguments = "-NoProfile -ExecutionPolicy Bypass -File `"$w`""
+$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument $arguments
+$settings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) -AllowStartIfOnBatteries
+$registered = @{ TaskName = $task; Action = $action; Settings = $settings; RunLevel = '{level}' }
+Register-ScheduledTask @registered -User $user -Password $KilnPassword | Out-Null
+$KilnPassword = $null
+$read = 0
+function Copy-KilnOutput {
+    if (-not (Test-Path -LiteralPath $o)) { return }
+    $s = [IO.File]::Open($o, 'Open', 'Read', 'ReadWrite')
+    try {
+        [void]$s.Seek($script:read, 'Begin')
+        $buffer = New-Object byte[] ($s.Length - $script:read)
+        $n = $s.Read($buffer, 0, $buffer.Length)
+        $script:read += $n
+        $text = [Text.Encoding]::UTF8.GetString($buffer, 0, $n).TrimStart([char]0xFEFF)
+        if ($n -gt 0) { [Console]::Out.Write($text) }
+    } finally { $s.Dispose() }
+}
+try {
+    Start-ScheduledTask -TaskName $task
+    while (-not (Test-Path -LiteralPath $c)) {
+        Copy-KilnOutput
+        # 267009: running, 267011: not run yet; anything else: the task ended (wrote its exit code or not)
+        $result = (Get-ScheduledTaskInfo -TaskName $task).LastTaskResult
+        $state = (Get-ScheduledTask -TaskName $task).State
+        if ($result -ne 267009 -and $result -ne 267011 -and $state -ne 'Running') {
+            Start-Sleep -Seconds 2
+            if (-not (Test-Path -LiteralPath $c)) {
+                $why = "kiln: the step's scheduled task ended without an exit code (task result $result)"
+                [Console]::Error.WriteLine($why)
+                exit 1
+            }
+        }
+        Start-Sleep -Seconds 2
+    }
+    Copy-KilnOutput
+    exit [int]((Get-Content -LiteralPath $c -Raw).Trim())
+} finally {
+    Unregister-ScheduledTask -TaskName $task -Confirm:$false -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $d -Recurse -Force -ErrorAction SilentlyContinue
+}
+"""
 
 
 def inline_powershell(lines: list[str]) -> bytes:
@@ -155,6 +237,57 @@ def restart_check_script(label: str, command: str) -> str:
     """Run ``restartCheckCommand`` after a restart (or just report the computer is back)."""
     body = command or 'Write-Output "kiln: $env:COMPUTERNAME restarted"'
     return f"# kiln: {label}\n$ProgressPreference = 'SilentlyContinue'\n{body}\nexit $LASTEXITCODE\n"
+
+
+# A restart's proof: a mark that only the running boot holds (a volatile registry key on Windows, a file in
+# the tmpfs /run on Linux), set before the restart; a boot since then has cleared it.
+RESTART_MARK_KEY = "SOFTWARE\\kiln-restart-pending"
+RESTART_MARK_FILE = "/run/kiln-restart-pending"
+RESTART_PENDING_EXIT = 75  # the proof's exit code while the mark is still there
+
+
+def restart_mark_script(label: str, command: str | None, *, windows: bool) -> str:
+    """Mark the running boot, then run a custom ``restartCommand`` (None: Azure restarts the VM after)."""
+    if not windows:
+        run = f"{command}\n" if command else ""
+        return (
+            f"#!/bin/bash\n# kiln: {label}: mark this boot\nset -e\n"
+            f"date -u +%Y-%m-%dT%H:%M:%SZ > {RESTART_MARK_FILE}\n{run}"
+        )
+    run = f"{command}\nexit $LASTEXITCODE\n" if command else ""
+    return (
+        f"# kiln: {label}: mark this boot\n$ErrorActionPreference = 'Stop'\n"
+        "$k = [Microsoft.Win32.Registry]::LocalMachine.CreateSubKey("
+        f"{_ps_quote(RESTART_MARK_KEY)}, [Microsoft.Win32.RegistryKeyPermissionCheck]::ReadWriteSubTree, "
+        "[Microsoft.Win32.RegistryOptions]::Volatile)\n"
+        "$k.SetValue('bootTime', (Get-CimInstance Win32_OperatingSystem).LastBootUpTime.ToString('o'))\n"
+        "$k.Close()\n"
+        "$ErrorActionPreference = 'Continue'\n"
+        f"{run}"
+    )
+
+
+def restart_proof_script(label: str, *, windows: bool) -> str:
+    """Exit 0 (saying when the VM booted) once the VM booted since its mark; ``RESTART_PENDING_EXIT`` while
+    the mark is still there (the VM has not gone down yet)."""
+    pending = RESTART_PENDING_EXIT
+    if not windows:
+        return (
+            f"#!/bin/bash\n# kiln: {label}: has the VM restarted?\n"
+            "booted=$(uptime -s)\n"
+            f'if [ -e {RESTART_MARK_FILE} ]; then echo "kiln: not restarted yet (up since $booted)"; '
+            f"exit {pending}; fi\n"
+            'echo "kiln: restarted (up since $booted)"\n'
+        )
+    return (
+        f"# kiln: {label}: has the VM restarted?\n"
+        "$booted = (Get-CimInstance Win32_OperatingSystem).LastBootUpTime.ToString('o')\n"
+        f"if (Test-Path -LiteralPath {_ps_quote('HKLM:' + chr(92) + RESTART_MARK_KEY)}) {{\n"
+        '    [Console]::Out.WriteLine("kiln: not restarted yet (up since $booted)")\n'
+        f"    exit {pending}\n}}\n"
+        '[Console]::Out.WriteLine("kiln: restarted (up since $booted)")\n'
+        "exit 0\n"
+    )
 
 
 def windows_update_script(label: str, criteria: str | None, filters: list[str] | None, limit: int) -> str:

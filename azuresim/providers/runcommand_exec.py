@@ -4,6 +4,7 @@ write stdout/stderr to the append blobs, record the instance view, reboot the VM
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import time
 from typing import Any
@@ -56,6 +57,46 @@ async def guest_fetches(sim: Any, script: str) -> Outcome | None:
         if got != sha256:
             return Outcome(1, "", f"kiln: the downloaded artifact does not have sha256 {sha256}\n")
     return None
+
+
+# What a simulated Windows guest does with these lines (a QEMU guest runs them for real):
+# a volatile registry key, which only the running boot holds (any restart or stop clears it) ...
+_MARK = re.compile(r"CreateSubKey\('([^']+)',[^\n]*\[Microsoft\.Win32\.RegistryOptions\]::Volatile\)")
+# ... a test of that key, answering with its branch's line and exit code ...
+_PROOF = re.compile(
+    r"if \(Test-Path -LiteralPath 'HKLM:\\(?P<key>[^']+)'\) \{"
+    r"\s*\[Console\]::Out\.WriteLine\(\"(?P<held>[^\"]*)\"\)"
+    r"\s*exit (?P<code>\d+)\s*\}\s*\[Console\]::Out\.WriteLine\(\"(?P<gone>[^\"]*)\"\)"
+)
+# ... and a scheduled task registered for a user with a password the script takes as a parameter, whose
+# logon Windows checks against the account (the VM's admin user and password).
+_TASK_USER = re.compile(r"^\$user = '([^']*)'$", re.MULTILINE)
+_TASK_PASSWORD = re.compile(r"Register-ScheduledTask\b[^\n]*-Password \$(\w+)")
+_LOGON_FAILED = (
+    "Register-ScheduledTask : The user name or password is incorrect.\n(Exception from HRESULT: 0x8007052E)\n"
+)
+
+
+def windows(vm: dict[str, Any], script: str, protected: dict[str, str]) -> Outcome | None:
+    """What a simulated Windows VM answers itself for ``script`` (None: the control plane's rules decide)."""
+    proof = _PROOF.search(script)
+    if proof:
+        held = bool(vm.get("_bootMark"))
+        booted = vm_model.iso(float(vm.get("_bootedAt") or time.time()))
+        line = (proof["held"] if held else proof["gone"]).replace("$booted", booted)
+        return Outcome(int(proof["code"]) if held else 0, line + "\n", "", duration_ops=0.2)
+    task = _TASK_PASSWORD.search(script)
+    user = _TASK_USER.search(script)
+    if task and user:
+        admin = str(vm.get("properties", {}).get("osProfile", {}).get("adminUsername", ""))
+        given = hashlib.sha256(protected.get(task.group(1), "").encode()).hexdigest()
+        if user.group(1).lower() != admin.lower() or given != vm.get("_adminPasswordSha256"):
+            return Outcome(1, "", _LOGON_FAILED)
+    return None
+
+
+def marks_the_boot(script: str) -> bool:
+    return bool(_MARK.search(script))
 
 
 def for_qemu_guest(script: str) -> str:
@@ -165,6 +206,8 @@ async def execute(sim: Any, cmd: dict[str, Any], vm_id: str, outcome: Outcome) -
         sim.persist()
         return
     await asyncio.sleep(duration)
+    if outcome.marks_boot:  # set before the rest of the script ran (and before any restart it made)
+        vm["_bootMark"] = True
     message = await _write_blobs(sim, cmd["properties"], outcome)
     cmd["_view"] = view(
         "Succeeded" if outcome.succeeded else "Failed",

@@ -32,6 +32,7 @@ class Outcome:
     duration_ops: float = 1.0  # multiples of the latency model's "compute.runcommand.run" delay
     duration_seconds: float | None = None  # absolute duration, unscaled (for timeout scenarios)
     restart: bool = False
+    marks_boot: bool = False  # the script sets a mark only the running boot holds (``windows``)
 
     @property
     def succeeded(self) -> bool:

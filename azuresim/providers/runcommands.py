@@ -11,6 +11,7 @@ neither stored nor answered, as Azure never returns them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Coroutine
@@ -53,6 +54,24 @@ def _check_vm(vm: dict[str, Any]) -> None:
         raise SimError(
             409, "OperationNotAllowed", "Cannot modify extensions in the VM when the VM is not running."
         )
+
+
+def _protected(body: dict[str, Any]) -> dict[str, str]:
+    """The protected parameters by name: the simulated guest reads them, the store never holds them."""
+    given = (body.get("properties") or {}).get("protectedParameters") or []
+    if not isinstance(given, list):
+        raise SimError(400, "InvalidParameter", "protectedParameters must be an array.", "properties")
+    found = {}
+    for i, item in enumerate(given):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise SimError(
+                400,
+                "InvalidParameter",
+                "Each protected parameter needs a name and a value.",
+                f"properties.protectedParameters[{i}]",
+            )
+        found[item["name"]] = str(item.get("value", ""))
+    return found
 
 
 def _properties(body: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +175,7 @@ async def put_run_command(req: SimRequest) -> web.StreamResponse:
     vm_id = compute_id(req, "virtualMachines", req.params["vm"])
     vm = require(req.sim, vm_id, "Microsoft.Compute/virtualMachines")
     _check_vm(vm)
+    protected = _protected(body)
     props = _properties(body)
     cmd_id = compute_id(req, "virtualMachines", req.params["vm"], "runCommands", req.params["name"])
     found = req.sim.store.get(cmd_id)
@@ -172,9 +192,13 @@ async def put_run_command(req: SimRequest) -> web.StreamResponse:
     if req.sim.compute is not None and req.sim.compute.is_real(vm):
         guest = runcommand_exec.for_qemu_guest(script)
         return await _put_real(req, cmd, cmd_id, vm["id"], guest, status=200 if exists else 201)
-    outcome = await runcommand_exec.guest_fetches(req.sim, script) or match_outcome(
-        req.sim.control.get(RULES, []), script
+    outcome = (
+        await runcommand_exec.guest_fetches(req.sim, script)
+        or runcommand_exec.windows(vm, script, protected)
+        or match_outcome(req.sim.control.get(RULES, []), script)
     )
+    if runcommand_exec.marks_the_boot(script):
+        outcome = dataclasses.replace(outcome, marks_boot=True)
     task = _start(req.sim, cmd, vm["id"], outcome)
 
     status = 200 if exists else 201

@@ -2,12 +2,15 @@
 
 Runtime facts Azure keeps outside the resource body live in ``_``-prefixed private fields (stripped from every
 answer by ``state.public``): ``_power`` (running | stopped | deallocating | deallocated | restarting),
-``_generalized`` and ``_agentReadyAt`` (epoch seconds before which the VM agent reports "Not Ready").
+``_generalized`` and ``_agentReadyAt`` (epoch seconds before which the VM agent reports "Not Ready");
+``_adminPasswordSha256`` (the admin password's digest, never the password) and ``_bootMark`` (a mark only the
+running boot holds: a Windows volatile registry key, cleared by any restart or stop).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
 import uuid
 from datetime import UTC, datetime
@@ -41,7 +44,10 @@ def new_vm(
     """The stored VM body (private fields included) for a PUT or a deployment."""
     props = copy.deepcopy(properties)
     os_profile = props.get("osProfile")
+    password_sha256 = ""
     if isinstance(os_profile, dict):
+        if os_profile.get("adminPassword"):  # kept as a digest: a scheduled task's logon checks it
+            password_sha256 = hashlib.sha256(str(os_profile["adminPassword"]).encode()).hexdigest()
         for key in _WRITE_ONLY:
             os_profile.pop(key, None)
     props["vmId"] = str(uuid.uuid4())
@@ -53,6 +59,8 @@ def new_vm(
     vm["_power"] = "running"
     vm["_generalized"] = False
     vm["_agentReadyAt"] = 0.0
+    vm["_adminPasswordSha256"] = password_sha256
+    vm["_bootedAt"] = time.time()
     return vm
 
 
@@ -123,7 +131,13 @@ def instance_view(vm: dict[str, Any], now: float) -> dict[str, Any]:
     return view
 
 
+def end_boot(vm: dict[str, Any]) -> None:
+    """The running boot ends (a restart, a stop, a deallocation): what only it held is gone."""
+    vm.pop("_bootMark", None)
+
+
 def begin_restart(sim: Any, vm: dict[str, Any]) -> None:
+    end_boot(vm)
     vm["_power"] = "restarting"
     vm["_agentReadyAt"] = time.time() + 3600.0  # until the restart finishes
 
@@ -131,5 +145,6 @@ def begin_restart(sim: Any, vm: dict[str, Any]) -> None:
 def finish_restart(sim: Any, vm: dict[str, Any]) -> None:
     # After a reboot the guest agent takes a while to report Ready again.
     vm["_power"] = "running"
+    vm["_bootedAt"] = time.time()
     vm["_agentReadyAt"] = time.time() + sim.latency.delay("compute.vm.agent")
     sim.store.put(vm["id"], vm)

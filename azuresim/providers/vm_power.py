@@ -30,6 +30,7 @@ async def _transition(
     req: SimRequest, vm: dict[str, Any], op: str, during: str, after: str
 ) -> web.StreamResponse:
     vm["_power"] = during
+    vm_model.end_boot(vm)
     compute = req.sim.compute if req.sim.compute is not None and req.sim.compute.is_real(vm) else None
 
     async def work() -> None:
@@ -38,6 +39,8 @@ async def _transition(
         elif compute is not None:
             await compute.power_off(vm)
         vm["_power"] = after
+        if after == "running":
+            vm["_bootedAt"] = time.time()
         if after == "running" and compute is None:
             vm["_agentReadyAt"] = time.time() + req.sim.latency.delay("compute.vm.agent")
         req.sim.store.put(vm["id"], vm)

@@ -74,6 +74,11 @@ def run_command_body(spec: RunCommandSpec, location: str) -> dict[str, Any]:
         # A failing script must show up as executionState/exitCode, not as a failed PUT.
         "treatFailureAsDeploymentFailure": False,
     }
+    if spec.protected_parameters:
+        props["protectedParameters"] = [
+            {"name": name, "value": value.get_secret_value()}
+            for name, value in spec.protected_parameters.items()
+        ]
     if spec.blob_identity_client_id:
         identity = {"clientId": spec.blob_identity_client_id}
         props["outputBlobManagedIdentity"] = identity

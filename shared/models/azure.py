@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 TERMINAL_PROVISIONING_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
 TERMINAL_EXECUTION_STATES = frozenset({"Succeeded", "Failed", "TimedOut", "Canceled"})
@@ -83,6 +83,8 @@ class RunCommandSpec(_Model):
     timeout_seconds: int = 3600
     blob_identity_client_id: str | None = None  # the VM's user-assigned identity that writes the blobs
     location: str = ""
+    # Passed to the script as named parameters; Azure never returns them (a step's admin password).
+    protected_parameters: dict[str, SecretStr] = Field(default_factory=dict)
 
 
 class RunCommandState(_Model):

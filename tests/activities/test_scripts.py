@@ -39,12 +39,28 @@ def test_the_last_windows_update_line_wins() -> None:
 def test_powershell_scripts_travel_base64_and_exit_with_the_scripts_code() -> None:
     content = scripts.inline_powershell(["Write-Host 'it''s'", "choco install git"])
 
-    script = scripts.powershell_script("customize step 1", content, elevated=True, system=True)
+    script = scripts.powershell_script("customize step 1", content)
 
     assert _payload(script, "$b = @'", "'@") == content
     assert content.endswith(b"exit $LASTEXITCODE\n")
-    assert "run as: system" in script
+    assert "run as: LocalSystem" in script
     assert script.rstrip().endswith("exit $LASTEXITCODE")
+
+
+def test_powershell_as_the_admin_user_runs_in_a_scheduled_task_at_the_asked_run_level() -> None:
+    content = scripts.inline_powershell(["Write-Output hi"])
+
+    default = scripts.powershell_as_user("s", content, user="kilnadmin", elevated=False)
+    elevated = scripts.powershell_as_user("s", content, user="kilnadmin", elevated=True)
+
+    for script in (default, elevated):
+        assert script.startswith("param([string]$KilnPassword)\n")  # the first statement: a parameter
+        assert _payload(script, "$b = @'", "'@") == content
+        assert "Register-ScheduledTask @registered -User $user -Password $KilnPassword" in script
+        assert "$user = 'kilnadmin'" in script
+        assert "Unregister-ScheduledTask" in script.split("} finally {")[-1]
+    assert "RunLevel = 'Limited'" in default and "not elevated" in default
+    assert "RunLevel = 'Highest'" in elevated and "(run as: kilnadmin, elevated)" in elevated
 
 
 def test_windows_deprovision_prefers_the_users_script_then_waits_for_oobe_seal() -> None:

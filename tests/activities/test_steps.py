@@ -9,7 +9,7 @@ from typing import Any
 from activities import steps, vm_power
 from shared import naming
 from shared.models.build import BuildVm, RunRef, StepOutcome, StepSpec
-from shared.models.durable import StepInput
+from shared.models.durable import Polled, StepInput
 from tests.activities.support import deployed, fetched, linux_template, poll, stage, windows_template, world
 from tests.fakes import FakeAzure, ScriptOutcome, arm_id
 
@@ -43,14 +43,22 @@ def _log(fake: FakeAzure, run: RunRef, vm: BuildVm) -> str:
     ).decode()
 
 
+def _spec_named(fake: FakeAzure, vm: BuildVm, name: str) -> Any:
+    """The RunCommandSpec PUT for the VM's Run Command ``name``."""
+    rid = arm_id(vm.resource_group, "Microsoft.Compute/virtualMachines/runCommands", vm.vm_name, name)
+    return fake.cloud.get(rid)["spec"]
+
+
+def _spec(fake: FakeAzure, vm: BuildVm, inp: StepInput) -> Any:
+    return _spec_named(fake, vm, steps.command_name(inp))
+
+
 def _script(fake: FakeAzure, vm: BuildVm, inp: StepInput) -> str:
-    rid = arm_id(
-        vm.resource_group,
-        "Microsoft.Compute/virtualMachines/runCommands",
-        vm.vm_name,
-        steps.command_name(inp),
-    )
-    return str(fake.cloud.get(rid)["spec"].script)
+    return str(_spec(fake, vm, inp).script)
+
+
+def _script_named(fake: FakeAzure, vm: BuildVm, name: str) -> str:
+    return str(_spec_named(fake, vm, name).script)
 
 
 def _embedded(script: str) -> bytes:
@@ -257,11 +265,8 @@ def test_windows_update_rounds_restart_until_no_update_remains() -> None:
         installed += outcome.updates_installed
         if not outcome.needs_restart and not outcome.updates_remaining:
             break
-        assert (
-            vm_power.restart(StepInput(run=run, vm=vm, step=step, attempt=attempt), ports=fake).error is None
-        )
-        assert fake.cloud.get(vm.resource_ids[0])["agent_ready"] is False
-        poll(vm_power.check_ready, vm, fake)
+        restart = StepInput(run=run, vm=vm, step=step, attempt=attempt)
+        assert _restart(fake, restart)[-1].succeeded
 
     assert [r.updates_remaining for r in rounds] == [2, 0]
     assert installed == 5
@@ -301,37 +306,86 @@ def test_a_windows_update_round_without_its_result_line_fails() -> None:
     assert "KILN-WU" in outcome.error.message
 
 
-def test_windows_restart_waits_for_the_agent_then_runs_the_check_command() -> None:
+def _restart(fake: FakeAzure, inp: StepInput, limit: int = 30) -> list[Polled]:
+    """Begin a restart and look at it until done (or ``limit`` looks), as ``restart_vm`` does."""
+    assert vm_power.restart(inp, ports=fake).error is None
+    looks = []
+    for _ in range(limit):
+        looks.append(vm_power.restarted(inp, ports=fake))
+        if looks[-1].done:
+            break
+    return looks
+
+
+def test_a_restart_is_done_only_once_the_vm_went_down_and_came_back() -> None:
     fake = world()
     fake.cloud.lro_reads = 2
+    fake.run_commands.outcomes.append(ScriptOutcome(pattern="mark this boot", reads=3))
     run, _, _, vm = deployed(fake, windows_template())
     step = _step("WindowsRestart", {"restartCheckCommand": "Write-Output back"}, os_type="Windows")
     inp = StepInput(run=run, vm=vm, step=step)
 
-    assert vm_power.restart(inp, ports=fake).error is None
-    first = vm_power.check_ready(vm, ports=fake)
-    ready = poll(vm_power.check_ready, vm, fake)
-    steps.start(inp, ports=fake)
-    script = _script(fake, vm, inp)
+    looks = _restart(fake, inp)
 
-    assert not first.done and ready.succeeded
-    assert "Write-Output back" in script
+    assert looks[-1].succeeded and looks[-1].state == "restarted"
+    ops = [c.split()[0] for c in fake.cloud.calls]
+    # the boot is marked before Azure restarts the VM, and the proof is asked after it is back
+    assert (
+        ops.index("run_commands.create")
+        < ops.index("vms.restart")
+        < len(ops) - ops[::-1].index("run_commands.create")
+    )
+    assert {"marking the boot", "starting"} <= {look.state for look in looks}
+    log = _log(fake, run, vm)
+    assert "restarting" in log and "kiln: restarted" in log
+    assert not [r for r in fake.cloud.resources if "/runcommands/" in r]
+    steps.start(inp.model_copy(update={"attempt": 1}), ports=fake)
+    assert "Write-Output back" in _script(fake, vm, inp.model_copy(update={"attempt": 1}))
 
 
-def test_a_custom_restart_command_runs_on_the_vm() -> None:
+def test_a_custom_restart_command_runs_after_the_mark_and_azure_does_not_restart_the_vm() -> None:
     fake = world()
     run, _, _, vm = deployed(fake, windows_template())
     step = _step("WindowsRestart", {"restartCommand": "shutdown /r /t 5"}, os_type="Windows")
+    inp = StepInput(run=run, vm=vm, step=step)
+    vm_power.restart(inp, ports=fake)
+    mark = _script_named(fake, vm, vm_power.mark_name(inp))
 
-    started = vm_power.restart(StepInput(run=run, vm=vm, step=step), ports=fake)
+    looks = _restart(fake, inp)  # the restart begun again finds its command: it is not run twice
 
-    rid = arm_id(
-        vm.resource_group,
-        "Microsoft.Compute/virtualMachines/runCommands",
-        vm.vm_name,
-        started.command_name or "",
+    assert looks[-1].succeeded
+    assert [c.split()[0] for c in fake.cloud.calls].count("run_commands.create") == 2  # the mark, one proof
+    assert "vms.restart" not in [c.split()[0] for c in fake.cloud.calls]
+    assert mark.index("CreateSubKey('SOFTWARE\\kiln-restart-pending'") < mark.index("shutdown /r /t 5")
+
+
+def test_a_restart_command_that_does_not_take_the_vm_down_never_passes_for_a_restart() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, windows_template())
+    step = _step("WindowsRestart", {"restartCommand": "Write-Output 'not really'"}, os_type="Windows")
+    inp = StepInput(run=run, vm=vm, step=step)
+
+    looks = _restart(fake, inp, limit=12)
+
+    assert not any(look.done for look in looks)
+    assert looks[-1].state in ("not restarted yet", "checking the restart")
+    assert "kiln: not restarted yet" in _log(fake, run, vm)  # each look asked the VM, and it said so
+
+
+def test_a_failed_restart_command_that_left_the_vm_up_fails_the_step_with_its_exit_code() -> None:
+    fake = world()
+    fake.run_commands.outcomes.append(
+        ScriptOutcome(pattern="mark this boot", exit_code=5, stdout="no rights\n")
     )
-    assert "shutdown /r /t 5" in fake.cloud.get(rid)["spec"].script
+    run, _, _, vm = deployed(fake, windows_template())
+    step = _step("WindowsRestart", {"restartCommand": "my-restart.exe"}, os_type="Windows")
+    inp = StepInput(run=run, vm=vm, step=step)
+
+    looks = _restart(fake, inp)
+
+    error = looks[-1].error
+    assert looks[-1].done and error is not None and error.code == "RestartFailed"
+    assert "the restartCommand failed (exit code 5: no rights)" in error.message
 
 
 def test_deprovision_honours_a_user_deprovisioning_script() -> None:
@@ -344,3 +398,46 @@ def test_deprovision_honours_a_user_deprovisioning_script() -> None:
     script = _script(fake, vm, inp)
     assert "if [ -f /tmp/DeprovisioningScript.sh ]" in script
     assert "waagent -force -deprovision+user && export HISTSIZE=0 && sync" in script
+
+
+def test_powershell_runs_as_aib_runs_it_the_admin_password_only_in_the_puts_protected_parameter() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, windows_template())
+    password = fake.cloud.secrets[vm.admin_secret_name or ""]
+    modes = {
+        "default": {"inline": ["Write-Output a"]},
+        "elevated": {"inline": ["Write-Output b"], "runElevated": True},
+        "system": {"inline": ["Write-Output c"], "runElevated": True, "runAsSystem": True},
+    }
+    sent = {}
+    for index, (mode, spec) in enumerate(modes.items()):
+        inp = StepInput(run=run, vm=vm, step=_step("PowerShell", spec, index=index, os_type="Windows"))
+        started = steps.start(inp, ports=fake)
+        sent[mode] = _spec(fake, vm, inp)
+        checked = poll(steps.check, inp, fake)
+        assert started.error is None and checked.succeeded, (mode, checked.error)
+        # nothing an activity answers (the orchestration's history) holds the password
+        assert password not in started.model_dump_json() + checked.model_dump_json() + inp.model_dump_json()
+
+    assert "RunLevel = 'Limited'" in sent["default"].script
+    assert "RunLevel = 'Highest'" in sent["elevated"].script
+    assert (
+        "run as: LocalSystem" in sent["system"].script
+        and "Register-ScheduledTask" not in sent["system"].script
+    )
+    for mode in ("default", "elevated"):
+        assert sent[mode].protected_parameters["KilnPassword"].get_secret_value() == password
+        assert password not in sent[mode].script and password not in repr(sent[mode])
+    assert sent["system"].protected_parameters == {}
+    assert password not in _log(fake, run, vm)
+
+
+def test_a_powershell_step_as_the_admin_user_needs_the_vms_password_in_key_vault() -> None:
+    fake = world()
+    run, _, _, vm = deployed(fake, windows_template())
+    without = vm.model_copy(update={"admin_secret_name": None})
+    inp = StepInput(run=run, vm=without, step=_step("PowerShell", {"inline": ["x"]}, os_type="Windows"))
+
+    started = steps.start(inp, ports=fake)
+
+    assert started.error is not None and started.error.code == "AdminPasswordMissing"

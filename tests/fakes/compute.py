@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from activities.support import scripts
 from shared.errors import AzureNotFound, PermanentAzureError
 from shared.models.azure import RunCommandSpec, RunCommandState, VmState
 from tests.fakes.cloud import FakeCloud, arm_id
@@ -21,6 +22,20 @@ class ScriptOutcome:
     stdout: str = ""
     stderr: str = ""
     reads: int = 1
+
+
+# Scripts that take the VM down, as azuresim recognises them: the VM restarts once the command has ended.
+_RESTARTS = re.compile(r"shutdown(\.exe)?\s+[/-]r\b|\bRestart-Computer\b", re.IGNORECASE)
+
+
+def _marks_the_boot(script: str) -> bool:
+    return "mark this boot" in script and (
+        scripts.RESTART_MARK_KEY in script or scripts.RESTART_MARK_FILE in script
+    )
+
+
+def _asks_whether_restarted(script: str) -> bool:
+    return "has the VM restarted?" in script
 
 
 class FakeVirtualMachines:
@@ -56,7 +71,7 @@ class FakeVirtualMachines:
         if action == "deallocate":
             vm["power_state"] = "deallocated"
         elif action == "restart":
-            vm.update(power_state="running", agent_ready=True)
+            vm.update(power_state="running", agent_ready=True, boot_mark=False)  # a new boot: no mark
         elif action == "delete":
             self.cloud.resources.pop(vm["id"].lower())
             for child in [k for k in self.cloud.resources if k.startswith(vm["id"].lower() + "/")]:
@@ -121,6 +136,12 @@ class FakeRunCommands:
                 status=409,
             )
         outcome = next((o for o in self.outcomes if re.search(o.pattern, spec.script)), ScriptOutcome(".*"))
+        if _asks_whether_restarted(spec.script):  # the VM answers from its state, not from a rule
+            pending = bool(vm.get("boot_mark"))
+            says = "kiln: not restarted yet" if pending else "kiln: restarted"
+            outcome = ScriptOutcome(
+                ".*", exit_code=scripts.RESTART_PENDING_EXIT if pending else 0, stdout=says
+            )
         rid = self._id(resource_group, vm_name, name)
         existing = self.cloud.find(rid)
         if existing is not None and existing["spec"] == spec:
@@ -158,6 +179,7 @@ class FakeRunCommands:
                 else:
                     self.cloud.blobs.setdefault(target, bytearray()).extend(text.encode())
             command["execution_state"] = "Succeeded" if outcome.exit_code == 0 else "Failed"
+            self._effects(resource_group, vm_name, spec.script)
         done = command["execution_state"] != "Running"
         return RunCommandState(
             name=name,
@@ -166,6 +188,17 @@ class FakeRunCommands:
             exit_code=outcome.exit_code if done else None,
             error_message=command.get("upload_error"),
         )
+
+    def _effects(self, resource_group: str, vm_name: str, script: str) -> None:
+        """What a finished script did to its VM: marked the running boot, or took the VM down."""
+        vms = FakeVirtualMachines(self.cloud)
+        vm = vms._vm(resource_group, vm_name)
+        if _marks_the_boot(script):
+            vm["boot_mark"] = True
+        if _RESTARTS.search(script):
+            vm.update(
+                power_state="starting", agent_ready=False, action="restart", pending=self.cloud.lro_reads or 1
+            )
 
     def begin_delete(self, *, resource_group: str, vm_name: str, name: str) -> None:
         self.cloud.enter("run_commands.delete", f"{vm_name}/{name}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from orchestrators.steps import restart_timeout
 from shared.models.build import BUILD_SCHEMA, PhaseError, StepOutcome, TargetResult
-from shared.models.durable import DeployOutput, TargetProgress, UndoOutput
+from shared.models.durable import DeployOutput, Polled, TargetProgress, UndoOutput
 from tests.orchestrators.conftest import FAST, Harness, build_input, template
 from tests.orchestrators.scripted_app import VM, Behaviour, checked_step, pending, progress
 
@@ -251,6 +253,28 @@ def test_windows_update_runs_rounds_with_restarts_until_no_update_remains(harnes
         p["attempt"] for p in harness.script.payloads("run_step") if p["step"]["kind"] == "WindowsUpdate"
     ]
     assert attempts == [0, 1]
+
+
+def _never_restarts(payload: dict[str, Any]) -> dict[str, Any]:
+    return Polled(done=False, state="not restarted yet").model_dump(mode="json")
+
+
+def test_a_windows_restart_waits_its_compound_restart_timeout() -> None:
+    assert restart_timeout("1h30m") == timedelta(minutes=90)  # not 5 minutes
+    assert restart_timeout("2h5m30s") == timedelta(hours=2, minutes=5, seconds=30)
+    assert restart_timeout(None) == restart_timeout("") == timedelta(minutes=5)  # AIB's default
+
+
+def test_a_restart_that_never_happens_fails_the_run_saying_what_was_last_seen(harness: Harness) -> None:
+    harness.script.behaviours["restart_vm"] = _never_restarts
+    harness.start(build_input(template(customize=[{"type": "WindowsRestart", "restartTimeout": "1s"}])))
+    output = harness.finish()
+
+    assert output["run_state"] == "Failed"
+    expected = "did not restart and come back within restartTimeout (1s); last seen: not restarted yet."
+    assert expected in output["message"]
+    later = harness.script.payloads("restart_vm")[1:]
+    assert later and all(p["begin"] is False for p in later)  # restarted once, then only looked at
 
 
 def test_a_waiting_activity_is_called_again_until_done_and_only_its_first_call_reports(

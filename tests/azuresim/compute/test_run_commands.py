@@ -12,6 +12,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
+from activities.support import scripts
 from tests.support.azuresim import AzureSim, arm_error
 from tests.support.azurite import Azurite
 
@@ -232,3 +233,57 @@ def test_script_uri_is_read_from_the_blob_and_outputs_go_through_a_sas(
     }
     compute.virtual_machine_run_commands.begin_create_or_update(rg, "vm1", "install", body).result()
     assert blob_text(container, "out/install.log") == "nginx installed\n"
+
+
+def _view(compute: Any, rg: str, name: str) -> Any:
+    return compute.virtual_machine_run_commands.get_by_virtual_machine(
+        rg, "vm1", name, expand="instanceView"
+    ).instance_view
+
+
+def test_a_scheduled_task_logs_on_only_with_the_vms_admin_user_and_password(
+    compute: Any, rg: str, make_vm: Any, container: Any
+) -> None:
+    make_vm("vm1")  # adminUsername kiln, adminPassword S3cret!pass
+    script = scripts.powershell_as_user("step", b"Write-Output hi\n", user="kiln", elevated=True)
+    for name, password in (("right", "S3cret!pass"), ("wrong", "guess")):
+        body = command(script, container, protectedParameters=[{"name": "KilnPassword", "value": password}])
+        result = compute.virtual_machine_run_commands.begin_create_or_update(rg, "vm1", name, body).result()
+        assert result.protected_parameters is None  # never answered
+    other = scripts.powershell_as_user("step", b"x\n", user="someone", elevated=False)
+    body = command(other, container, protectedParameters=[{"name": "KilnPassword", "value": "S3cret!pass"}])
+    compute.virtual_machine_run_commands.begin_create_or_update(rg, "vm1", "other", body).result()
+
+    assert (_view(compute, rg, "right").execution_state, _view(compute, rg, "right").exit_code) == (
+        "Succeeded",
+        0,
+    )
+    for refused in ("wrong", "other"):
+        view = _view(compute, rg, refused)
+        assert (view.execution_state, view.exit_code) == ("Failed", 1)
+        assert "The user name or password is incorrect" in view.error
+
+
+def test_a_boot_mark_holds_until_the_vm_restarts(
+    sim: AzureSim, compute: Any, rg: str, make_vm: Any, container: Any
+) -> None:
+    make_vm("vm1")
+    run = compute.virtual_machine_run_commands.begin_create_or_update
+
+    def proof(name: str) -> Any:
+        run(rg, "vm1", name, command(scripts.restart_proof_script("s", windows=True), container)).result()
+        return _view(compute, rg, name)
+
+    before = proof("before")
+    run(rg, "vm1", "mark", command(scripts.restart_mark_script("s", None, windows=True), container)).result()
+    held = proof("held")
+    compute.virtual_machines.begin_restart(rg, "vm1").result()
+    deadline = time.monotonic() + 10
+    while compute.virtual_machines.instance_view(rg, "vm1").vm_agent.statuses[0].display_status != "Ready":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    after = proof("after")
+
+    assert (before.exit_code, held.exit_code, after.exit_code) == (0, scripts.RESTART_PENDING_EXIT, 0)
+    assert held.execution_state == "Failed" and held.output.startswith("kiln: not restarted yet (up since 20")
+    assert after.output.startswith("kiln: restarted (up since 20")
