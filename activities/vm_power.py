@@ -140,45 +140,44 @@ def _save(blobs: Blobs, inp: StepInput, state: _Restart) -> None:
     blobs.upload(container=naming.LOG_CONTAINER, name=_state_blob(inp), data=data)
 
 
-def _finished(inp: StepInput, ports: BuildPorts, name: str) -> tuple[RunCommandState, str] | None:
-    """A Run Command of the restart once it ended (its output appended to the log, the command removed)."""
-    vm = inp.vm
-    state = ports.run_commands.get(resource_group=vm.resource_group, vm_name=vm.vm_name, name=name)
-    if not state.terminal:
-        return None
-    blobs, _ = _staging(vm, ports)
-    stdout = steplog.read_text(blobs, f"{inp.run.run_id}/steps/{name}.stdout")
-    stderr = steplog.read_text(blobs, f"{inp.run.run_id}/steps/{name}.stderr")
+def _logged(inp: StepInput, ports: BuildPorts, state: RunCommandState) -> str:
+    """Append an ended Run Command's output to the log; its last lines."""
+    blobs, _ = _staging(inp.vm, ports)
+    stdout = steplog.read_text(blobs, f"{inp.run.run_id}/steps/{state.name}.stdout")
+    stderr = steplog.read_text(blobs, f"{inp.run.run_id}/steps/{state.name}.stderr")
     ended = f"{state.execution_state}, exit code {state.exit_code}"
-    header = f"{inp.step.describe()} attempt {inp.attempt}: {name}: {ended}"
-    tail = steplog.append_step(blobs, inp.run.run_id, header, stdout, stderr)
+    header = f"{inp.step.describe()} attempt {inp.attempt}: {state.name}: {ended}"
+    return "\n".join(steplog.append_step(blobs, inp.run.run_id, header, stdout, stderr))
+
+
+def _remove(inp: StepInput, ports: BuildPorts, name: str) -> None:
+    vm = inp.vm
     ports.run_commands.begin_delete(resource_group=vm.resource_group, vm_name=vm.vm_name, name=name)
-    return state, "\n".join(tail)
 
 
 def restarted(inp: StepInput, *, ports: BuildPorts) -> Polled:
     """One look at a restart: done once the VM, running with its agent ready, no longer holds the mark
-    set before the restart. Not done while the mark is set, the VM is down or booting, or the mark is
-    still there (the restart has not happened yet: the orchestrator bounds the wait by restartTimeout)."""
+    set before the restart. Not done while the mark is being set, the VM is down or booting, or the mark is
+    still there (the restart has not happened yet: the orchestrator bounds the wait by restartTimeout).
+    Where the restart is is saved before each Run Command is removed, so a retried look resumes there."""
     vm = inp.vm
     blobs, _ = _staging(vm, ports)
     state = _load(blobs, inp)
     try:
         with guard(inp.step.phase, vm.vm_name):
             if not state.marked:
-                ready = check_ready(vm, ports=ports)
-                if ready.error is not None:
-                    return ready
-                ended = _finished(inp, ports, mark_name(inp)) if ready.done else None
-                if ended is None and (ready.done or _command(inp) is None):
-                    return Polled(done=False, state="marking the boot")
-                # a custom restartCommand's VM going down before its command reported is marked too
-                if ended is not None and ended[0].execution_state != "Succeeded":
-                    if _command(inp) is None:
-                        return _failed(inp, "marking the boot before the restart failed", ended)
-                    state.mark_failed = f"exit code {ended[0].exit_code}: {ended[1]}"
-                state.marked = True
+                try:
+                    mark = ports.run_commands.get(
+                        resource_group=vm.resource_group, vm_name=vm.vm_name, name=mark_name(inp)
+                    )
+                except AzureNotFound:  # begun by a kiln that did not mark the boot: its agent decides
+                    return check_ready(vm, ports=ports)
+                failed = _marked(inp, ports, state, mark)
+                if failed is not None or not state.marked:
+                    return failed or Polled(done=False, state="marking the boot")
                 _save(blobs, inp, state)
+                if mark.terminal:
+                    _remove(inp, ports, mark.name)
             if not state.requested and _command(inp) is None:
                 ports.virtual_machines.begin_restart(resource_group=vm.resource_group, name=vm.vm_name)
                 state.requested = True
@@ -186,6 +185,22 @@ def restarted(inp: StepInput, *, ports: BuildPorts) -> Polled:
             return _look(inp, ports, blobs, state)
     except PhaseFailed as e:
         return Polled(done=True, state="Failed", error=e.error)
+
+
+def _marked(inp: StepInput, ports: BuildPorts, state: _Restart, mark: RunCommandState) -> Polled | None:
+    """Whether the mark is set (``state.marked``), from its Run Command: ended, or (a custom restartCommand
+    taking the VM down while its command still runs) started; an error when marking itself failed."""
+    if not mark.terminal:
+        running = mark.execution_state == "Running"
+        state.marked = running and _command(inp) is not None and not check_ready(inp.vm, ports=ports).done
+        return None
+    tail = _logged(inp, ports, mark)
+    if mark.execution_state != "Succeeded":
+        if _command(inp) is None:
+            return _failed(inp, "marking the boot before the restart failed", mark, tail)
+        state.mark_failed = f"exit code {mark.exit_code}: {tail}"  # the command may have restarted it anyway
+    state.marked = True
+    return None
 
 
 def _look(inp: StepInput, ports: BuildPorts, blobs: Blobs, state: _Restart) -> Polled:
@@ -196,20 +211,24 @@ def _look(inp: StepInput, ports: BuildPorts, blobs: Blobs, state: _Restart) -> P
     name = proof_name(inp, state.looks)
     label = f"{inp.step.describe()} attempt {inp.attempt}"
     _run_command(inp, ports, name, scripts.restart_proof_script(label, windows=_windows(inp)))
-    ended = _finished(inp, ports, name)
-    if ended is None:
+    vm = inp.vm
+    proof = ports.run_commands.get(resource_group=vm.resource_group, vm_name=vm.vm_name, name=name)
+    if not proof.terminal:
         return Polled(done=False, state="checking the restart")
-    if ended[0].execution_state == "Succeeded" and ended[0].exit_code == 0:
+    _logged(inp, ports, proof)
+    if proof.execution_state == "Succeeded" and proof.exit_code == 0:
+        _remove(inp, ports, name)
         return Polled(done=True, succeeded=True, state="restarted")
     state.looks += 1
     _save(blobs, inp, state)
+    _remove(inp, ports, name)
     if state.mark_failed:  # the restartCommand failed and the VM did not restart
-        return _failed(inp, f"the restartCommand failed ({state.mark_failed})", None)
+        return _failed(inp, f"the restartCommand failed ({state.mark_failed})", None, "")
     return Polled(done=False, state="not restarted yet")
 
 
-def _failed(inp: StepInput, why: str, ended: tuple[RunCommandState, str] | None) -> Polled:
-    detail = f" (exit code {ended[0].exit_code}). Last log lines:\n{ended[1]}" if ended is not None else ""
+def _failed(inp: StepInput, why: str, ended: RunCommandState | None, tail: str) -> Polled:
+    detail = f" (exit code {ended.exit_code}). Last log lines:\n{tail}" if ended is not None else ""
     error = PhaseError(
         code="RestartFailed",
         message=f"{inp.step.describe()}: {why}{detail}",

@@ -388,6 +388,20 @@ def test_a_failed_restart_command_that_left_the_vm_up_fails_the_step_with_its_ex
     assert "the restartCommand failed (exit code 5: no rights)" in error.message
 
 
+def test_a_restart_begun_by_a_kiln_that_did_not_mark_the_boot_is_followed_by_its_agent() -> None:
+    # an in-flight run upgraded mid-restart: Azure's restart was asked, no mark command exists
+    fake = world()
+    fake.cloud.lro_reads = 2
+    run, _, _, vm = deployed(fake, windows_template())
+    inp = StepInput(run=run, vm=vm, step=_step("WindowsRestart", {}, os_type="Windows"))
+    fake.virtual_machines.begin_restart(resource_group=vm.resource_group, name=vm.vm_name)
+
+    looks = [vm_power.restarted(inp, ports=fake) for _ in range(4)]
+
+    assert not looks[0].done and looks[-1].succeeded
+    assert [c.split()[0] for c in fake.cloud.calls].count("run_commands.create") == 0
+
+
 def test_deprovision_honours_a_user_deprovisioning_script() -> None:
     fake = world()
     run, _, _, vm = deployed(fake, linux_template())
