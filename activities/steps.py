@@ -192,9 +192,11 @@ def check(inp: StepInput, *, ports: BuildPorts, live: steplog.LiveLog | None = N
     blobs, _ = _staging(inp, ports)
     try:
         with guard(inp.step.phase, name):
-            recorded = _recorded(inp, blobs)
+            # Only this call records the outcome once it has started looking: its first look asks.
+            recorded = None if live.unrecorded else _recorded(inp, blobs)
             if recorded is not None:
                 return recorded
+            live.unrecorded = True
             state = ports.run_commands.get(
                 resource_group=inp.vm.resource_group, vm_name=inp.vm.vm_name, name=name
             )

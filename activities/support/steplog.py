@@ -72,6 +72,8 @@ class LiveLog:
 
     marker: str
     offset: int | None = None  # None: not read yet
+    unrecorded: bool = False  # a look of this call found no recorded outcome: later ones need not ask
+    log_ready: bool = False  # customization.log exists (this call made sure of it)
 
     def copied(self, blobs: Blobs) -> int:
         if self.offset is None:
@@ -96,7 +98,9 @@ def copy_live(blobs: Blobs, run_id: str, output: str, live: LiveLog, header: str
         return
     lines = [f"==> [{_now()}] {header}"] if offset == 0 else []
     lines += [f"    {line}" for line in data[:end].decode("utf-8", errors="replace").splitlines()]
-    ensure_log(blobs, run_id)
+    if not live.log_ready:
+        ensure_log(blobs, run_id)
+        live.log_ready = True
     text = "\n".join(lines) + "\n"
     blobs.append(
         container=naming.LOG_CONTAINER, name=naming.customization_log_blob(run_id), data=text.encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from typing import Any
@@ -10,7 +11,16 @@ from activities import steps, vm_power
 from shared import naming
 from shared.models.build import BuildVm, RunRef, StepOutcome, StepSpec
 from shared.models.durable import Polled, StepInput
-from tests.activities.support import deployed, fetched, linux_template, poll, stage, windows_template, world
+from tests.activities.support import (
+    deployed,
+    fetched,
+    linux_template,
+    poll,
+    stage,
+    wait,
+    windows_template,
+    world,
+)
 from tests.fakes import FakeAzure, ScriptOutcome, arm_id
 
 
@@ -455,3 +465,20 @@ def test_a_powershell_step_as_the_admin_user_needs_the_vms_password_in_key_vault
     started = steps.start(inp, ports=fake)
 
     assert started.error is not None and started.error.code == "AdminPasswordMissing"
+
+
+def test_one_call_following_a_step_asks_once_whether_its_outcome_was_recorded() -> None:
+    fake = world()
+    fake.run_commands.outcomes.append(ScriptOutcome(pattern="'long'", stdout="a\nb\n", reads=6))
+    run, _, _, vm = deployed(fake, linux_template())
+    step = _step("Shell", {"inline": ["sleep 1"]}, name="long")
+    inp = StepInput(run=run, vm=vm, step=step, wait=wait())
+    before = len(fake.cloud.calls)
+
+    checked = asyncio.run(steps.run(inp, ports=fake))
+
+    calls = fake.cloud.calls[before:]
+    looks = [c for c in calls if c.startswith("run_commands.get ")]
+    marker = [c for c in calls if c.startswith("blobs.download ") and c.endswith(".outcome.json")]
+    assert checked.succeeded and len(looks) >= 6
+    assert len(marker) == 1  # the first look; the call itself records the outcome later
