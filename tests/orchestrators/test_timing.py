@@ -46,3 +46,14 @@ def test_a_waiting_activity_ends_well_inside_the_function_timeout_and_the_host_r
     # Waiting activities hold an activity slot while they sleep: a worker must hold many of them.
     assert durable["maxConcurrentActivityFunctions"] >= 10 * durable["maxConcurrentOrchestratorFunctions"]
     assert durable.get("extendedSessionsEnabled") is False
+
+
+def test_the_synchronous_lros_poll_on_the_simulators_clock_in_the_local_profile() -> None:
+    from shared.azure.clients import arm_target
+
+    local = Settings(timing_profile="local", time_scale=0.1, azure_mode="sim", sim_base_url="https://sim")
+    assert arm_target(local).client_kwargs["polling_interval"] == 5.0 * 0.1
+    instant = Settings(timing_profile="local", time_scale=0.0, azure_mode="sim", sim_base_url="https://sim")
+    assert arm_target(instant).client_kwargs["polling_interval"] > 0
+    assert arm_target(Settings(timing_profile="azure")).client_kwargs["polling_interval"] == 5.0
+
