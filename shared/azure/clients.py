@@ -59,10 +59,12 @@ class ArmTarget:
 
 def lro_poll_seconds(settings: Settings) -> float:
     """The synchronous LROs' poll interval: ``lro_poll_seconds``, on the simulator's clock in the ``local``
-    profile (as every wait of ``TimingPolicy.scaled``): azuresim answers ``Retry-After: 0`` while real work
-    (a disk's VHD export on a QEMU VM) is still running, and the SDK then waits this interval."""
+    profile (as every wait of ``TimingPolicy.scaled``; ``poll_scale`` when set, as the first look of every
+    wait): azuresim answers ``Retry-After: 0`` while real work (a disk's VHD export on a QEMU VM) is still
+    running, and the SDK then waits this interval."""
     if settings.timing_profile == "local":
-        return max(0.05, settings.lro_poll_seconds * settings.time_scale)
+        scale = settings.time_scale if settings.poll_scale is None else settings.poll_scale
+        return max(0.05, settings.lro_poll_seconds * scale)
     return settings.lro_poll_seconds
 
 
