@@ -57,9 +57,11 @@ class Operation:
 
 
 def retry_after(remaining: float) -> str:
-    """Whole seconds, as Azure sends them (the SDK parses the header as an int). "0" makes azure-core wait its
-    client's ``polling_interval`` instead, so clients of a fast simulator should set that small."""
-    return str(math.ceil(max(remaining, 0.0) - 1e-9)) if remaining > 0 else "0"
+    """Whole seconds, as Azure sends them (the SDK parses the header as an int), rounded up; under half a
+    second left it is "0" (not "1": ten times the latency of a 0.1 s operation on a fast latency scale).
+    "0" makes azure-core wait its client's ``polling_interval`` instead, so clients of a fast simulator
+    should set that small."""
+    return str(math.ceil(remaining - 1e-9)) if remaining >= 0.5 else "0"
 
 
 def _namespace(resource_id: str | None, path: str) -> str:

@@ -114,7 +114,7 @@ def kiln_builds(client: KilnClient, names: list[str]) -> tuple[float, list[dict[
                 props = (found[-1].get("properties") or {}) if found else {}
                 if props.get("runState") in DONE:
                     runs[name] = found[-1]
-        time.sleep(1)
+        time.sleep(0.2)
     return time.monotonic() - started, [runs[n] for n in names]
 
 

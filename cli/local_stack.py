@@ -48,7 +48,8 @@ REAL_VMS = (
     "their scripts and a real captured disk; Azure's control plane is still simulated by azuresim."
 )
 # kiln's clock in local mode with real VMs: a boot and a script take their real time, so timeouts are a tenth
-# of Azure's, not a hundredth (the latency scale); polls then come every second or so.
+# of Azure's, not a hundredth (the latency scale); a wait's first look still comes on the latency scale
+# (KILN_POLL_SCALE), and no pause is longer than a second (shared/bootstrap/endpoints.timing_policy).
 REAL_VM_TIME_SCALE = 0.1
 
 
@@ -165,6 +166,8 @@ class LocalStack:
             "KILN_TIME_SCALE": str(
                 self.latency_scale if self.compute == "sim" else max(self.latency_scale, REAL_VM_TIME_SCALE)
             ),
+            # Every wait's first look on azuresim's clock, where its simulated operations end.
+            "KILN_POLL_SCALE": str(self.latency_scale),
             "KILN_TASK_HUB": "kilnlocal",
             # The artifact server of local mode (cli/local_artifacts.py) listens on loopback.
             "KILN_FETCH_ALLOWED_HOSTS": "127.0.0.1,localhost",

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
         le=1,
         description="local profile: how fast the simulated Azure's clock runs (azuresim's latency scale).",
     )
+    poll_scale: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="local profile: the clock of the first look of every wait (default: time_scale); with "
+        "real VMs azuresim's latency scale, where its simulated operations end.",
+    )
     log_follow_seconds: float = Field(
         default=15.0, ge=0, le=120, description="Longest wait of GET …/runs/{runId}/log?follow=true."
     )

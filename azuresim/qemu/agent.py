@@ -105,9 +105,12 @@ class GuestAgent:
             finally:
                 await self.close()
 
-    async def exec(self, path: str, args: list[str]) -> int:
-        """Start ``path args`` in the guest (as root); its pid."""
-        found = await self.call("guest-exec", {"path": path, "arg": args, "capture-output": False})
+    async def exec(self, path: str, args: list[str], input_data: bytes | None = None) -> int:
+        """Start ``path args`` in the guest (as root), ``input_data`` (if any) its standard input; its pid."""
+        arguments: dict[str, Any] = {"path": path, "arg": args, "capture-output": False}
+        if input_data is not None:
+            arguments["input-data"] = base64.b64encode(input_data).decode()
+        found = await self.call("guest-exec", arguments)
         return int(found["pid"])
 
     async def exec_status(self, pid: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ QEMU = "qemu-system-x86_64"
 PID_FILE = "qemu.pid"
 SOCK_PREFIX = "azq-"
 _PR_SET_PDEATHSIG = 1
+READY_SYNC_SECONDS = 0.5
 _accel: list[str] = []
 
 
@@ -167,10 +168,11 @@ class Machine:
         """Until the guest agent answers (True), the process exits or ``timeout`` passes (False)."""
         deadline = time.monotonic() + timeout
         while self.alive() and time.monotonic() < deadline:
-            if self.sock.exists() and await self.agent.sync(1.0):
+            # A running agent answers a sync in milliseconds: short tries see it start within half a second.
+            if self.sock.exists() and await self.agent.sync(READY_SYNC_SECONDS):
                 self.ready_at = time.time()
                 return True
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.1)
         return False
 
     async def shutdown(self, timeout: float = 60.0) -> None:

@@ -1,9 +1,12 @@
 """A managed run command on a QEMU VM: the script really runs in the guest, as root, through the guest agent.
 
 The script goes to ``/var/lib/azuresim/runcommand/<id>/script`` and runs in a session of its own
-(``setsid``), its stdout and stderr redirected to files beside it. Twice a second the new bytes of
-both files are appended to the command's output / error append blobs and the instance view, so a reader of
-the blobs follows the script live. The command's ``timeoutInSeconds`` kills the script's whole process
+(``setsid``), its stdin from ``/dev/null`` and its stdout and stderr redirected to files beside it; one
+``guest-exec`` makes the folder, writes the script (its standard input) and starts it. Whether it has
+ended is asked every 0.05 s at first, then less often, up to twice a second (one ``guest-exec-status``, a
+few ms: a short script's end is seen within a tenth of a second); twice a second the new bytes of both
+files are appended to the command's output / error append blobs and the instance view, so a reader of the
+blobs follows the script live. The command's ``timeoutInSeconds`` kills the script's whole process
 group in the guest. The exit code is the script's.
 """
 
@@ -17,12 +20,15 @@ from collections.abc import Awaitable, Callable
 
 from azuresim.qemu.agent import AgentError, GuestAgent
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5  # the longest pause between two looks at a running script
+FIRST_POLL_SECONDS = 0.05
+POLL_BACKOFF = 1.5
 TAIL = 4096
 _WRAPPER = (
-    'd="$0"; echo $$ > "$d/pgid"; cd /root 2>/dev/null || cd /; chmod 700 "$d/script"; '
-    'if [ "$(head -c 2 "$d/script")" = "#!" ]; then "$d/script" >"$d/stdout" 2>"$d/stderr"; '
-    'else /bin/sh "$d/script" >"$d/stdout" 2>"$d/stderr"; fi'
+    'd="$0"; mkdir -p "$d" && cat > "$d/script" || exit 125; echo $$ > "$d/pgid"; '
+    'cd /root 2>/dev/null || cd /; chmod 700 "$d/script"; '
+    'if [ "$(head -c 2 "$d/script")" = "#!" ]; then "$d/script" </dev/null >"$d/stdout" 2>"$d/stderr"; '
+    'else /bin/sh "$d/script" </dev/null >"$d/stdout" 2>"$d/stderr"; fi'
 )
 
 Append = Callable[[str, str], Awaitable[str]]  # (blob property, text) -> problem ("" when fine)
@@ -37,17 +43,21 @@ class Outcome:
         self.message = ""
 
 
-async def _pump(agent: GuestAgent, folder: str, outcome: Outcome, append: Append) -> None:
+async def _pump(agent: GuestAgent, folder: str, outcome: Outcome, append: Append) -> bool:
+    """Append what the script wrote since the last look; whether it wrote anything."""
+    grew = False
     for name, buf, prop in (
         ("stdout", outcome.out, "outputBlobUri"),
         ("stderr", outcome.err, "errorBlobUri"),
     ):
         new = await agent.read_from(f"{folder}/{name}", len(buf))
         if new:
+            grew = True
             buf += new
             problem = await append(prop, new.decode(errors="replace"))
             if problem:
                 outcome.message = problem
+    return grew
 
 
 async def _kill_group(agent: GuestAgent, folder: str) -> None:
@@ -73,30 +83,36 @@ async def run(
     """Run ``script`` in the guest to its end (or its timeout); ``report`` is called after every poll."""
     outcome = Outcome()
     folder = f"/var/lib/azuresim/runcommand/{uuid.uuid4().hex}"
-    await agent.run("/bin/mkdir", ["-p", folder])
-    await agent.write_file(f"{folder}/script", script.encode())
-    pid = await agent.exec("/usr/bin/setsid", ["-w", "/bin/sh", "-c", _WRAPPER, folder])
-    started = time.monotonic()
+    pid = await agent.exec(
+        "/usr/bin/setsid", ["-w", "/bin/sh", "-c", _WRAPPER, folder], input_data=script.encode()
+    )
+    started = pumped = time.monotonic()
+    pause = FIRST_POLL_SECONDS
     while True:
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(pause)
+        pause = min(pause * POLL_BACKOFF, POLL_SECONDS)
         if not alive():
             outcome.state, outcome.message = "Failed", "The VM stopped while the command was running."
             break
+        grew = False
         try:
             status = await agent.exec_status(pid)
-            await _pump(agent, folder, outcome, append)
+            if status.get("exited"):  # its output is read once more, after the loop
+                outcome.exit_code = int(status.get("exitcode", -1))
+                outcome.state = "Succeeded" if outcome.exit_code == 0 else "Failed"
+                break
+            if time.monotonic() - pumped >= POLL_SECONDS - 0.01:
+                pumped = time.monotonic()
+                grew = await _pump(agent, folder, outcome, append)
         except AgentError as exc:
             outcome.state, outcome.message = "Failed", f"The VM agent stopped answering: {exc}"
-            break
-        if status.get("exited"):
-            outcome.exit_code = int(status.get("exitcode", -1))
-            outcome.state = "Succeeded" if outcome.exit_code == 0 else "Failed"
             break
         if timeout_seconds > 0 and time.monotonic() - started > timeout_seconds:
             await _kill_group(agent, folder)
             outcome.state, outcome.message = "TimedOut", "Execution timed out."
             break
-        report(outcome)
+        if grew:
+            report(outcome)
     if outcome.state != "Failed" or outcome.exit_code is not None:
         with contextlib.suppress(AgentError):
             await _pump(agent, folder, outcome, append)

@@ -57,12 +57,23 @@ class ArmTarget:
     client_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+def lro_poll_seconds(settings: Settings) -> float:
+    """The synchronous LROs' poll interval: ``lro_poll_seconds``, on the simulator's clock in the ``local``
+    profile (as every wait of ``TimingPolicy.scaled``; ``poll_scale`` when set, as the first look of every
+    wait): azuresim answers ``Retry-After: 0`` while real work (a disk's VHD export on a QEMU VM) is still
+    running, and the SDK then waits this interval."""
+    if settings.timing_profile == "local":
+        scale = settings.time_scale if settings.poll_scale is None else settings.poll_scale
+        return max(0.05, settings.lro_poll_seconds * scale)
+    return settings.lro_poll_seconds
+
+
 def arm_target(settings: Settings) -> ArmTarget:
     """The ARM endpoint, token scope and TLS settings for the configured mode and cloud."""
     common: dict[str, Any] = {
         "connection_timeout": settings.http_connect_timeout,
         "read_timeout": settings.http_read_timeout,
-        "polling_interval": settings.lro_poll_seconds,
+        "polling_interval": lro_poll_seconds(settings),
     }
     if settings.azure_mode == "sim":
         return ArmTarget(

@@ -28,12 +28,31 @@ def storage_account_url(settings: Settings, account: str) -> str:
     return f"https://{account}.{BLOB_SUFFIXES[settings.azure_cloud]}"
 
 
+LOCAL_MAX_POLL_SECONDS = 1.0
+
+
 def timing_policy(settings: Settings) -> TimingPolicy:
     """The runs' timing: Azure's defaults, or (``local`` profile) the same policy on the simulator's clock,
-    ``time_scale`` times Azure's (the local stack's latency scale)."""
-    if settings.timing_profile == "local":
-        return TimingPolicy().scaled(settings.time_scale)
-    return TimingPolicy()
+    ``time_scale`` times Azure's (the local stack's latency scale).
+
+    ``poll_scale`` (the local stack with real VMs) splits that clock: timeouts stay on ``time_scale`` (a
+    tenth of Azure's, as a boot and a script take their real time), every wait's first look comes on
+    ``poll_scale`` (azuresim's hundredth, where its simulated operations end), and no pause is longer than
+    a second (what such a run waits on is a QEMU VM whose shutdown or export takes seconds, not Azure's
+    minutes times the scale; a look costs a few ms of local CPU)."""
+    if settings.timing_profile != "local":
+        return TimingPolicy()
+    policy = TimingPolicy().scaled(settings.time_scale)
+    if settings.poll_scale is None:
+        return policy
+    first = TimingPolicy().scaled(settings.poll_scale).wait_poll_seconds
+    return policy.model_copy(
+        update={
+            "wait_poll_seconds": min(first, policy.wait_poll_seconds),
+            "max_wait_poll_seconds": min(policy.max_wait_poll_seconds, LOCAL_MAX_POLL_SECONDS),
+            "step_wait_poll_seconds": min(policy.step_wait_poll_seconds, LOCAL_MAX_POLL_SECONDS),
+        }
+    )
 
 
 def cycle_policy(settings: Settings) -> CyclePolicy:

@@ -46,3 +46,30 @@ def test_a_waiting_activity_ends_well_inside_the_function_timeout_and_the_host_r
     # Waiting activities hold an activity slot while they sleep: a worker must hold many of them.
     assert durable["maxConcurrentActivityFunctions"] >= 10 * durable["maxConcurrentOrchestratorFunctions"]
     assert durable.get("extendedSessionsEnabled") is False
+
+
+def test_the_synchronous_lros_poll_on_the_simulators_clock_in_the_local_profile() -> None:
+    from shared.azure.clients import arm_target
+
+    local = Settings(timing_profile="local", time_scale=0.1, azure_mode="sim", sim_base_url="https://sim")
+    assert arm_target(local).client_kwargs["polling_interval"] == 5.0 * 0.1
+    instant = Settings(timing_profile="local", time_scale=0.0, azure_mode="sim", sim_base_url="https://sim")
+    assert arm_target(instant).client_kwargs["polling_interval"] > 0
+    assert arm_target(Settings(timing_profile="azure")).client_kwargs["polling_interval"] == 5.0
+
+
+def test_real_vms_split_the_clock_first_looks_on_the_poll_scale_timeouts_on_the_time_scale() -> None:
+    split = timing_policy(Settings(timing_profile="local", time_scale=0.1, poll_scale=0.01))
+    plain = timing_policy(Settings(timing_profile="local", time_scale=0.1))
+    assert split.wait_poll_seconds == TimingPolicy().wait_poll_seconds * 0.01
+    assert split.max_wait_poll_seconds == 1.0 < plain.max_wait_poll_seconds
+    assert split.step_wait_poll_seconds == plain.step_wait_poll_seconds
+    assert split.deploy_timeout_minutes == plain.deploy_timeout_minutes
+    assert split.timeout_scale == split.hint_scale == 0.1
+    same = timing_policy(Settings(timing_profile="local", time_scale=0.01, poll_scale=0.01))
+    assert same == timing_policy(Settings(timing_profile="local", time_scale=0.01))  # the simulation's
+    from shared.azure.clients import arm_target
+
+    sim = {"azure_mode": "sim", "sim_base_url": "https://sim"}
+    real_vms = Settings(timing_profile="local", time_scale=0.1, poll_scale=0.01, **sim)
+    assert arm_target(real_vms).client_kwargs["polling_interval"] == 0.05
