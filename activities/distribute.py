@@ -122,7 +122,7 @@ class _Follow:
             self.inp.target.type == "SharedImage" and gallery.captured(self.started, progress.regions)
         )
         progress = progress.model_copy(update={"started": self.started, "captured": captured})
-        if progress.regions and progress.regions != self.reported:
+        if progress.regions and _worth_reporting(self.reported, progress.regions):
             self.ports.runs.progress(self.inp.run, name, progress.regions)
             self.reported = progress.regions
         return progress
@@ -150,6 +150,30 @@ class _Follow:
             error = PhaseError(code="ReplicationFailed", message=message, phase="distribute", target=name)
             result = result.model_copy(update={"error": error})
         return _ended(result, regions)
+
+
+# A region's replication percent reaches the run document in steps of this many points (and at 100), so a
+# look that only moved a percent or two writes nothing: each write is a read and a conditional write of the
+# run document, and a gallery target is looked at every few seconds for twenty minutes.
+PROGRESS_STEP = 10
+
+
+def _worth_reporting(reported: list[RegionState], regions: list[RegionState]) -> bool:
+    """Whether the run document should hear of ``regions``: a region came, went or changed its state or
+    details, or its percent crossed a ``PROGRESS_STEP`` boundary (or reached 100) since the last report."""
+    if [(r.region, r.state, r.details) for r in reported] != [
+        (r.region, r.state, r.details) for r in regions
+    ]:
+        return True
+    return any(
+        _step_of(old.progress) != _step_of(new.progress) for old, new in zip(reported, regions, strict=True)
+    )
+
+
+def _step_of(percent: int | None) -> int | None:
+    if percent is None or percent >= 100:
+        return percent
+    return percent // PROGRESS_STEP
 
 
 def _ended(result: TargetResult | None, regions: list[RegionState] | None = None) -> TargetProgress:

@@ -174,6 +174,11 @@ class ActivityPool:
             insert_inbox(conn, iid, exe, "completion", event_type=event_type, ref_id=seq, body=body)
         return True
 
+    def next_deadline(self) -> float | None:
+        """The ``time.monotonic()`` at which the oldest running activity times out, if any."""
+        with self._lock:
+            return self._deadlines[0][0] if self._deadlines else None
+
     def expire(self) -> None:
         """Fails activities past the timeout; the thread cannot be killed, its late result is dropped."""
         now = time.monotonic()

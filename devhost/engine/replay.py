@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azure.durable_functions.models.DurableOrchestrationContext import DurableOrchestrationContext
+from azure.durable_functions.models.OrchestratorState import OrchestratorState
 from azure.durable_functions.models.Task import AtomicTask, TaskBase, TaskState
-from azure.durable_functions.orchestrator import Orchestrator
+from azure.durable_functions.models.TaskOrchestrationExecutor import TaskOrchestrationExecutor
 
 from devhost.engine.work import NonDeterminismError, Work, classify, cross_check
 
@@ -58,6 +59,32 @@ class _RecordingContext(DurableOrchestrationContext):  # type: ignore[misc]
             self.assigned.setdefault(task.id, task)
 
 
+class _StateExecutor(TaskOrchestrationExecutor):  # type: ignore[misc]
+    """The SDK's executor, handing back the orchestrator state as the dict it would serialise, not its JSON
+    text: the host reads it at once, and writing and reading that text (every action's input, escaped once
+    more) was about a tenth of a replay of kiln's build. A failed orchestrator still raises the SDK's own
+    message with its ``$OutOfProcData$`` state, as ``Orchestrator.handle`` does."""
+
+    def get_orchestrator_state_str(self) -> Any:
+        output: Any = getattr(self, "output", None)
+        if output is not None:
+            try:  # the SDK's own check: an output that is not JSON fails the orchestration
+                json.dumps(output)
+            except Exception as exc:
+                self.output, self.exception = None, exc
+        if self.exception is not None:
+            return super().get_orchestrator_state_str()  # raises
+        state = OrchestratorState(
+            is_done=self.orchestration_invocation_succeeded,
+            actions=self.context._actions,
+            output=output,
+            replay_schema=self.context._replay_schema,
+            error=None,
+            custom_status=self.context.custom_status,
+        )
+        return state.to_json()
+
+
 def build_context_json(
     history: Sequence[str], input_text: str | None, instance_id: str, parent_instance_id: str | None
 ) -> str:
@@ -88,7 +115,8 @@ def run_replay(
     ctx._input_expected_type = getattr(handle, "_df_input_type", None)
     result = ReplayResult()
     try:
-        state = json.loads(Orchestrator(getattr(handle, "orchestrator_function", handle)).handle(ctx))
+        fn = getattr(handle, "orchestrator_function", handle)
+        state: dict[str, Any] = _StateExecutor().execute(ctx, ctx.histories, fn)
     except Exception as exc:  # the orchestrator raised: message + OutOfProcData state (§1.3)
         result.failed = True
         result.error = str(exc).partition(OUT_OF_PROC_LABEL)[0] or type(exc).__name__

@@ -32,6 +32,7 @@ class Effects:
     enqueue: list[str] = field(default_factory=list)
     again: bool = False
     changed: bool = False
+    timers: bool = False  # timers were scheduled: the poller recomputes when it next has to look
 
 
 def commit_episode(
@@ -131,6 +132,7 @@ def _schedule(conn: sqlite3.Connection, inst: Instance, work: list[Work], now: s
     effects.activities.extend(activities)
     timers = [(iid, exe, w.seq, w.fire_at) for w in work if w.kind == "timer"]
     conn.executemany("INSERT OR IGNORE INTO timers VALUES (?, ?, ?, ?)", timers)
+    effects.timers = effects.timers or bool(timers)
     for w in work:
         if w.kind == "suborch":
             if create_child(conn, inst, w, now):

@@ -27,6 +27,7 @@ from shared.azure.credentials import (
     identity_credential,
 )
 from shared.azure.errors import KilnRetryPolicy
+from shared.azure.transport import storage_transport, transport
 from shared.settings import Settings
 
 SIM_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -115,13 +116,18 @@ def credential_as(settings: Settings, identity_id: str, principal_of: Callable[[
 def arm_client(kind: str, *, settings: Settings, target: ArmTarget, cred: TokenCredential) -> Any:
     """One of the ARM management clients (``resources``, ``deployments``, ``compute``)."""
     retry = KilnRetryPolicy(max_retry_after=settings.max_retry_after, retry_total=settings.retry_total)
+    connection = {
+        "connection_verify": target.connection_verify,
+        "connection_timeout": target.client_kwargs.get("connection_timeout"),
+        "read_timeout": target.client_kwargs.get("read_timeout"),
+    }
     return ARM_CLIENTS[kind](
         cred,
         target.subscription_id,
         base_url=target.base_url,
         credential_scopes=target.credential_scopes,
-        connection_verify=target.connection_verify,
         retry_policy=retry,
+        transport=transport(**{k: v for k, v in connection.items() if v is not None}),
         **target.client_kwargs,
     )
 
@@ -136,7 +142,7 @@ def secret_client(*, settings: Settings, target: ArmTarget, cred: TokenCredentia
         url = settings.sim_key_vault_url or settings.sim_base_url
         # azuresim's challenge names the public vault resource, not 127.0.0.1.
         kwargs.update(verify_challenge_resource=False, connection_verify=target.connection_verify)
-    return SecretClient(vault_url=url, credential=cred, **kwargs)
+    return SecretClient(vault_url=url, credential=cred, transport=transport(**kwargs), **kwargs)
 
 
 def blob_service(*, settings: Settings, cred: TokenCredential, account_url: str | None) -> BlobServiceClient:
@@ -147,7 +153,7 @@ def blob_service(*, settings: Settings, cred: TokenCredential, account_url: str 
         return blob_service_from(conn, lambda: cred)
     if "sig=" in account_url.partition("?")[2]:
         # A user's SAS in an artifact URL: that SAS is the whole credential, as for any holder of the URL.
-        return BlobServiceClient(account_url)
+        return BlobServiceClient(account_url, transport=storage_transport())
     if settings.azure_mode == "sim":
         # Staging accounts in azuresim are Azurite's account: its shared key, not a bearer token.
         parts = dict(p.split("=", 1) for p in conn.split(";") if "=" in p)
@@ -155,5 +161,5 @@ def blob_service(*, settings: Settings, cred: TokenCredential, account_url: str 
             "account_name": parts.get("AccountName", AZURITE_ACCOUNT),
             "account_key": parts.get("AccountKey", AZURITE_KEY),
         }
-        return BlobServiceClient(account_url, credential=key)
-    return BlobServiceClient(account_url, credential=cred)
+        return BlobServiceClient(account_url, credential=key, transport=storage_transport())
+    return BlobServiceClient(account_url, credential=cred, transport=storage_transport())

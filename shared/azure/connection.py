@@ -62,7 +62,11 @@ def blob_service_from(connection_string: str, credential: Callable[[], Any]) -> 
     then: kiln's user-assigned identity or the default chain, as the composition root chose)."""
     from azure.storage.blob import BlobServiceClient
 
+    from shared.azure.transport import storage_transport
+
     conn = parse_storage_connection(connection_string)
     if conn.keyless:
-        return BlobServiceClient(str(conn.blob_endpoint), credential=credential())
-    return BlobServiceClient.from_connection_string(connection_string)
+        return BlobServiceClient(
+            str(conn.blob_endpoint), credential=credential(), transport=storage_transport()
+        )
+    return BlobServiceClient.from_connection_string(connection_string, transport=storage_transport())

@@ -9,6 +9,8 @@ identity: ``Kiln.acting_as`` builds one per template identity (docs/security.md)
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +20,19 @@ from shared.settings import Settings
 if TYPE_CHECKING:
     from shared.azure.clients import ArmTarget
 
+# Blob service clients kept per storage account (kiln's own and the staging accounts of builds in flight):
+# a client holds its HTTP connection pool, so a look at a step's log reuses a connection instead of opening
+# one and building a pipeline each time. Bounded: staging accounts come and go with the runs.
+BLOB_CLIENTS_KEPT = 64
+
 
 class AzurePorts:
     """Every Azure port over the real adapters, each built on first use (``ports.AzurePortSet``)."""
 
     def __init__(self, settings: Settings, *, credential: Any = None) -> None:
         self.settings = settings
+        self._blob_clients: OrderedDict[str | None, ports.Blobs] = OrderedDict()
+        self._blob_lock = threading.Lock()
         if credential is not None:
             self.credential = credential  # fills the cached property: every client signs with it
 
@@ -131,8 +140,27 @@ class AzurePorts:
         return AzureLimits(self._resource_client, self.target.subscription_id)
 
     def blobs(self, *, account_url: str | None = None) -> ports.Blobs:
-        """Blobs of one storage account: kiln's own (from the connection string) or a staging one by URL."""
+        """Blobs of one storage account: kiln's own (from the connection string) or a staging one by URL; one
+        client per account, reused by every call (a URL carrying a user's SAS gets its own, never kept)."""
         from shared.azure.blobs import AzureBlobs
         from shared.azure.clients import blob_service
 
-        return AzureBlobs(blob_service(settings=self.settings, cred=self.credential, account_url=account_url))
+        def make() -> ports.Blobs:
+            return AzureBlobs(
+                blob_service(settings=self.settings, cred=self.credential, account_url=account_url)
+            )
+
+        if account_url is not None and "sig=" in account_url.partition("?")[2]:
+            return make()
+        with self._blob_lock:
+            found = self._blob_clients.get(account_url)
+            if found is not None:
+                self._blob_clients.move_to_end(account_url)
+                return found
+        made = make()
+        with self._blob_lock:
+            found = self._blob_clients.setdefault(account_url, made)
+            self._blob_clients.move_to_end(account_url)
+            while len(self._blob_clients) > BLOB_CLIENTS_KEPT:
+                self._blob_clients.popitem(last=False)
+        return found

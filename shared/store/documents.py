@@ -54,7 +54,8 @@ class JsonStore:
         """Apply ``mutate`` to the current document and write it back only if nobody wrote in between.
 
         ``mutate`` receives a fresh copy on every attempt and may raise to abort. On a lost race (412) the
-        document is read again and ``mutate`` re-applied.
+        document is read again and ``mutate`` re-applied. A mutation that leaves the document as it was
+        (and no ``metadata`` to set) writes nothing: the document and its ETag stay as read.
 
         Raises:
             DocumentMissing: the document does not exist.
@@ -64,9 +65,13 @@ class JsonStore:
             current = self.get(key)
             if current is None:
                 raise DocumentMissing(key)
+            before = _encode(current.body) if metadata is None else None
             body = mutate(current.body)
+            data = _encode(body)
+            if data == before:
+                return Document(key=key, body=body, etag=current.etag)
             try:
-                etag = self._blobs.replace(key=key, data=_encode(body), etag=current.etag, metadata=metadata)
+                etag = self._blobs.replace(key=key, data=data, etag=current.etag, metadata=metadata)
             except EtagMismatch:
                 # Jittered back-off so that writers racing on one document spread out.
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))

@@ -18,7 +18,7 @@ from shared.models.build import (
     RunRef,
     TargetResult,
 )
-from shared.models.durable import DistributeInput, UndoInput
+from shared.models.durable import DistributeInput, RegionState, UndoInput
 from tests.activities.support import (
     GALLERY,
     MANAGED_IMAGE,
@@ -329,3 +329,18 @@ def test_a_partial_version_the_identity_may_not_delete_is_deleted_with_kilns_own
 
     assert undone.done, undone.message
     assert fake.galleries.list_versions(resource_group=RG, gallery=GALLERY, image="ubuntu") == []
+
+
+def test_region_progress_reaches_the_run_document_in_steps_of_ten_percent() -> None:
+    def regions(*states: tuple[str, int | None]) -> list[RegionState]:
+        return [RegionState(region=f"r{i}", state=s, progress=p) for i, (s, p) in enumerate(states)]
+
+    last = regions(("Replicating", 12), ("Queued", None))
+    worth = distribute._worth_reporting
+
+    assert not worth(last, regions(("Replicating", 19), ("Queued", None)))  # a few points: no write
+    assert worth(last, regions(("Replicating", 20), ("Queued", None)))  # a boundary crossed
+    assert worth(last, regions(("Replicating", 12), ("Replicating", 0)))  # a state changed
+    assert worth(last, regions(("Replicating", 12)))  # a region went
+    assert worth(regions(("Replicating", 99)), regions(("Replicating", 100)))
+    assert worth([], regions(("Queued", None)))

@@ -65,6 +65,20 @@ def test_update_of_a_missing_document_raises_document_missing(store: JsonStore) 
         store.update("nope.json", lambda b: b)
 
 
+def test_an_update_that_changes_nothing_writes_nothing(store: JsonStore) -> None:
+    created = store.create("u.json", {"a": {"b": [1, 2]}, "c": "x"})
+
+    same = store.update("u.json", lambda b: {**b, "c": "x"})
+    assert same.etag == created.etag
+    got = store.get("u.json")
+    assert got is not None and got.etag == created.etag
+
+    changed = store.update("u.json", lambda b: {**b, "c": "y"})
+    assert changed.etag != created.etag
+    got = store.get("u.json")
+    assert got is not None and got.body["c"] == "y" and got.etag == changed.etag
+
+
 def test_delete_reports_whether_the_document_existed(store: JsonStore) -> None:
     store.create("d.json", {})
     assert store.delete("d.json") is True

@@ -42,6 +42,34 @@ def test_clients_are_built_on_first_use_of_a_port_and_then_reused() -> None:
     assert ports.resources._client is groups._client  # type: ignore[attr-defined]
 
 
+def test_one_blob_client_per_storage_account_is_kept_and_a_users_sas_url_gets_its_own() -> None:
+    settings = Settings(
+        azure_mode="azure", subscription_id=SUB, storage_connection_string="UseDevelopmentStorage=true"
+    )
+    ports = bootstrap(settings).azure
+    staging = "https://kilnstage1.blob.core.windows.net"
+
+    assert ports.blobs(account_url=staging) is ports.blobs(account_url=staging)
+    assert ports.blobs() is ports.blobs()
+    assert ports.blobs(account_url=staging) is not ports.blobs(
+        account_url="https://other.blob.core.windows.net"
+    )
+    sas = "https://theirs.blob.core.windows.net/?sv=2024-01-01&sig=abc"
+    assert ports.blobs(account_url=sas) is not ports.blobs(account_url=sas)
+
+
+def test_the_blob_clients_kept_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.bootstrap import azure_ports
+
+    monkeypatch.setattr(azure_ports, "BLOB_CLIENTS_KEPT", 2)
+    ports = bootstrap(Settings(azure_mode="azure", subscription_id=SUB)).azure
+    first = ports.blobs(account_url="https://a.blob.core.windows.net")
+    ports.blobs(account_url="https://b.blob.core.windows.net")
+    ports.blobs(account_url="https://c.blob.core.windows.net")
+
+    assert ports.blobs(account_url="https://a.blob.core.windows.net") is not first
+
+
 @pytest.mark.parametrize(
     ("cloud", "endpoint", "scope"),
     [

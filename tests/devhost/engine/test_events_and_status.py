@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 
 import pytest
 
-from devhost.engine import DurableEngine
+from devhost.engine import DurableEngine, runtime
 from tests.devhost.engine.helpers import brief, completed, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -87,6 +89,29 @@ def test_durable_timer_fires_after_its_due_time(engine: DurableEngine) -> None:
     iid = engine.start_new("sleeper", None, "0.3")
     assert completed(engine, iid)["output"] >= 0.3
     assert brief(engine, iid) == "TimerCreated#0 TimerFired#0"
+
+
+def test_an_idle_poller_sleeps_and_a_new_timer_wakes_it(
+    make_engine: Callable[..., DurableEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With nothing due the poller sleeps its longest pause (made 30 s here), not the poll interval; a timer an
+    # episode schedules meanwhile wakes it, so the timer still fires on time.
+    monkeypatch.setattr(runtime, "MAX_IDLE_SECONDS", 30.0)
+    looks: list[float] = []
+    fire = runtime.Runtime._fire_due_timers
+
+    def counted(self: runtime.Runtime) -> None:
+        looks.append(time.monotonic())
+        fire(self)
+
+    monkeypatch.setattr(runtime.Runtime, "_fire_due_timers", counted)
+    engine = make_engine(timer_poll_interval=0.01)
+    time.sleep(0.5)
+    assert len(looks) <= 2  # 0.5 s at a 10 ms poll interval were 50 looks
+    began = time.monotonic()
+    iid = engine.start_new("sleeper", None, "0.3")
+    assert completed(engine, iid)["output"] >= 0.3
+    assert time.monotonic() - began < 10
 
 
 def test_task_any_returns_the_event_and_cancels_the_timer(engine: DurableEngine) -> None:
