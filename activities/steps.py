@@ -47,11 +47,6 @@ def command_name(inp: StepInput) -> str:
     return naming.run_command_name(inp.run.run_id, inp.step.phase, inp.step.index, inp.attempt)
 
 
-def _staging(inp: StepInput, ports: BuildPorts) -> tuple[Blobs, str]:
-    url = ports.storage_account_url(inp.vm.storage_account)
-    return ports.blobs(account_url=url), url
-
-
 def _staged(inp: StepInput, blobs: Blobs) -> scripts.Fetch:
     """The staged artifact as the VM fetches it: a read-only SAS URL of its blob and its verified sha256."""
     run, phase, index = inp.run.run_id, inp.step.phase, inp.step.index
@@ -123,7 +118,7 @@ def start(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
     """Start the step's Run Command, its output going to append blobs in the staging account."""
     name = command_name(inp)
     try:
-        blobs, url = _staging(inp, ports)
+        blobs, url = steplog.staging(inp.vm, ports)
         with guard(inp.step.phase, name):
             if _exists(inp, name, ports):
                 return StepStarted(command_name=name)  # a retried start: never PUT (and run) it twice
@@ -189,7 +184,7 @@ def check(inp: StepInput, *, ports: BuildPorts, live: steplog.LiveLog | None = N
     with its ``StepOutcome``."""
     name = command_name(inp)
     live = live or live_log(inp)
-    blobs, _ = _staging(inp, ports)
+    blobs, _ = steplog.staging(inp.vm, ports)
     try:
         with guard(inp.step.phase, name):
             # Only this call records the outcome once it has started looking: its first look asks.

@@ -33,7 +33,8 @@ async def restart_vm(inp: RestartInput, *, ports: BuildPorts) -> Polled:
         started = await waiting.call(lambda: _begun(restart(inp, ports=ports)))
         if started.error is not None:
             return started
-    return await waiting.wait_until_done(lambda: restarted(inp, ports=ports), inp.wait)
+    state: list[_Restart] = []  # read once per call; its looks keep it up to date
+    return await waiting.wait_until_done(lambda: restarted(inp, ports=ports, kept=state), inp.wait)
 
 
 async def generalize_vm(inp: VmProbe, *, ports: BuildPorts) -> Polled:
@@ -83,7 +84,7 @@ def _run_command(inp: StepInput, ports: BuildPorts, name: str, script: str) -> N
         return
     except AzureNotFound:
         pass
-    blobs, url = _staging(vm, ports)
+    blobs, url = steplog.staging(vm, ports)
     valid = RESTART_COMMAND_SECONDS + steplog.SAS_MARGIN_SECONDS
     spec = RunCommandSpec(
         script=script,
@@ -97,16 +98,11 @@ def _run_command(inp: StepInput, ports: BuildPorts, name: str, script: str) -> N
     )
 
 
-def _staging(vm: BuildVm, ports: BuildPorts) -> tuple[Blobs, str]:
-    url = ports.storage_account_url(vm.storage_account)
-    return ports.blobs(account_url=url), url
-
-
 def restart(inp: StepInput, *, ports: BuildPorts) -> StepStarted:
     """Begin a restart: a Run Command marks the running boot, then runs a custom ``restartCommand``; with
     none, Azure restarts the VM once the mark is set (``restarted``)."""
     vm, name = inp.vm, mark_name(inp)
-    blobs, _ = _staging(vm, ports)
+    blobs, _ = steplog.staging(vm, ports)
     label = f"{inp.step.describe()} attempt {inp.attempt}"
     try:
         with guard(inp.step.phase, vm.vm_name):
@@ -142,7 +138,7 @@ def _save(blobs: Blobs, inp: StepInput, state: _Restart) -> None:
 
 def _logged(inp: StepInput, ports: BuildPorts, state: RunCommandState) -> str:
     """Append an ended Run Command's output to the log; its last lines."""
-    blobs, _ = _staging(inp.vm, ports)
+    blobs, _ = steplog.staging(inp.vm, ports)
     stdout = steplog.read_text(blobs, f"{inp.run.run_id}/steps/{state.name}.stdout")
     stderr = steplog.read_text(blobs, f"{inp.run.run_id}/steps/{state.name}.stderr")
     ended = f"{state.execution_state}, exit code {state.exit_code}"
@@ -155,14 +151,18 @@ def _remove(inp: StepInput, ports: BuildPorts, name: str) -> None:
     ports.run_commands.begin_delete(resource_group=vm.resource_group, vm_name=vm.vm_name, name=name)
 
 
-def restarted(inp: StepInput, *, ports: BuildPorts) -> Polled:
+def restarted(inp: StepInput, *, ports: BuildPorts, kept: list[_Restart] | None = None) -> Polled:
     """One look at a restart: done once the VM, running with its agent ready, no longer holds the mark
     set before the restart. Not done while the mark is being set, the VM is down or booting, or the mark is
     still there (the restart has not happened yet: the orchestrator bounds the wait by restartTimeout).
     Where the restart is is saved before each Run Command is removed, so a retried look resumes there."""
     vm = inp.vm
-    blobs, _ = _staging(vm, ports)
-    state = _load(blobs, inp)
+    blobs, _ = steplog.staging(vm, ports)
+    if kept is None:
+        kept = []
+    if not kept:
+        kept.append(_load(blobs, inp))
+    state = kept[0]
     try:
         with guard(inp.step.phase, vm.vm_name):
             if not state.marked:

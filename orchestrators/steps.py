@@ -80,16 +80,16 @@ def _restart(
     def seen(answer: Polled) -> None:
         last[0] = answer.state
 
-    message = f"{step.describe()}: the VM did not restart and come back within restartTimeout ({limit})."
+    why = f"{step.describe()}: the VM did not restart and come back within restartTimeout ({limit})"
     try:
         ready = yield from flow.wait_for(
-            RESTART_VM, make, timeout=restart_timeout(limit), message=message, seen=seen
+            RESTART_VM, make, timeout=restart_timeout(limit), message=f"{why}.", seen=seen
         )
     except PhaseFailed as failed:
-        error = failed.error
-        if last[0]:
-            error = error.model_copy(update={"message": f"{message[:-1]}; last seen: {last[0]}."})
-        return StepOutcome(succeeded=False, error=error)
+        seen_last = f"; last seen: {last[0]}" if last[0] else ""
+        return StepOutcome(
+            succeeded=False, error=failed.error.model_copy(update={"message": f"{why}{seen_last}."})
+        )
     if not ready.succeeded:
         error = ready.error or PhaseError(code="RestartFailed", message=f"{step.describe()}: restart failed.")
         return StepOutcome(succeeded=False, error=error)

@@ -12,11 +12,18 @@ from datetime import UTC, datetime
 
 from shared import naming
 from shared.errors import AzureNotFound
-from shared.ports import Blobs
+from shared.models.build import BuildVm
+from shared.ports import Blobs, BuildPorts
 
 TAIL_LINES = 20
 # Run Command may queue behind the VM agent before its timeout starts counting: the SAS outlives it by this.
 SAS_MARGIN_SECONDS = 3600
+
+
+def staging(vm: BuildVm, ports: BuildPorts) -> tuple[Blobs, str]:
+    """The build VM's staging account, where its steps' output and the log live: its blobs and its URL."""
+    url = ports.storage_account_url(vm.storage_account)
+    return ports.blobs(account_url=url), url
 
 
 def _now() -> str:

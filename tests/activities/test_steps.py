@@ -10,7 +10,7 @@ from typing import Any
 from activities import steps, vm_power
 from shared import naming
 from shared.models.build import BuildVm, RunRef, StepOutcome, StepSpec
-from shared.models.durable import Polled, StepInput
+from shared.models.durable import Polled, RestartInput, StepInput
 from tests.activities.support import (
     deployed,
     fetched,
@@ -101,15 +101,8 @@ def test_a_running_steps_output_reaches_customization_log_while_it_runs_each_lin
     fake.run_commands.outcomes.append(ScriptOutcome(pattern="customize step 0 'long'", stdout="", reads=3))
     inp = StepInput(run=run, vm=vm, step=_step("Shell", {"inline": ["make"]}, name="long"))
     assert steps.start(inp, ports=fake).error is None
-    rid = arm_id(
-        vm.resource_group,
-        "Microsoft.Compute/virtualMachines/runCommands",
-        vm.vm_name,
-        steps.command_name(inp),
-    )
-    output = fake.run_commands._writable(
-        fake.cloud.get(rid)["spec"], fake.cloud.get(rid)["spec"].output_blob_uri
-    )
+    spec = _spec(fake, vm, inp)
+    output = fake.run_commands._writable(spec, spec.output_blob_uri)
     assert output is not None
 
     def prints(text: str) -> None:  # what Run Command appends to the output blob as the script prints
@@ -396,6 +389,20 @@ def test_a_failed_restart_command_that_left_the_vm_up_fails_the_step_with_its_ex
     error = looks[-1].error
     assert looks[-1].done and error is not None and error.code == "RestartFailed"
     assert "the restartCommand failed (exit code 5: no rights)" in error.message
+
+
+def test_one_restart_vm_call_reads_where_its_restart_is_once() -> None:
+    fake = world()
+    fake.cloud.lro_reads = 3
+    run, _, _, vm = deployed(fake, windows_template())
+    inp = RestartInput(run=run, vm=vm, step=_step("WindowsRestart", {}, os_type="Windows"), wait=wait())
+    before = len(fake.cloud.calls)
+
+    ready = asyncio.run(vm_power.restart_vm(inp, ports=fake))
+
+    calls = fake.cloud.calls[before:]
+    assert ready.succeeded and sum(c.startswith("vms.get ") for c in calls) >= 3  # several looks
+    assert sum(c.startswith("blobs.download ") and c.endswith(".restart.json") for c in calls) == 1
 
 
 def test_a_restart_begun_by_a_kiln_that_did_not_mark_the_boot_is_followed_by_its_agent() -> None:
